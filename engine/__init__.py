@@ -1,0 +1,49 @@
+"""Tracegrad: learn how neural networks train, from a YAML scenario to a trace you can check
+by hand.
+
+The public API::
+
+    engine.load_scenario(path_or_dict, overrides=None) -> Scenario
+    engine.run(path_or_scenario, trace=None, overrides=None) -> RunResult
+    engine.hookimpl                     # mark a plugin's hook implementations
+    engine.ComponentConfig, engine.LayerConfig, engine.OptimizerConfig   # config bases
+"""
+
+from engine.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+from engine.components import (  # noqa: E402
+    Activation,
+    ComponentConfig,
+    Dataset,
+    Initializer,
+    Layer,
+    LayerConfig,
+    Loss,
+    Optimizer,
+    OptimizerConfig,
+    Schedule,
+)
+from engine.errors import TracegradError  # noqa: E402
+from engine.scenario import load_scenario  # noqa: E402
+from engine.train import RunResult, run  # noqa: E402
+
+__all__ = [
+    "Activation",
+    "ComponentConfig",
+    "Dataset",
+    "Initializer",
+    "Layer",
+    "LayerConfig",
+    "Loss",
+    "Optimizer",
+    "OptimizerConfig",
+    "RunResult",
+    "Schedule",
+    "TracegradError",
+    "__version__",
+    "hookimpl",
+    "load_scenario",
+    "run",
+]

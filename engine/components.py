@@ -1,0 +1,273 @@
+"""The kinds of component a scenario is built from, as base classes.
+
+The engine knows these kinds, never a particular component: every concrete layer, loss or
+optimizer lives in a plugin (the built-ins in ``plugins/``). A component class is
+instantiated with its validated config, ``Component(config)``.
+
+Conventions shared by all kinds:
+- arrays are float64 numpy arrays, batch first: a batch of N samples with D features is (N, D);
+- names read like the textbook: a parameter is ``hidden.W``, a gradient ``dL/dW``;
+- saved state is explicit (``self.cache``), set by ``forward`` and read by ``backward``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.refs import ScheduleRef
+
+if TYPE_CHECKING:
+    from engine.seeds import SeedTree
+
+
+class ComponentConfig(BaseModel):
+    """Base of every component's config: unknown keys are errors, values are validated."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class LayerConfig(ComponentConfig):
+    """Base of layer configs (activations too, since they can stand as layers)."""
+
+    name: str | None = Field(
+        None,
+        min_length=1,
+        description="Name shown in traces, e.g. 'hidden' (parameters become "
+        "'hidden.W'); default: the type and position, 'dense0'.",
+    )
+
+
+class OptimizerConfig(ComponentConfig):
+    """Base of optimizer configs: every optimizer has a learning rate and may have a schedule."""
+
+    lr: float = Field(gt=0, description="Learning rate (step size), > 0.")
+    schedule: ScheduleRef = Field(
+        None, description="Learning-rate schedule, e.g. {type: cosine}; default: constant lr."
+    )
+
+
+@dataclass
+class Parameter:
+    """A learnable array and its gradient: ``key`` is "layer.param", e.g. "hidden.W".
+
+    Optimizers update ``value`` in place, so every holder of the array sees the new value.
+    """
+
+    key: str
+    value: np.ndarray
+    grad: np.ndarray | None = None
+
+
+@dataclass
+class BuildContext:
+    """What a component may use while it is built and run.
+
+    - ``registry`` creates other components (``ctx.create("activations", config)``);
+    - ``seeds`` hands out an independent random generator per purpose ("init", "dropout", ...);
+    - ``base_dir`` is the folder of the scenario file (relative paths resolve against it);
+    - ``step`` is the training step in progress (for annealed noise, schedules, ...);
+    - ``dtype`` is the floating-point type of every array.
+    """
+
+    seeds: SeedTree
+    registry: Any = None
+    base_dir: Any = None
+    step: int = 0
+    total_steps: int = 1
+    dtype: Any = np.float64
+    _rngs: dict[str, np.random.Generator] = field(default_factory=dict)
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """The generator for ``purpose``, created on first use from the scenario seed."""
+        generator = self._rngs.get(purpose)
+        if generator is None:
+            generator = self._rngs[purpose] = self.seeds.generator(purpose)
+        return generator
+
+    def create(self, kind: str, config: Any):
+        """Instantiate a registered component of ``kind`` from its validated config."""
+        return self.registry.create(kind, config)
+
+    def reseed(self) -> None:
+        """Restart every generator, so a forward pass can be repeated exactly (gradcheck)."""
+        self._rngs.clear()
+
+
+class Activation:
+    """An elementwise (or per-sample) nonlinearity a = f(z).
+
+    Subclasses implement ``forward`` and either ``derivative`` (elementwise f'(z), the usual
+    case) or ``backward`` (a full Jacobian-vector product, e.g. softmax).
+    """
+
+    formula: ClassVar[str] = "a = f(z)"
+    derivative_formula: ClassVar[str] = "f'(z)"
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+        """Elementwise f'(z), given z and a = f(z); None when f is not elementwise."""
+        raise NotImplementedError
+
+    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+        """dL/dz = dL/da * f'(z) (chain rule, elementwise)."""
+        return grad_a * self.derivative(z, a)
+
+
+class Layer:
+    """One layer of a network: ``forward`` maps x (N, in) to out (N, out) and saves what
+    ``backward`` needs; ``backward`` maps dL/dout to dL/dx and fills each parameter's grad.
+
+    ``forward_values`` and ``backward_values`` name the intermediate arrays for the trace;
+    they are only called on traced steps, so they may allocate.
+    """
+
+    #: Short formula shown in traces and reports, e.g. "z = x·W + b,  a = f(z)".
+    formula: ClassVar[str] = ""
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+        self.name = ""
+        self.params: dict[str, Parameter] = {}
+        self.cache: dict[str, np.ndarray] = {}
+        self.ctx: BuildContext | None = None
+
+    def build(self, in_features: int, ctx: BuildContext, init: Any) -> int:
+        """Create parameters for ``in_features`` inputs; return the number of outputs.
+
+        ``init`` resolves this layer's initial values (see ``engine.network.Initialization``).
+        """
+        self.ctx = ctx
+        return in_features
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward_values(self) -> dict[str, np.ndarray]:
+        """Named arrays of the last forward pass, in reading order (x first, output last)."""
+        return dict(self.cache)
+
+    def backward_values(self) -> dict[str, np.ndarray]:
+        """Named arrays of the last backward pass, e.g. {"dL/da": ..., "dL/dz": ...}."""
+        return {}
+
+    def describe(self) -> str:
+        """One line for diagrams and tables, e.g. "dense 2→2, sigmoid"."""
+        return type(self).__name__
+
+    def add_param(self, name: str, value: np.ndarray) -> Parameter:
+        parameter = Parameter(f"{self.name}.{name}", value)
+        self.params[name] = parameter
+        return parameter
+
+
+class Loss:
+    """A loss L(prediction, target) -> float, with dL/dprediction from ``backward``."""
+
+    formula: ClassVar[str] = "L(ŷ, y)"
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+        self.cache: dict[str, np.ndarray] = {}
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    #: Predictions at or above this value count as class 1 (binary accuracy).
+    threshold: ClassVar[float] = 0.5
+
+    def prepare_target(self, target: np.ndarray, out_features: int) -> np.ndarray:
+        """Convert data targets into what ``forward`` expects (e.g. one-hot rows); raise
+        ValueError when they cannot fit ``out_features`` outputs."""
+        if target.shape[1] != out_features:
+            raise ValueError(f"the data has {target.shape[1]} target columns")
+        return target
+
+    def classify(self, prediction: np.ndarray) -> np.ndarray:
+        """Predicted class per sample: argmax over outputs, or the threshold for one output."""
+        if prediction.shape[1] == 1:
+            return (prediction[:, 0] >= self.threshold).astype(np.int64)
+        return prediction.argmax(axis=1)
+
+
+class Optimizer:
+    """Updates parameters in place from their gradients: ``step(params, lr)``.
+
+    ``state(key)`` returns the optimizer's per-parameter state after the last step (velocity,
+    m, v, ...) by name, for the trace.
+    """
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+        self.states: dict[str, dict[str, Any]] = {}
+
+    def step(self, params: list[Parameter], lr: float) -> None:
+        raise NotImplementedError
+
+    def state(self, key: str) -> dict[str, Any]:
+        return dict(self.states.get(key, {}))
+
+
+class Schedule:
+    """A learning-rate schedule: ``lr(step, base_lr, total_steps) -> float``."""
+
+    formula: ClassVar[str] = "lr"
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+
+    def lr(self, step: int, base_lr: float, total_steps: int) -> float:
+        raise NotImplementedError
+
+
+class Initializer:
+    """Draws initial values: ``sample(shape, fan_in, fan_out, rng) -> array``."""
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+
+    def sample(
+        self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass
+class Data:
+    """A loaded data set: inputs ``x`` (N, D) and targets ``y`` (N, K).
+
+    ``task`` is "regression", "binary" (y in {0, 1}, one column) or "multiclass" (y holds
+    integer class indices, one column); ``x_val``/``y_val`` hold a validation split if any.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    task: str = "regression"
+    classes: int | None = None
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Dataset:
+    """A data set: ``load(ctx) -> Data``, drawing any randomness from ``ctx.rng("data")``."""
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+
+    def load(self, ctx: BuildContext) -> Data:
+        raise NotImplementedError

@@ -1,0 +1,68 @@
+"""The exceptions a user can see. Each says what was expected, what was found, where, and
+what to try; the command line prints them without a traceback and exits with status 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TracegradError(Exception):
+    """An error caused by the user's input, printed as ``where: error: message`` + hint.
+
+    ``where`` is a location such as ``scenario.yaml:12:5`` or ``--set train.steps``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, where: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ScenarioError(TracegradError):
+    """A scenario file (or override) that cannot be read or does not validate."""
+
+    def __init__(
+        self,
+        message: str,
+        where: str | None = None,
+        hint: str | None = None,
+        problems: list[str] | None = None,
+    ):
+        super().__init__(message, where, hint)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return super().__str__()
+        head = super().__str__()
+        return head + "".join(f"\n  {p}" for p in self.problems)
+
+
+class PluginError(TracegradError):
+    """A plugin that fails to load or registers something invalid."""
+
+
+class BuildError(TracegradError):
+    """A valid scenario that cannot be built, e.g. layer sizes that do not chain."""
+
+
+class TraceError(TracegradError):
+    """A trace file that cannot be read."""
+
+
+def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    singular = kind[:-1]
+    close = difflib.get_close_matches(str(name), known, n=1)
+    guess = f" Did you mean '{close[0]}'?" if close else ""
+    return f"unknown {singular} '{name}'.{guess} Registered {kind}: {', '.join(known)}"

@@ -1,0 +1,193 @@
+"""A network: a stack of layers with forward, backward and parameters.
+
+forward:   a_0 = x,  a_i = layer_i(a_{i-1})
+backward:  g_n = dL/da_n,  g_{i-1} = layer_i.backward(g_i)   (the chain rule, last to first)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.components import Activation, BuildContext, Layer, Parameter
+from engine.errors import BuildError
+
+
+class ActivationLayer(Layer):
+    """An activation used as a layer of its own: a = f(x), no parameters."""
+
+    def __init__(self, config, activation: Activation):
+        super().__init__(config)
+        self.activation = activation
+        self.formula = activation.formula
+
+    def forward(self, x, training):
+        a = self.activation.forward(x)
+        self.cache = {"x": x, "a": a}
+        return a
+
+    def backward(self, grad_out):
+        x, a = self.cache["x"], self.cache["a"]
+        grad_x = self.activation.backward(x, a, grad_out)
+        self.grad_cache = {"dL/da": grad_out, "dL/dx": grad_x}
+        return grad_x
+
+    def backward_values(self):
+        values = {"dL/da": self.grad_cache["dL/da"]}
+        derivative = self.activation.derivative(self.cache["x"], self.cache["a"])
+        if derivative is not None:
+            values["f'(x)"] = derivative
+        values["dL/dx"] = self.grad_cache["dL/dx"]
+        return values
+
+    def describe(self):
+        return self.config.type
+
+
+class Initialization:
+    """Resolves a layer's initial parameter values from its ``init:`` mapping.
+
+    A layer asks ``init("W", shape, fan_in, fan_out, default)``: explicit nested lists are
+    used as given (after a shape check), an initializer config draws from the scenario seed,
+    and ``default`` (an initializer config) applies when the scenario says nothing.
+    """
+
+    def __init__(
+        self,
+        layer_name: str,
+        specs: dict[str, Any],
+        ctx: BuildContext,
+        where: callable,
+        path: tuple,
+        source: str = "",
+    ):
+        self.layer_name, self.specs, self.ctx = layer_name, dict(specs or {}), ctx
+        self.source = source
+        self.where, self.path = where, path
+        self.used: set[str] = set()
+        self.rng = ctx.seeds.child("init").generator(layer_name)
+
+    def __call__(
+        self, name: str, shape: tuple[int, ...], fan_in: int, fan_out: int, default
+    ) -> np.ndarray:
+        self.used.add(name)
+        spec = self.specs.get(name, default)
+        if isinstance(spec, list):
+            values = np.asarray(spec, dtype=np.float64)
+            if values.dtype == object or values.shape != tuple(shape):
+                found = "a ragged nested list" if values.dtype == object else str(values.shape)
+                raise BuildError(
+                    f"explicit init for {self.layer_name}.{name} has shape {found}, "
+                    f"expected {tuple(shape)}{self.source}",
+                    self.where((*self.path, "init", name)),
+                    hint=_shape_hint(name, shape),
+                )
+            return values.astype(self.ctx.dtype)
+        if isinstance(spec, dict):  # a layer's default, given as plain data
+            spec = self.ctx.registry.get("initializers", spec["type"]).config(**spec)
+        initializer = self.ctx.create("initializers", spec)
+        return np.asarray(
+            initializer.sample(tuple(shape), fan_in, fan_out, self.rng), dtype=self.ctx.dtype
+        )
+
+    def check_all_used(self, layer: Layer) -> None:
+        unknown = sorted(set(self.specs) - self.used)
+        if unknown:
+            known = ", ".join(layer.params) or "none"
+            raise BuildError(
+                f"layer '{self.layer_name}' has no parameter '{unknown[0]}' to "
+                f"initialize; its parameters: {known}",
+                self.where((*self.path, "init", unknown[0])),
+            )
+
+
+def _shape_hint(name: str, shape: tuple[int, ...]) -> str:
+    if len(shape) == 2:
+        return (
+            f"{name} has one row per input and one column per unit: "
+            f"{shape[0]} rows of {shape[1]} numbers"
+        )
+    return f"give {shape[0]} numbers"
+
+
+class Network:
+    """Layers applied in order. ``parameters`` lists every Parameter, input layer first."""
+
+    def __init__(self, layers: list[Layer], in_features: int, out_features: int):
+        self.layers = layers
+        self.in_features = in_features
+        self.out_features = out_features
+        self.parameters: list[Parameter] = [p for layer in layers for p in layer.params.values()]
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter, by key ("hidden.W")."""
+        return {p.key: p.value.copy() for p in self.parameters}
+
+    def load_state(self, values: dict[str, np.ndarray]) -> None:
+        for p in self.parameters:
+            if p.key in values:
+                p.value[...] = values[p.key]
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(p.value.size for p in self.parameters)
+
+
+def build_network(
+    layer_specs: list,
+    in_features: int,
+    ctx: BuildContext,
+    where: callable,
+    path: tuple = ("model", "layers"),
+    prefix: str = "",
+) -> Network:
+    """Instantiate and build each layer, checking that sizes chain.
+
+    ``where(path)`` turns a scenario path into ``file:line`` for error messages.
+    """
+    layers: list[Layer] = []
+    names: dict[str, int] = {}
+    features = in_features
+    registry = ctx.registry
+    for index, spec in enumerate(layer_specs):
+        name = getattr(spec, "name", None) or f"{prefix}{spec.type}{index}"
+        if name in names:
+            raise BuildError(
+                f"two layers are named '{name}' (layers {names[name]} and {index})",
+                where((*path, index, "name")),
+                hint="layer names must be unique",
+            )
+        names[name] = index
+        if spec.type in registry.components["activations"]:
+            layer = ActivationLayer(spec, registry.create("activations", spec))
+        else:
+            layer = registry.create("layers", spec)
+        layer.name = name
+        source = (
+            f" (its {features} inputs come from layer '{layers[-1].name}')"
+            if layers
+            else f" (its {features} inputs are the data's features)"
+        )
+        init = Initialization(name, getattr(spec, "init", None), ctx, where, (*path, index), source)
+        try:
+            features = layer.build(features, ctx, init)
+        except BuildError:
+            raise
+        except ValueError as error:
+            raise BuildError(
+                f"layer '{name}' cannot take {features} inputs: {error}", where((*path, index))
+            ) from None
+        init.check_all_used(layer)
+        layers.append(layer)
+    return Network(layers, in_features, features)

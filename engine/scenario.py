@@ -1,0 +1,427 @@
+"""Scenario files: pydantic models, YAML loading with positions, ``--set`` overrides.
+
+The scenario model is built after plugins load: ``data``, ``model.layers``, ``loss`` and
+``optimizer`` are discriminated unions (on ``type``) over the registered components. Every
+validation error is mapped back to the ``file:line:column`` of the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from engine import yaml_source
+from engine.errors import ScenarioError
+from engine.plugins import Registry, load_registry
+from engine.yaml_source import SourceMap
+
+
+class Section(BaseModel):
+    """A fixed part of the scenario file (train, trace, model): unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class TrainConfig(Section):
+    steps: int = Field(gt=0, description="Number of optimizer steps (one mini-batch each).")
+    batch_size: int | None = Field(
+        None, gt=0, description="Samples per step; default: the whole data set (full batch)."
+    )
+    shuffle: bool = Field(True, description="Reshuffle the data each epoch (from the seed).")
+    clip_norm: float | None = Field(
+        None,
+        gt=0,
+        description="Rescale all gradients together when their global L2 norm "
+        "exceeds this value: g <- g * clip_norm / ||g||.",
+    )
+    clip_value: float | None = Field(
+        None, gt=0, description="Clamp every gradient entry to [-clip_value, clip_value]."
+    )
+    eval_every: int = Field(
+        100, gt=0, description="Evaluate validation loss/accuracy every this many steps."
+    )
+
+
+class TraceConfig(Section):
+    steps: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: [0],
+        description="Steps traced in full (forward, loss, "
+        "backward, updates); step numbers start at 0.",
+    )
+    every: int | None = Field(None, gt=0, description="Also trace every N-th step (0, N, 2N...).")
+    last: bool = Field(True, description="Also trace the last step.")
+    max_values: int = Field(
+        64,
+        gt=0,
+        description="Arrays with more numbers than this are summarized in the trace "
+        "(shape, min, max, mean, std, L2 norm, first values).",
+    )
+
+    def traces(self, step: int, total_steps: int) -> bool:
+        return (
+            step in self.steps
+            or (self.every is not None and step % self.every == 0)
+            or (self.last and step == total_steps - 1)
+        )
+
+
+class ScenarioBase(Section):
+    name: str = Field("scenario", min_length=1, description="Name of the run (folder prefix).")
+    kind: Literal["supervised"] = Field("supervised", description="What is trained.")
+    description: str | None = Field(None, description="Free text shown in reports.")
+    seed: int = Field(0, ge=0, description="Root of every random draw (data, init, shuffling).")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Plugin modules or .py files to load (paths relative "
+        "to the scenario file). Their code runs.",
+    )
+    train: TrainConfig
+    trace: TraceConfig = Field(default_factory=TraceConfig)
+
+
+def component_union(configs: list[type]) -> Any:
+    """A discriminated union on ``type`` (a plain type when only one is registered)."""
+    if len(configs) == 1:
+        return configs[0]
+    return Annotated[Union[tuple(configs)], Field(discriminator="type")]  # noqa: UP007
+
+
+def scenario_model(registry: Registry) -> type[ScenarioBase]:
+    """The pydantic model of a supervised scenario for what ``registry`` holds."""
+
+    def build():
+        layer = component_union(registry.configs("layers") + registry.configs("activations"))
+        model_section = create_model(
+            "Model",
+            __base__=Section,
+            layers=(list[layer], Field(min_length=1, description="The layers, input to output.")),
+        )
+        return create_model(
+            "Scenario",
+            __base__=ScenarioBase,
+            data=(
+                component_union(registry.configs("datasets")),
+                Field(description="The data set."),
+            ),
+            model=(model_section, Field(description="The network.")),
+            loss=(component_union(registry.configs("losses")), Field(description="The loss.")),
+            optimizer=(
+                component_union(registry.configs("optimizers")),
+                Field(description="The optimizer (and its learning-rate schedule)."),
+            ),
+        )
+
+    return registry.cached("scenario_model", build)
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: ``spec`` (the pydantic model), the registry it was validated
+    against, and where it came from (for error messages and relative paths)."""
+
+    spec: Any
+    registry: Registry
+    source: SourceMap
+    base_dir: Path
+    path: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self) -> dict:
+        """The scenario with defaults filled in and overrides applied, as plain data."""
+        return self.spec.model_dump(mode="json")
+
+    def resolved_yaml(self) -> str:
+        return yaml.safe_dump(self.resolved(), sort_keys=False, default_flow_style=None)
+
+    def digest(self) -> str:
+        text = json.dumps(self.resolved(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def where(self, path: tuple) -> str:
+        """file:line:col of a key, or the ``--set`` that supplied it."""
+        for key in self.overrides:
+            if tuple(path[: len(_split_key(key))]) == _split_key(key):
+                return f"--set {key}"
+        return self.source.where(path)
+
+
+def read_scenario_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(
+            f"scenario file not found: {path}",
+            hint="check the path; bundled scenarios are in scenarios/",
+        ) from None
+    except IsADirectoryError:
+        raise ScenarioError(
+            f"{path} is a folder, not a scenario file", hint="give the path of a .yaml file"
+        ) from None
+    except PermissionError:
+        raise ScenarioError(f"cannot read {path}: permission denied") from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start})",
+            hint="save the scenario as UTF-8",
+        ) from None
+    except OSError as error:
+        raise ScenarioError(f"cannot read {path}: {error.strerror}") from None
+
+
+def load_scenario(
+    scenario: str | Path | dict,
+    overrides: dict | list | None = None,
+    *,
+    plugins: typing.Iterable = (),
+    registry: Registry | None = None,
+    autoload: bool | None = None,
+    allow_scenario_plugins: bool = True,
+) -> Scenario:
+    """Read, override and validate a scenario; ``scenario`` is a path or a plain dict.
+
+    ``overrides`` maps dotted keys to values (``{"train.steps": 10}``) or is a list of
+    ``"key=value"`` strings as given to ``--set`` (values parsed as YAML).
+    """
+    if isinstance(scenario, dict):
+        data, source, base_dir, path = scenario, SourceMap("<scenario>"), Path.cwd(), None
+        data = json.loads(json.dumps(data))  # a private copy; overrides must not leak out
+    else:
+        path = Path(scenario)
+        data, source = yaml_source.load(read_scenario_text(path), str(path))
+        base_dir = path.resolve().parent
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"a scenario is a mapping of keys (name, data, model, ...), found "
+            f"{type(data).__name__}",
+            source.where(()),
+        )
+    overrides = parse_overrides(overrides)
+    for key, value in overrides.items():
+        apply_override(data, key, value)
+    scenario_plugins = _scenario_plugins(data, source)
+    if scenario_plugins and not allow_scenario_plugins:
+        raise ScenarioError(
+            "this scenario lists plugins, and plugins from scenarios are refused",
+            source.where(("plugins",)),
+            hint="review the plugin code, then run without --no-plugins-from-scenario",
+        )
+    if registry is None or scenario_plugins:
+        registry = load_registry(
+            [*plugins, *scenario_plugins], autoload=autoload, base_dir=base_dir
+        )
+    model = scenario_model(registry)
+    try:
+        spec = model.model_validate(data, context={"registry": registry})
+    except ValidationError as error:
+        holder = Scenario(None, registry, source, base_dir, path, overrides)
+        raise validation_error(error, data, model, holder) from None
+    return Scenario(spec, registry, source, base_dir, path, overrides)
+
+
+def _scenario_plugins(data: dict, source: SourceMap) -> list[str]:
+    plugins = data.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ScenarioError(
+            "'plugins' must be a list of module names or .py paths", source.where(("plugins",))
+        )
+    return plugins
+
+
+# --- overrides -------------------------------------------------------------------------------
+
+
+def _split_key(key: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part for part in key.split("."))
+
+
+def parse_overrides(overrides: dict | list | None) -> dict[str, Any]:
+    if not overrides:
+        return {}
+    if isinstance(overrides, dict):
+        return dict(overrides)
+    parsed = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(
+                f"--set expects key=value, found '{item}'",
+                "--set",
+                hint="for example  --set train.steps=10",
+            )
+        try:
+            parsed[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ScenarioError(
+                f"the value of --set {key} is not valid YAML: {error}", f"--set {key}"
+            ) from None
+    return parsed
+
+
+def apply_override(data: dict, key: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for key "a.b.c" (integers index lists)."""
+    parts = _split_key(key)
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        here = ".".join(str(p) for p in parts[:depth]) or "the scenario"
+        if isinstance(node, list):
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise ScenarioError(
+                    f"{here} is a list of {len(node)} items; '{part}' is not an index of it",
+                    f"--set {key}",
+                )
+        elif isinstance(node, dict):
+            if not isinstance(part, str):
+                part = str(part)
+        else:
+            raise ScenarioError(
+                f"{here} is a value, not a mapping: cannot set '{part}' in it", f"--set {key}"
+            )
+        if last:
+            node[part] = value
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(part), (dict, list)):
+                node[part] = {}
+            node = node[part]
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _data_path(loc: tuple, data: Any) -> tuple:
+    """Drop the union tags pydantic puts in ``loc`` so the path indexes the YAML data."""
+    path, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and node.get("type") == part:
+            continue  # the discriminator tag
+        elif isinstance(part, str) and part.startswith(("function-", "list[", "union[")):
+            continue
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _unwrap(annotation):
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _model_at(model: type, loc: tuple):
+    """The pydantic model class that validates the mapping at ``loc`` (None if unknown)."""
+    annotation = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            info = annotation.model_fields.get(part)
+            if info is None:
+                return None
+            annotation = info.annotation
+        elif origin in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+        elif origin is Union:
+            matches = [
+                m
+                for m in typing.get_args(annotation)
+                if isinstance(m, type)
+                and issubclass(m, BaseModel)
+                and typing.get_args(
+                    m.model_fields.get("type").annotation if "type" in m.model_fields else None
+                )
+                == (part,)
+            ]
+            if not matches:
+                return None
+            annotation = matches[0]
+    annotation = _unwrap(annotation)
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
+
+
+def _describe(error: dict, data: Any, model: type) -> str:
+    kind, loc = error["type"], error["loc"]
+    found = error.get("input")
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        valid = [n for n in owner.model_fields] if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        guess = f" Did you mean '{close[0]}'?" if close else ""
+        listing = f" Valid keys here: {', '.join(valid)}" if valid else ""
+        return f"unknown key '{loc[-1]}'.{guess}{listing}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        context = error.get("ctx", {})
+        expected = [t.strip().strip("'") for t in str(context.get("expected_tags", "")).split(",")]
+        what = _component_word(loc)
+        if kind == "union_tag_not_found":
+            return f"missing 'type': which {what}? One of: {', '.join(expected)}"
+        tag = context.get("tag")
+        close = difflib.get_close_matches(str(tag), expected, n=1)
+        guess = f" Did you mean '{close[0]}'?" if close else ""
+        return f"unknown {what} '{tag}'.{guess} Registered: {', '.join(expected)}"
+    if kind == "missing":
+        return f"missing required key '{loc[-1]}'"
+    message = error["msg"]
+    if kind == "component" or found is None or isinstance(found, (dict, list)):
+        return message
+    if isinstance(found, float) and not math.isfinite(found):
+        return f"{message} (found {found})"
+    return f"{message} (found {found!r})"
+
+
+def _component_word(loc: tuple) -> str:
+    words = {"layers": "layer", "data": "data set", "loss": "loss", "optimizer": "optimizer"}
+    for part in reversed(loc):
+        if isinstance(part, str) and part in words:
+            return words[part]
+    return "component"
+
+
+def validation_error(
+    error: ValidationError, data: Any, model: type, scenario: Scenario
+) -> ScenarioError:
+    problems = []
+    first_where = None
+    for item in error.errors():
+        path = _data_path(item["loc"], data)
+        where = scenario.where(path)
+        first_where = first_where or where
+        dotted = ".".join(str(p) for p in path) or "(top level)"
+        problems.append(f"{where}: {dotted}: {_describe(item, data, model)}")
+    count = len(problems)
+    if count == 1:
+        head_where, _, rest = problems[0].partition(": ")
+        return ScenarioError(
+            rest, head_where, hint="see `tracegrad plugins` for every component and its options"
+        )
+    return ScenarioError(
+        f"{count} problems in the scenario",
+        first_where,
+        problems=problems,
+        hint="see `tracegrad plugins` for every component and its options",
+    )

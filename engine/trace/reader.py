@@ -1,0 +1,114 @@
+"""Reads a trace back: header, traced steps, per-step scalars and the end record.
+
+A torn last line (a killed process) is tolerated and reported in ``Trace.warnings``; any
+other unreadable line is a TraceError with ``file:line``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import TraceError
+
+
+@dataclass
+class Trace:
+    path: Path
+    header: dict
+    records: list[dict] = field(default_factory=list)
+    scalars: dict[str, list] = field(default_factory=dict)
+    end: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.end["status"] if self.end else "incomplete"
+
+    @property
+    def traced_steps(self) -> list[int]:
+        return sorted({r["step"] for r in self.records if "step" in r and r["type"] != "scalars"})
+
+    def step_records(self, step: int) -> list[dict]:
+        return [r for r in self.records if r.get("step") == step]
+
+    def history(self) -> list[dict]:
+        """One dict per step, as ``RunResult.history``."""
+        steps = self.scalars.get("step", [])
+        return [
+            {name: column[i] for name, column in self.scalars.items() if column[i] is not None}
+            for i in range(len(steps))
+        ]
+
+
+def find_trace(path: str | Path) -> Path:
+    """A trace file, or the ``trace.jsonl`` inside a run folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "trace.jsonl"
+    if not path.is_file():
+        raise TraceError(
+            f"no trace at {path}",
+            hint="give a trace.jsonl file or a run folder (runs/<name>-<time>/)",
+        )
+    return path
+
+
+def read_trace(path: str | Path) -> Trace:
+    path = find_trace(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TraceError(f"cannot read {path}: {error}") from None
+    trace = None
+    warnings = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            is_last = all(not rest.strip() for rest in lines[number:])
+            if is_last and trace is not None:
+                warnings.append(
+                    f"{path}:{number}: the last line is cut off (the run was killed "
+                    f"while writing); it was ignored"
+                )
+                break
+            raise TraceError(
+                f"line is not valid JSON ({error.msg})",
+                f"{path}:{number}",
+                hint="the file is damaged; re-run the scenario",
+            ) from None
+        if not isinstance(record, dict) or "type" not in record:
+            raise TraceError("a trace record must be an object with a 'type'", f"{path}:{number}")
+        if trace is None:
+            if record["type"] != "header":
+                raise TraceError(
+                    "the first record is not a header: not a Tracegrad trace", f"{path}:{number}"
+                )
+            trace = Trace(path, record)
+            continue
+        if record["type"] == "scalars":
+            _merge_scalars(trace.scalars, record)
+        elif record["type"] == "end":
+            trace.end = record
+        else:
+            trace.records.append(record)
+    if trace is None:
+        raise TraceError("the trace is empty", str(path))
+    if trace.end is None:
+        warnings.append(f"{path}: no end record: the run stopped before it could finish")
+    trace.warnings = warnings
+    return trace
+
+
+def _merge_scalars(scalars: dict[str, list], record: dict) -> None:
+    before = len(scalars.get("step", []))
+    count = record["count"]
+    for name, column in record["columns"].items():
+        scalars.setdefault(name, [None] * before).extend(column)
+    for column in scalars.values():
+        if len(column) < before + count:
+            column.extend([None] * (before + count - len(column)))

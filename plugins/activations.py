@@ -1,0 +1,215 @@
+"""Built-in activation functions, simplest first.
+
+Each maps z (N, D) to a = f(z) of the same shape. ``derivative`` returns f'(z) elementwise,
+written with a where that is cheaper (sigmoid: a(1 - a)), so backward is dL/dz = dL/da * f'(z).
+Softmax is not elementwise: its backward is the full Jacobian-vector product.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from engine import hookimpl
+from engine.components import Activation, LayerConfig
+
+
+class IdentityConfig(LayerConfig):
+    type: Literal["identity"] = "identity"
+
+
+class Identity(Activation):
+    """a = z;  f'(z) = 1."""
+
+    formula = "a = z"
+    derivative_formula = "f'(z) = 1"
+
+    def forward(self, z):
+        return z
+
+    def derivative(self, z, a):
+        return np.ones_like(z)
+
+    def backward(self, z, a, grad_a):
+        return grad_a
+
+
+class SigmoidConfig(LayerConfig):
+    type: Literal["sigmoid"] = "sigmoid"
+
+
+class Sigmoid(Activation):
+    """a = σ(z) = 1 / (1 + e^(-z));  f'(z) = σ(z)(1 - σ(z)) = a(1 - a).
+
+    Computed without overflow: for z < 0 as e^z / (1 + e^z).
+    """
+
+    formula = "a = σ(z) = 1 / (1 + e^(-z))"
+    derivative_formula = "f'(z) = a(1 - a)"
+
+    def forward(self, z):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+    def derivative(self, z, a):
+        return a * (1.0 - a)
+
+
+class TanhConfig(LayerConfig):
+    type: Literal["tanh"] = "tanh"
+
+
+class Tanh(Activation):
+    """a = tanh(z);  f'(z) = 1 - a²."""
+
+    formula = "a = tanh(z)"
+    derivative_formula = "f'(z) = 1 - a²"
+
+    def forward(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z, a):
+        return 1.0 - a * a
+
+
+class ReluConfig(LayerConfig):
+    type: Literal["relu"] = "relu"
+
+
+class Relu(Activation):
+    """a = max(0, z);  f'(z) = 1 if z > 0 else 0 (0 at z = 0, as PyTorch)."""
+
+    formula = "a = max(0, z)"
+    derivative_formula = "f'(z) = 1 if z > 0 else 0"
+
+    def forward(self, z):
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, z, a, grad_a):
+        return grad_a * (z > 0)
+
+
+class LeakyReluConfig(LayerConfig):
+    type: Literal["leaky_relu"] = "leaky_relu"
+    negative_slope: float = Field(0.01, ge=0, description="Slope α for z < 0 (PyTorch: 0.01).")
+
+
+class LeakyRelu(Activation):
+    """a = z if z > 0 else α z;  f'(z) = 1 if z > 0 else α."""
+
+    formula = "a = z if z > 0 else α·z"
+    derivative_formula = "f'(z) = 1 if z > 0 else α"
+
+    def forward(self, z):
+        return np.where(z > 0, z, self.config.negative_slope * z)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self.config.negative_slope).astype(z.dtype)
+
+
+class EluConfig(LayerConfig):
+    type: Literal["elu"] = "elu"
+    alpha: float = Field(1.0, gt=0, description="α: the value e^z - 1 is scaled by for z <= 0.")
+
+
+class Elu(Activation):
+    """a = z if z > 0 else α(e^z - 1);  f'(z) = 1 if z > 0 else a + α."""
+
+    formula = "a = z if z > 0 else α(e^z - 1)"
+    derivative_formula = "f'(z) = 1 if z > 0 else a + α"
+
+    def forward(self, z):
+        return np.where(z > 0, z, self.config.alpha * np.expm1(np.minimum(z, 0.0)))
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, a + self.config.alpha)
+
+
+class SoftplusConfig(LayerConfig):
+    type: Literal["softplus"] = "softplus"
+    beta: float = Field(1.0, gt=0, description="β: softplus(z) = log(1 + e^(βz)) / β.")
+
+
+class Softplus(Activation):
+    """a = log(1 + e^(βz)) / β;  f'(z) = σ(βz). Computed stably with logaddexp."""
+
+    formula = "a = log(1 + e^(βz)) / β"
+    derivative_formula = "f'(z) = σ(βz)"
+
+    def forward(self, z):
+        beta = self.config.beta
+        return np.logaddexp(0.0, beta * z) / beta
+
+    def derivative(self, z, a):
+        return Sigmoid.forward(self, self.config.beta * z)
+
+
+class SiluConfig(LayerConfig):
+    type: Literal["silu"] = "silu"
+
+
+class Silu(Activation):
+    """SiLU (swish with β = 1): a = z σ(z);  f'(z) = σ(z) + z σ(z)(1 - σ(z)).
+
+    The general swish z σ(βz) is the example third-party plugin in examples/plugin-swish/.
+    """
+
+    formula = "a = z·σ(z)"
+    derivative_formula = "f'(z) = σ(z) + z·σ(z)(1 - σ(z))"
+
+    def forward(self, z):
+        return z * Sigmoid.forward(self, z)
+
+    def derivative(self, z, a):
+        s = Sigmoid.forward(self, z)
+        return s + z * s * (1.0 - s)
+
+
+class SoftmaxConfig(LayerConfig):
+    type: Literal["softmax"] = "softmax"
+
+
+class Softmax(Activation):
+    """a_i = e^(z_i) / Σ_j e^(z_j) over each sample's features (shifted by max z for safety).
+
+    Not elementwise: ∂a_i/∂z_j = a_i(δ_ij - a_j), so backward is the Jacobian-vector product
+    dL/dz_j = a_j (dL/da_j - Σ_i dL/da_i a_i). Followed by ``cross_entropy``, the two are fused
+    and dL/dz = (a - y) / N directly (the trace says so).
+    """
+
+    formula = "a_i = e^(z_i) / Σ_j e^(z_j)"
+    derivative_formula = "∂a_i/∂z_j = a_i(δ_ij - a_j)"
+
+    def forward(self, z):
+        shifted = np.exp(z - z.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def derivative(self, z, a):
+        return None
+
+    def backward(self, z, a, grad_a):
+        return a * (grad_a - np.sum(grad_a * a, axis=1, keepdims=True))
+
+
+BUILTIN = (
+    ("identity", Identity, IdentityConfig),
+    ("sigmoid", Sigmoid, SigmoidConfig),
+    ("tanh", Tanh, TanhConfig),
+    ("relu", Relu, ReluConfig),
+    ("leaky_relu", LeakyRelu, LeakyReluConfig),
+    ("elu", Elu, EluConfig),
+    ("softplus", Softplus, SoftplusConfig),
+    ("silu", Silu, SiluConfig),
+    ("softmax", Softmax, SoftmaxConfig),
+)
+
+
+@hookimpl
+def tracegrad_register_activations(register):
+    for name, implementation, config in BUILTIN:
+        register(name, implementation, config)
