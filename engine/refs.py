@@ -111,7 +111,7 @@ InitRef = Annotated[
                 {"type": "string"},
                 {"type": "object", "required": ["type"]},
             ],
-            "description": "explicit values as nested lists, or an initializer {type: ..., options}",
+            "description": "explicit values as nested lists, or an initializer {type: ...}",
         }
     ),
 ]
