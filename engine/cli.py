@@ -1,0 +1,263 @@
+"""The command line, kept thin: parse arguments, call the API, print.
+
+    tracegrad run FILE [--set key=value] [--plugin P] [--trace PATH] [--print-config] [--quiet]
+    tracegrad validate FILE            check a scenario without running it
+    tracegrad schema                   JSON Schema of the scenario format
+    tracegrad plugins [--kind KIND]    every registered component and its options
+    tracegrad gradcheck FILE           analytic vs finite-difference gradients
+
+A TracegradError prints as ``where: error: message`` plus a hint, exit status 2, no traceback
+(``--debug`` shows it). Each subcommand is a function ``cmd_<name>(args) -> int`` registered in
+``COMMANDS`` with the function that adds its arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+import engine
+from engine.errors import TracegradError
+
+
+def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="scenario YAML file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. --set train.steps=10 (value parsed as YAML; repeatable)",
+    )
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="load a plugin module or .py file (repeatable)",
+    )
+    parser.add_argument(
+        "--no-plugins-from-scenario",
+        action="store_true",
+        help="refuse to run plugin code listed in the scenario's plugins:",
+    )
+
+
+def _load(args):
+    return engine.load_scenario(
+        args.file,
+        args.overrides,
+        plugins=args.plugins,
+        allow_scenario_plugins=not args.no_plugins_from_scenario,
+    )
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def _args_run(parser):
+    _scenario_arguments(parser)
+    parser.add_argument(
+        "--trace",
+        metavar="PATH",
+        help="write the trace here instead of runs/<name>-<time>/trace.jsonl",
+    )
+    parser.add_argument(
+        "--run-dir", metavar="DIR", help="the run folder (default: a new runs/<name>-<time>/)"
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved scenario (defaults filled in) and exit",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+
+
+def cmd_run(args) -> int:
+    scenario = _load(args)
+    if args.print_config:
+        print(scenario.resolved_yaml(), end="")
+        return 0
+    from engine.progress import ProgressBar
+
+    bar = ProgressBar(scenario.spec.name, enabled=not args.quiet and sys.stderr.isatty())
+    with _sigterm_as_interrupt():
+        result = engine.run(scenario, trace=args.trace, run_dir=args.run_dir, progress=bar)
+    bar.close()
+    print(result.summary())
+    return {"completed": 0, "interrupted": 130}.get(result.status, 1)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C so the run ends with status 'interrupted'."""
+
+
+class _sigterm_as_interrupt:
+    def __enter__(self):
+        def handler(signum, frame):
+            raise _Terminated()
+
+        try:
+            self.previous = signal.signal(signal.SIGTERM, handler)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+# --- validate, schema, plugins -----------------------------------------------------------------
+
+
+def _args_validate(parser):
+    _scenario_arguments(parser)
+
+
+def cmd_validate(args) -> int:
+    from engine.build import build
+
+    scenario = _load(args)
+    built = build(scenario)  # catches what only building shows: shapes, data files
+    layers = ", ".join(layer.describe() for layer in built.network.layers)
+    print(
+        f"{args.file}: valid ({scenario.spec.kind}: {layers}; "
+        f"{built.network.parameter_count} parameters)"
+    )
+    return 0
+
+
+def _args_schema(parser):
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="include a plugin's components",
+    )
+
+
+def cmd_schema(args) -> int:
+    from engine.schema import scenario_schema
+
+    print(json.dumps(scenario_schema(plugins=args.plugins), indent=2))
+    return 0
+
+
+def _args_plugins(parser):
+    parser.add_argument("--kind", help="only this kind (layers, activations, losses, ...)")
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="also load this plugin",
+    )
+
+
+def cmd_plugins(args) -> int:
+    from engine.listing import describe_components
+    from engine.plugins import load_registry
+
+    print(describe_components(load_registry(args.plugins), args.kind), end="")
+    return 0
+
+
+# --- gradcheck ---------------------------------------------------------------------------------
+
+
+def _args_gradcheck(parser):
+    _scenario_arguments(parser)
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-6,
+        help="largest relative error accepted (default 1e-6)",
+    )
+    parser.add_argument(
+        "--max-entries",
+        type=int,
+        default=200,
+        help="entries checked per parameter (sampled when larger)",
+    )
+
+
+def cmd_gradcheck(args) -> int:
+    from engine.gradcheck import check_scenario
+
+    results = check_scenario(_load(args), max_entries=args.max_entries)
+    width = max(len(r.name) for r in results)
+    print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
+    for r in results:
+        mark = "ok" if r.ok(args.tolerance) else "FAIL"
+        print(f"{r.name:<{width}}  {r.checked:>4}/{r.total:<4}  {r.error:.3e}  {mark}")
+    failed = [r for r in results if not r.ok(args.tolerance)]
+    print(f"{len(results) - len(failed)} of {len(results)} parameters within {args.tolerance:g}")
+    return 1 if failed else 0
+
+
+COMMANDS = {
+    "run": (cmd_run, _args_run, "train a scenario and write its trace"),
+    "validate": (cmd_validate, _args_validate, "check a scenario without running it"),
+    "schema": (cmd_schema, _args_schema, "print the JSON Schema of scenario files"),
+    "plugins": (cmd_plugins, _args_plugins, "list every component and its options"),
+    "gradcheck": (
+        cmd_gradcheck,
+        _args_gradcheck,
+        "compare every gradient with central finite differences",
+    ),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="tracegrad",
+        description="Learn how neural networks train: run YAML scenarios, "
+        "trace every number, check it by hand.",
+    )
+    top.add_argument("--version", action="version", version=f"tracegrad {engine.__version__}")
+    top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, add_arguments, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks of errors",
+        )
+        add_arguments(sub)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][0](args)
+    except TracegradError as error:
+        if args.debug:
+            raise
+        print(_format_error(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _format_error(error: TracegradError) -> str:
+    head = f"{error.where}: error: " if error.where else "error: "
+    return head + str(error).removeprefix(f"{error.where}: " if error.where else "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

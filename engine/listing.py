@@ -1,0 +1,58 @@
+"""``tracegrad plugins``: every registered component with its config fields, for a student."""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic_core import PydanticUndefined
+
+from engine.errors import TracegradError
+from engine.plugins import KINDS, Registry
+
+
+def _type_name(annotation) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(value) for value in typing.get_args(annotation))
+    if isinstance(annotation, type):
+        return annotation.__name__
+    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
+    return text.replace("Annotated[Any, BeforeValidator", "component[")
+
+
+def _default(field) -> str:
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        return f"default {field.default_factory()!r}"
+    if field.default is PydanticUndefined:
+        return "required"
+    return f"default {field.default!r}"
+
+
+def describe_components(registry: Registry, kind: str | None = None) -> str:
+    kinds = list(registry.components)
+    if kind is not None:
+        if kind not in registry.components:
+            raise TracegradError(f"unknown kind '{kind}'", hint=f"kinds: {', '.join(kinds)}")
+        kinds = [kind]
+    lines = []
+    for name_of_kind in kinds:
+        lines.append(f"{name_of_kind}:")
+        for name in registry.names(name_of_kind):
+            component = registry.components[name_of_kind][name]
+            summary = (component.implementation.__doc__ or "").strip().split("\n")[0]
+            lines.append(f"  {name}  (plugin {component.plugin})")
+            if summary:
+                lines.append(f"      {summary}")
+            for field_name, field in component.config.model_fields.items():
+                if field_name == "type":
+                    continue
+                lines.append(
+                    f"      {field_name}: {_type_name(field.annotation)}, "
+                    f"{_default(field)} - {field.description or ''}"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+__all__ = ["KINDS", "describe_components"]
