@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import typing
 
+from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
 from engine.plugins import KINDS, Registry
 
 
+def _field_type(field) -> str:
+    if any(isinstance(m, WithJsonSchema) for m in field.metadata):
+        return "name or {type: ...}"
+    return _type_name(field.annotation)
+
+
 def _type_name(annotation) -> str:
-    if typing.get_origin(annotation) is typing.Literal:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return "values or {type: ...}"
+    if origin in (dict, list):
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in typing.get_args(annotation))}]"
+    if origin is typing.Literal:
         return " | ".join(repr(value) for value in typing.get_args(annotation))
     if isinstance(annotation, type):
         return annotation.__name__
-    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
-    return text.replace("Annotated[Any, BeforeValidator", "component[")
+    return str(annotation).replace("typing.", "").replace("NoneType", "None")
 
 
 def _default(field) -> str:
@@ -48,7 +59,7 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
                 if field_name == "type":
                     continue
                 lines.append(
-                    f"      {field_name}: {_type_name(field.annotation)}, "
+                    f"      {field_name}: {_field_type(field)}, "
                     f"{_default(field)} - {field.description or ''}"
                 )
         lines.append("")
