@@ -42,10 +42,11 @@ class ScenarioError(TracegradError):
         self.problems = problems or []
 
     def __str__(self) -> str:
-        if not self.problems:
-            return super().__str__()
-        head = super().__str__()
-        return head + "".join(f"\n  {p}" for p in self.problems)
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        text += "".join(f"\n  {problem}" for problem in self.problems)
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
 
 
 class PluginError(TracegradError):

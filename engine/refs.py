@@ -28,7 +28,7 @@ def validate_component(kind: str, value: Any, registry, context=None):
     if not isinstance(value, dict):
         raise PydanticCustomError(
             "component",
-            "expected a {kind} name or a mapping with 'type', found {found!r}",
+            "expected a {kind} name or a mapping with 'type', found {found}",
             {"kind": kind[:-1], "found": value},
         )
     name = value.get("type")
@@ -81,7 +81,7 @@ def _check_nested_numbers(value: Any) -> None:
             _check_nested_numbers(item)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PydanticCustomError(
-            "init_values", "explicit values must be numbers, found {found!r}", {"found": value}
+            "init_values", "explicit values must be numbers, found {found}", {"found": value}
         )
     elif not math.isfinite(value):
         raise PydanticCustomError(

@@ -49,6 +49,13 @@ class TrainConfig(Section):
     eval_every: int = Field(
         100, gt=0, description="Evaluate validation loss/accuracy every this many steps."
     )
+    validation_split: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fraction of the samples held out for validation (e.g. 0.2), drawn at "
+        "random from the seed; 0: train on everything.",
+    )
 
 
 class TraceConfig(Section):
@@ -214,10 +221,11 @@ def load_scenario(
             source.where(("plugins",)),
             hint="review the plugin code, then run without --no-plugins-from-scenario",
         )
-    if registry is None or scenario_plugins:
-        registry = load_registry(
-            [*plugins, *scenario_plugins], autoload=autoload, base_dir=base_dir
-        )
+    if registry is None or scenario_plugins or plugins:
+        # plugins given by the caller resolve against the working folder, the scenario's own
+        # against the scenario file's folder
+        given = [str(Path(p).resolve()) if _is_path(p) else p for p in plugins]
+        registry = load_registry([*given, *scenario_plugins], autoload=autoload, base_dir=base_dir)
     model = scenario_model(registry)
     try:
         spec = model.model_validate(data, context={"registry": registry})
@@ -225,6 +233,10 @@ def load_scenario(
         holder = Scenario(None, registry, source, base_dir, path, overrides)
         raise validation_error(error, data, model, holder) from None
     return Scenario(spec, registry, source, base_dir, path, overrides)
+
+
+def _is_path(plugin) -> bool:
+    return isinstance(plugin, str) and (plugin.endswith(".py") or "/" in plugin)
 
 
 def _scenario_plugins(data: dict, source: SourceMap) -> list[str]:
@@ -402,17 +414,26 @@ def _component_word(loc: tuple) -> str:
     return "component"
 
 
+def _line_of(scenario: Scenario, path: tuple) -> int:
+    """Line of a path in the file, for sorting problems top to bottom (overrides first)."""
+    where = scenario.where(path)
+    parts = where.rsplit(":", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
 def validation_error(
     error: ValidationError, data: Any, model: type, scenario: Scenario
 ) -> ScenarioError:
-    problems = []
-    first_where = None
+    located = []
     for item in error.errors():
         path = _data_path(item["loc"], data)
-        where = scenario.where(path)
-        first_where = first_where or where
         dotted = ".".join(str(p) for p in path) or "(top level)"
-        problems.append(f"{where}: {dotted}: {_describe(item, data, model)}")
+        located.append((_line_of(scenario, path), scenario.where(path), dotted, item))
+    located.sort(key=lambda entry: entry[0])
+    problems = [
+        f"{where}: {dotted}: {_describe(item, data, model)}" for _, where, dotted, item in located
+    ]
+    first_where = located[0][1]
     count = len(problems)
     if count == 1:
         head_where, _, rest = problems[0].partition(": ")
