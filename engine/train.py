@@ -45,7 +45,9 @@ def run(
     elif overrides:
         raise ValueError("overrides apply when loading: pass a path or dict, not a Scenario")
     built = build(scenario)
-    with open_run(scenario, built, trace, run_dir) as output:
+    # NaN/inf are detected and explained by the loop itself; numpy's warnings would only
+    # repeat it less clearly
+    with open_run(scenario, built, trace, run_dir) as output, np.errstate(all="ignore"):
         return _train(built, output, progress)
 
 
