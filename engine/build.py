@@ -3,12 +3,14 @@ optimizer and schedule. Shared by training, gradcheck and (later) other loops.""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.components import BuildContext, Data, Loss, Optimizer, Schedule
+from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule
 from engine.errors import BuildError
+from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network
 from engine.scenario import Scenario
 from engine.seeds import SeedTree
@@ -40,27 +42,136 @@ def new_context(scenario: Scenario) -> BuildContext:
 
 
 def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
-    dataset = scenario.registry.create("datasets", scenario.spec.data)
+    """Load the scenario's data set and hold out ``train.validation_split`` of it."""
+    spec = scenario.spec
+    dataset = scenario.registry.create("datasets", spec.data)
     try:
         data = dataset.load(ctx)
     except (ValueError, OSError) as error:
         raise BuildError(
-            f"cannot load data set '{scenario.spec.data.type}': {error}", scenario.where(("data",))
+            f"cannot load data set '{spec.data.type}': {error}", scenario.where(("data",))
         ) from None
+    except BuildError as error:
+        error.where = error.where or scenario.where(("data",))
+        raise
     if data.x.ndim != 2 or len(data.x) == 0:
         raise BuildError(
-            f"data set '{scenario.spec.data.type}' gave inputs of shape "
+            f"data set '{spec.data.type}' gave inputs of shape "
             f"{data.x.shape}; expected (samples, features)",
             scenario.where(("data",)),
         )
+    if data.y is None and getattr(spec, "kind", "supervised") == "supervised":
+        raise BuildError(
+            f"data set '{spec.data.type}' has no targets (it is a distribution to sample, "
+            f"for a GAN), so there is nothing to learn with a loss",
+            scenario.where(("data",)),
+            hint="use a labeled data set such as moons, spirals, sine or csv",
+        )
+    fraction = spec.train.validation_split
+    if fraction:
+        if data.x_val is not None:
+            raise BuildError(
+                f"data set '{spec.data.type}' brings its own validation data",
+                scenario.where(("train", "validation_split")),
+                hint="leave out train.validation_split",
+            )
+        try:
+            data = hold_out(data, fraction, ctx.rng("split"))
+        except ValueError as error:
+            raise BuildError(
+                str(error),
+                scenario.where(("train", "validation_split")),
+                hint="use more samples or a different fraction",
+            ) from None
     return data
 
 
-def build(scenario: Scenario) -> Built:
+def hold_out(data: Data, fraction: float, rng: np.random.Generator) -> Data:
+    """Move round(fraction·N) samples, chosen at random, to ``x_val``/``y_val``.
+
+    Both parts keep the order the samples had in the data set.
+    """
+    n = len(data.x)
+    n_val = round(fraction * n)
+    if not 0 < n_val < n:
+        raise ValueError(
+            f"a validation split of {fraction:g} of {n} samples leaves {n_val} for "
+            f"validation and {n - n_val} for training; both need at least one"
+        )
+    order = rng.permutation(n)
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    y, y_val = (None, None) if data.y is None else (data.y[train], data.y[val])
+    return dataclasses.replace(data, x=data.x[train], y=y, x_val=data.x[val], y_val=y_val)
+
+
+class FusedActivation(Activation):
+    """The last layer's activation once the loss has taken over its backward (see
+    ``Loss.fuse``): forward is unchanged, backward passes the loss's dL/dz straight on."""
+
+    def __init__(self, activation: Activation):
+        super().__init__(activation.config)
+        self.activation = activation
+        self.formula = activation.formula
+        self.derivative_formula = "skipped: the loss gives dL/dz"
+
+    def forward(self, z):
+        return self.activation.forward(z)
+
+    def derivative(self, z, a):
+        return None  # nothing to show: f'(z) is never multiplied
+
+    def backward(self, z, a, grad_a):
+        return grad_a  # already dL/dz
+
+
+def fuse_output(network: Network, loss: Loss) -> None:
+    """Offer the last layer's activation to the loss; if the loss fuses with it, the layer's
+    backward passes dL/dz on unchanged and its ``note`` explains why in the trace."""
+    last = network.layers[-1]
+    activation = getattr(last, "activation", None)
+    if activation is not None and loss.fuse(activation):
+        last.activation = FusedActivation(activation)
+        last.note = loss.fused_note
+
+
+def layer_widths(layer_specs, in_features: int, path: tuple) -> list[tuple[tuple, int, int]]:
+    """(path, inputs, units) per layer that has ``units``, before anything is allocated."""
+    widths = []
+    for index, spec in enumerate(layer_specs):
+        units = getattr(spec, "units", None)
+        if units is not None:
+            widths.append(((*path, index), in_features, units))
+            in_features = units
+    return widths
+
+
+def traced_sizes(network: Network, batch: int) -> list[list[int]]:
+    """Sizes of the arrays one traced step writes per layer (for the trace-size estimate)."""
+    sizes = []
+    in_features = network.in_features
+    for layer in network.layers:
+        out = in_features
+        for p in layer.params.values():
+            out = p.value.shape[-1] if p.value.ndim == 2 else out
+        activations = [batch * in_features] + [batch * out] * 5
+        sizes.append(activations + [p.value.size for p in layer.params.values() for _ in range(6)])
+        in_features = out
+    return sizes
+
+
+def build(scenario: Scenario, limits: Limits | None = None) -> Built:
+    """Build everything, refusing (LimitError) what would exceed ``limits`` before allocating."""
     spec = scenario.spec
+    limits = limits or Limits.from_settings()
+    check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario)
     data = load_data(scenario, ctx)
+    check_samples(data.x.size, limits, scenario.where)
+    check_parameters(layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
+                     limits, scenario.where)
     network = build_network(spec.model.layers, data.x.shape[1], ctx, scenario.where)
+    batch = min(spec.train.batch_size or len(data.x), len(data.x))
+    check_trace(spec, traced_sizes(network, batch), limits, scenario.where)
     loss = scenario.registry.create("losses", spec.loss)
     try:
         targets = loss.prepare_target(data.y, network.out_features)
@@ -73,10 +184,13 @@ def build(scenario: Scenario) -> Built:
             scenario.where(("model", "layers", len(network.layers) - 1)),
             hint="make the last layer's units match the targets",
         ) from None
+    fuse_output(network, loss)
     optimizer = scenario.registry.create("optimizers", spec.optimizer)
     schedule = (
         scenario.registry.create("schedules", spec.optimizer.schedule)
         if spec.optimizer.schedule is not None
         else None
     )
+    if hasattr(schedule, "build"):  # a schedule made of others creates them from the registry
+        schedule.build(ctx)
     return Built(scenario, ctx, data, targets, network, loss, optimizer, schedule)

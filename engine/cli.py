@@ -5,6 +5,7 @@
     tracegrad schema                   JSON Schema of the scenario format
     tracegrad plugins [--kind KIND]    every registered component and its options
     tracegrad gradcheck FILE           analytic vs finite-difference gradients
+    tracegrad verify TRACE             re-derive every traced number from the trace alone
 
 A TracegradError prints as ``where: error: message`` plus a hint, exit status 2, no traceback
 (``--debug`` shows it). Each subcommand is a function ``cmd_<name>(args) -> int`` registered in
@@ -45,6 +46,15 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="refuse to run plugin code listed in the scenario's plugins:",
     )
+    parser.add_argument(
+        "--limit",
+        dest="limits",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples "
+        "(repeatable)",
+    )
 
 
 def _load(args):
@@ -54,6 +64,12 @@ def _load(args):
         plugins=args.plugins,
         allow_scenario_plugins=not args.no_plugins_from_scenario,
     )
+
+
+def _limits(args):
+    from engine.limits import Limits
+
+    return Limits.from_settings(args.limits)
 
 
 # --- run ---------------------------------------------------------------------------------------
@@ -86,7 +102,9 @@ def cmd_run(args) -> int:
 
     bar = ProgressBar(scenario.spec.name, enabled=not args.quiet and sys.stderr.isatty())
     with _sigterm_as_interrupt():
-        result = engine.run(scenario, trace=args.trace, run_dir=args.run_dir, progress=bar)
+        result = engine.run(
+            scenario, trace=args.trace, run_dir=args.run_dir, progress=bar, limits=_limits(args)
+        )
     bar.close()
     print(result.summary())
     return {"completed": 0, "interrupted": 130}.get(result.status, 1)
@@ -124,7 +142,7 @@ def cmd_validate(args) -> int:
     from engine.build import build
 
     scenario = _load(args)
-    built = build(scenario)  # catches what only building shows: shapes, data files
+    built = build(scenario, _limits(args))  # what only building shows: shapes, data, limits
     layers = ", ".join(layer.describe() for layer in built.network.layers)
     print(
         f"{args.file}: valid ({scenario.spec.kind}: {layers}; "
@@ -204,6 +222,31 @@ def cmd_gradcheck(args) -> int:
     return 1 if failed else 0
 
 
+# --- verify ------------------------------------------------------------------------------------
+
+
+def _args_verify(parser):
+    parser.add_argument("trace", help="a trace.jsonl file or a run folder")
+    parser.add_argument(
+        "--atol",
+        type=float,
+        default=1e-9,
+        help="absolute tolerance (default 1e-9); a value holds when "
+        "|recorded - recomputed| <= atol + rtol·|recomputed|",
+    )
+    parser.add_argument(
+        "--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)"
+    )
+
+
+def cmd_verify(args) -> int:
+    from engine.verify import verify_trace
+
+    report = verify_trace(args.trace, atol=args.atol, rtol=args.rtol)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
 COMMANDS = {
     "run": (cmd_run, _args_run, "train a scenario and write its trace"),
     "validate": (cmd_validate, _args_validate, "check a scenario without running it"),
@@ -213,6 +256,11 @@ COMMANDS = {
         cmd_gradcheck,
         _args_gradcheck,
         "compare every gradient with central finite differences",
+    ),
+    "verify": (
+        cmd_verify,
+        _args_verify,
+        "re-derive every number of a trace from the values it records",
     ),
 }
 

@@ -203,6 +203,16 @@ class Loss:
             return (prediction[:, 0] >= self.threshold).astype(np.int64)
         return prediction.argmax(axis=1)
 
+    #: Set when ``fuse`` returns True: the trace's note on the last layer's backward record.
+    fused_note: str = ""
+
+    def fuse(self, activation: Activation) -> bool:
+        """Offered the last layer's activation when the network is built; return True to
+        take over its backward (softmax + cross_entropy). ``forward`` still receives
+        a = f(z), but ``backward`` then returns dL/dz, and the layer passes it on without
+        multiplying by f'(z). Default: no fusion."""
+        return False
+
 
 class Optimizer:
     """Updates parameters in place from their gradients: ``step(params, lr)``.
@@ -270,4 +280,28 @@ class Dataset:
         self.config = config
 
     def load(self, ctx: BuildContext) -> Data:
+        raise NotImplementedError
+
+
+class Reporter:
+    """A part of a trace report (``tracegrad report``): sections, or an output format.
+
+    A section reporter implements ``sections(report)``: it reads ``report.trace`` and returns
+    the ``engine.report.Section``s it adds, or [] when the trace is not its business (a GAN
+    section on a supervised run). Sections appear by ``order``, lowest first.
+
+    A format reporter names the file ``extensions`` it writes (first one the default, e.g.
+    (".html", ".htm")) and implements ``write(report, path)``.
+    """
+
+    order: ClassVar[int] = 50
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: ComponentConfig):
+        self.config = config
+
+    def sections(self, report) -> list:
+        return []
+
+    def write(self, report, path) -> None:
         raise NotImplementedError

@@ -23,18 +23,23 @@ from pathlib import Path
 
 import pluggy
 
-from engine import components, hookspecs
+from engine import components, gan_components, hookspecs
 from engine.errors import PluginError, unknown_name_message
 
 #: The built-in plugins, registered like any other (datasette keeps the same kind of tuple).
 BUILTIN_PLUGINS = (
     "plugins.activations",
     "plugins.layers",
+    "plugins.normalization",
+    "plugins.noise",
     "plugins.losses",
     "plugins.optimizers",
     "plugins.schedules",
     "plugins.initializers",
     "plugins.datasets",
+    "plugins.gan_losses",
+    "plugins.gan_tricks",
+    "plugins.reporters",
 )
 
 #: Kind of component -> (registration hook, base class every implementation derives from).
@@ -46,6 +51,9 @@ KINDS: dict[str, tuple[str, type]] = {
     "schedules": ("tracegrad_register_schedules", components.Schedule),
     "initializers": ("tracegrad_register_initializers", components.Initializer),
     "datasets": ("tracegrad_register_datasets", components.Dataset),
+    "gan_losses": ("tracegrad_register_gan_losses", gan_components.GanLoss),
+    "gan_tricks": ("tracegrad_register_gan_tricks", gan_components.GanTrick),
+    "reporters": ("tracegrad_register_reporters", components.Reporter),
 }
 
 #: Kinds whose names share one namespace (an activation can stand in ``model.layers``).

@@ -32,7 +32,7 @@ def validate_component(kind: str, value: Any, registry, context=None):
             {"kind": kind[:-1], "found": value},
         )
     name = value.get("type")
-    if name not in registry.components[kind]:
+    if not isinstance(name, str) or name not in registry.components[kind]:
         if name is None:
             raise PydanticCustomError(
                 "component",

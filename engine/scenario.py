@@ -227,6 +227,16 @@ def load_scenario(
         given = [str(Path(p).resolve()) if _is_path(p) else p for p in plugins]
         registry = load_registry([*given, *scenario_plugins], autoload=autoload, base_dir=base_dir)
     model = scenario_model(registry)
+    if data.get("kind") == "gan":  # a generator and a discriminator: see engine/gan.py
+        from engine.gan_scenario import gan_scenario_model
+
+        model = gan_scenario_model(registry)
+    elif data.get("kind", "supervised") != "supervised":
+        raise ScenarioError(
+            f"unknown kind '{data['kind']}': one of supervised, gan",
+            Scenario(None, registry, source, base_dir, path, overrides).where(("kind",)),
+            hint="leave 'kind' out for a supervised scenario",
+        )
     try:
         spec = model.model_validate(data, context={"registry": registry})
     except ValidationError as error:
@@ -408,6 +418,7 @@ def _describe(error: dict, data: Any, model: type) -> str:
 
 def _component_word(loc: tuple) -> str:
     words = {"layers": "layer", "data": "data set", "loss": "loss", "optimizer": "optimizer"}
+    words["tricks"] = "trick"  # GAN scenarios
     for part in reversed(loc):
         if isinstance(part, str) and part in words:
             return words[part]

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.build import Built, build
 from engine.components import Parameter
+from engine.limits import Limits
 from engine.result import RunResult, open_run
 from engine.scenario import Scenario, load_scenario
 from engine.trace import record
@@ -32,19 +33,25 @@ def run(
     run_dir: str | Path | None = None,
     progress=None,
     plugins=(),
+    limits: dict | None = None,
 ) -> RunResult:
     """Train a scenario and return its ``RunResult``.
 
     ``trace``: None writes a run folder ``runs/<name>-<time>/`` (or ``run_dir``) holding
     ``trace.jsonl``, ``scenario.yaml`` and ``params.npz``; a path writes the trace there (the
     other files beside it); False writes nothing. ``overrides`` are dotted keys, as ``--set``.
-    ``progress(step, total, loss)`` is called as training goes.
+    ``progress(step, total, loss)`` is called as training goes. ``limits`` raises the limits
+    that refuse oversized scenarios (``engine.limits.Limits``), e.g. ``{"steps": 10**8}``.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides, plugins=plugins)
     elif overrides:
         raise ValueError("overrides apply when loading: pass a path or dict, not a Scenario")
-    built = build(scenario)
+    if scenario.spec.kind == "gan":  # a generator and a discriminator: engine/gan.py
+        from engine.gan import train_gan
+
+        return train_gan(scenario, trace, run_dir=run_dir, progress=progress, limits=limits)
+    built = build(scenario, Limits.from_settings(limits))
     # NaN/inf are detected and explained by the loop itself; numpy's warnings would only
     # repeat it less clearly
     with open_run(scenario, built, trace, run_dir) as output, np.errstate(all="ignore"):

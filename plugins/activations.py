@@ -16,6 +16,12 @@ from engine import hookimpl
 from engine.components import Activation, LayerConfig
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = 1 / (1 + e^(-z)), without overflow: for z < 0 as e^z / (1 + e^z)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 class IdentityConfig(LayerConfig):
     type: Literal["identity"] = "identity"
 
@@ -41,17 +47,13 @@ class SigmoidConfig(LayerConfig):
 
 
 class Sigmoid(Activation):
-    """a = σ(z) = 1 / (1 + e^(-z));  f'(z) = σ(z)(1 - σ(z)) = a(1 - a).
-
-    Computed without overflow: for z < 0 as e^z / (1 + e^z).
-    """
+    """a = σ(z) = 1 / (1 + e^(-z));  f'(z) = σ(z)(1 - σ(z)) = a(1 - a)."""
 
     formula = "a = σ(z) = 1 / (1 + e^(-z))"
     derivative_formula = "f'(z) = a(1 - a)"
 
     def forward(self, z):
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return sigmoid(z)
 
     def derivative(self, z, a):
         return a * (1.0 - a)
@@ -100,7 +102,7 @@ class LeakyReluConfig(LayerConfig):
 
 
 class LeakyRelu(Activation):
-    """a = z if z > 0 else α z;  f'(z) = 1 if z > 0 else α."""
+    """a = z if z > 0 else α z;  f'(z) = 1 if z > 0 else α (α at z = 0, as PyTorch)."""
 
     formula = "a = z if z > 0 else α·z"
     derivative_formula = "f'(z) = 1 if z > 0 else α"
@@ -118,7 +120,8 @@ class EluConfig(LayerConfig):
 
 
 class Elu(Activation):
-    """a = z if z > 0 else α(e^z - 1);  f'(z) = 1 if z > 0 else a + α."""
+    """a = z if z > 0 else α(e^z - 1);  f'(z) = 1 if z > 0 else α e^z = a + α
+    (α at z = 0, as PyTorch)."""
 
     formula = "a = z if z > 0 else α(e^z - 1)"
     derivative_formula = "f'(z) = 1 if z > 0 else a + α"
@@ -132,11 +135,21 @@ class Elu(Activation):
 
 class SoftplusConfig(LayerConfig):
     type: Literal["softplus"] = "softplus"
-    beta: float = Field(1.0, gt=0, description="β: softplus(z) = log(1 + e^(βz)) / β.")
+    beta: float = Field(
+        1.0,
+        gt=0,
+        description="β: softplus(z) = log(1 + e^(βz)) / β; a larger β bends closer to "
+        "relu. Default 1.",
+    )
 
 
 class Softplus(Activation):
-    """a = log(1 + e^(βz)) / β;  f'(z) = σ(βz). Computed stably with logaddexp."""
+    """a = log(1 + e^(βz)) / β;  f'(z) = σ(βz). Computed stably with logaddexp.
+
+    PyTorch's Softplus also has threshold=20: where βz > 20 it returns z itself. Here the
+    formula is used everywhere (it cannot overflow); the two differ by log(1 + e^(-βz)) / β
+    < 2.1e-9 / β there, and the slopes by less than 2.1e-9.
+    """
 
     formula = "a = log(1 + e^(βz)) / β"
     derivative_formula = "f'(z) = σ(βz)"
@@ -146,7 +159,7 @@ class Softplus(Activation):
         return np.logaddexp(0.0, beta * z) / beta
 
     def derivative(self, z, a):
-        return Sigmoid.forward(self, self.config.beta * z)
+        return sigmoid(self.config.beta * z)
 
 
 class SiluConfig(LayerConfig):
@@ -156,17 +169,17 @@ class SiluConfig(LayerConfig):
 class Silu(Activation):
     """SiLU (swish with β = 1): a = z σ(z);  f'(z) = σ(z) + z σ(z)(1 - σ(z)).
 
-    The general swish z σ(βz) is the example third-party plugin in examples/plugin-swish/.
+    The general swish z σ(βz) is deliberately not built in: a plugin can add it.
     """
 
     formula = "a = z·σ(z)"
     derivative_formula = "f'(z) = σ(z) + z·σ(z)(1 - σ(z))"
 
     def forward(self, z):
-        return z * Sigmoid.forward(self, z)
+        return z * sigmoid(z)
 
     def derivative(self, z, a):
-        s = Sigmoid.forward(self, z)
+        s = sigmoid(z)
         return s + z * s * (1.0 - s)
 
 
@@ -178,8 +191,9 @@ class Softmax(Activation):
     """a_i = e^(z_i) / Σ_j e^(z_j) over each sample's features (shifted by max z for safety).
 
     Not elementwise: ∂a_i/∂z_j = a_i(δ_ij - a_j), so backward is the Jacobian-vector product
-    dL/dz_j = a_j (dL/da_j - Σ_i dL/da_i a_i). Followed by ``cross_entropy``, the two are fused
-    and dL/dz = (a - y) / N directly (the trace says so).
+    dL/dz_j = Σ_i dL/da_i a_i(δ_ij - a_j) = a_j (dL/da_j - Σ_i dL/da_i a_i). As the last
+    layer before ``cross_entropy`` the two are fused: the loss gives dL/dz = (a - y) / N
+    directly and this backward is skipped (the trace's backward record notes it).
     """
 
     formula = "a_i = e^(z_i) / Σ_j e^(z_j)"

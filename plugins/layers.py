@@ -46,9 +46,13 @@ class Dense(Layer):
         dL/dW = xᵀ·dL/dz          (D, M)
         dL/db = Σ_n dL/dz         (M,)
         dL/dx = dL/dz·Wᵀ          (N, D)  handed to the layer before
+    When the loss is fused with the activation (softmax + cross_entropy), the loss hands
+    dL/dz directly: f'(z) is skipped and ``note`` says so in the trace.
     """
 
     formula = "z = x·W + b,  a = f(z)"
+    #: Set when the build fuses this layer's activation with the loss (see Loss.fuse).
+    note: str | None = None
 
     def build(self, in_features, ctx, init):
         super().build(in_features, ctx, init)
@@ -94,7 +98,7 @@ class Dense(Layer):
 
     def backward_values(self):
         values = {}
-        if self.activation is not None:
+        if self.activation is not None and self.note is None:  # fused: the loss gave dL/dz
             values["dL/da"] = self.grad_cache["dL/da"]
             derivative = self.activation.derivative(self.cache["z"], self.cache["a"])
             if derivative is not None:

@@ -1,29 +1,110 @@
-"""Built-in optimizers, in order of increasing complexity (as tinygrad's optim.py).
+"""Built-in optimizers, in order of increasing complexity (as tinygrad's optim.py):
+sgd, rmsprop, adagrad, adam, adamw.
 
 Each follows torch.optim's update rule exactly (same defaults, same eps placement, same bias
 correction), written out in its docstring. ``g`` is the gradient, ``p`` the parameter, ``t``
-the 1-based step count of that parameter. Updates happen in place.
+the 1-based step count of that parameter, ``lr`` the learning rate of this step (after the
+schedule). Updates happen in place.
+
+Every parameter keeps its state arrays (named as in the trace: ``velocity``, ``m``, ``v``...)
+and scratch arrays of its shape, allocated on its first step; later steps update them in place
+and write intermediate products into the scratch arrays (numpy's ``out=``), so the step run
+at every training step allocates (almost) no new arrays.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from engine import hookimpl
-from engine.components import Optimizer, OptimizerConfig
+from engine.components import Optimizer, OptimizerConfig, Parameter
+
+Beta = Annotated[float, Field(ge=0, lt=1)]
+
+
+class BufferedOptimizer(Optimizer):
+    """An optimizer whose per-parameter state is a dict of arrays updated in place.
+
+    Subclasses define ``step`` and, to use ``state_of``, ``new_state(value)`` (the state
+    before the first step).
+    Besides the state, each parameter gets scratch arrays of its shape (``scratch``) for
+    intermediate products; they are not part of the state and never reach the trace.
+    """
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._scratch: dict[str, list[np.ndarray]] = {}
+
+    def new_state(self, value: np.ndarray) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def state_of(self, p: Parameter) -> dict[str, Any]:
+        """The state of ``p``, created by ``new_state`` on its first step."""
+        state = self.states.get(p.key)
+        if state is None:
+            state = self.states[p.key] = self.new_state(p.value)
+        return state
+
+    def scratch(self, p: Parameter, count: int = 1) -> list[np.ndarray]:
+        """``count`` arrays shaped like ``p``, reused every step (their contents are junk)."""
+        arrays = self._scratch.get(p.key)
+        if arrays is None or len(arrays) < count:
+            arrays = self._scratch[p.key] = [np.empty_like(p.value) for _ in range(count)]
+        return arrays[:count]
+
+    def state(self, key: str) -> dict[str, Any]:
+        """A copy of the state after the last step, so later steps do not change it."""
+        return {
+            name: value.copy() if isinstance(value, np.ndarray) else value
+            for name, value in self.states.get(key, {}).items()
+        }
+
+
+def with_l2(p: Parameter, weight_decay: float, out: np.ndarray) -> np.ndarray:
+    """The gradient with the L2 penalty, g + λ·p, written into ``out``; the gradient itself
+    (not a copy) when λ = 0."""
+    if not weight_decay:
+        return p.grad
+    np.multiply(p.value, weight_decay, out=out)
+    out += p.grad
+    return out
+
+
+# --- sgd -------------------------------------------------------------------------------------
 
 
 class SgdConfig(OptimizerConfig):
     type: Literal["sgd"] = "sgd"
-    momentum: float = Field(0.0, ge=0, description="Momentum factor μ (0: plain gradient descent).")
-    dampening: float = Field(0.0, ge=0, le=1, description="Dampening τ of the momentum term.")
-    nesterov: bool = Field(
-        False, description="Use Nesterov momentum (needs momentum > 0 and dampening 0)."
+    lr: float = Field(
+        1e-3, gt=0, description="Learning rate: how far each step moves against the gradient."
     )
-    weight_decay: float = Field(0.0, ge=0, description="L2 penalty λ: g <- g + λ·p.")
+    momentum: float = Field(
+        0.0,
+        ge=0,
+        description="Momentum factor μ: how much of the previous step's direction is kept "
+        "(0: plain gradient descent; 0.9 is common).",
+    )
+    dampening: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Dampening τ: the new gradient enters the momentum buffer scaled by "
+        "(1 - τ), from the second step on.",
+    )
+    nesterov: bool = Field(
+        False,
+        description="Nesterov momentum: step along g + μ·b instead of b, a look-ahead "
+        "(needs momentum > 0 and dampening 0).",
+    )
+    weight_decay: float = Field(
+        0.0,
+        ge=0,
+        description="L2 penalty λ added to the gradient, g <- g + λ·p: pulls weights towards 0.",
+    )
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self):
@@ -32,11 +113,11 @@ class SgdConfig(OptimizerConfig):
         return self
 
 
-class Sgd(Optimizer):
+class Sgd(BufferedOptimizer):
     """Stochastic gradient descent (torch.optim.SGD):
 
         g <- g + λ·p                                  (weight_decay λ)
-        b <- g at t = 1, else μ·b + (1 - τ)·g           (momentum μ, dampening τ)
+        b <- g at t = 1, else μ·b + (1 - τ)·g         (momentum μ, dampening τ)
         g <- g + μ·b if nesterov else b               (when μ > 0)
         p <- p - lr·g
 
@@ -45,23 +126,328 @@ class Sgd(Optimizer):
 
     def step(self, params, lr):
         config = self.config
+        momentum, dampening = config.momentum, config.dampening
         for p in params:
-            g = p.grad
-            if config.weight_decay:
-                g = g + config.weight_decay * p.value
-            if config.momentum:
+            if p.grad is None:
+                continue
+            (work,) = self.scratch(p)
+            g = with_l2(p, config.weight_decay, work)
+            if momentum:
                 state = self.states.get(p.key)
-                if state is None:
-                    velocity = np.array(g, copy=True)
+                if state is None:  # b_1 = g: a copy, as g may be the gradient or scratch
+                    velocity = g.copy()
                     self.states[p.key] = {"velocity": velocity}
                 else:
                     velocity = state["velocity"]
-                    velocity *= config.momentum
-                    velocity += (1.0 - config.dampening) * g
-                g = g + config.momentum * velocity if config.nesterov else velocity
-            p.value -= lr * g
+                    velocity *= momentum
+                    if dampening:
+                        velocity += (1.0 - dampening) * g
+                    else:
+                        velocity += g
+                if config.nesterov:
+                    # g + μ·b, built in ``work`` (which may already hold g)
+                    if g is not work:
+                        np.copyto(work, g)
+                    work += momentum * velocity
+                    g = work
+                else:
+                    g = velocity
+            np.multiply(g, lr, out=work)  # lr·g
+            p.value -= work
+
+
+# --- rmsprop ---------------------------------------------------------------------------------
+
+
+class RmspropConfig(OptimizerConfig):
+    type: Literal["rmsprop"] = "rmsprop"
+    lr: float = Field(1e-2, gt=0, description="Learning rate: the size of each step.")
+    alpha: float = Field(
+        0.99,
+        ge=0,
+        le=1,
+        description="Smoothing constant α of the running average of squared gradients "
+        "(closer to 1: a longer memory).",
+    )
+    eps: float = Field(
+        1e-8,
+        ge=0,
+        description="ε added to the root of the average (after the square root) so the "
+        "division never divides by 0.",
+    )
+    momentum: float = Field(
+        0.0,
+        ge=0,
+        description="Momentum factor μ applied to the scaled step (0: no momentum buffer).",
+    )
+    centered: bool = Field(
+        False,
+        description="Centered RMSprop: divide by an estimate of the gradient's variance, "
+        "E[g²] - E[g]², instead of E[g²].",
+    )
+    weight_decay: float = Field(
+        0.0, ge=0, description="L2 penalty λ added to the gradient, g <- g + λ·p."
+    )
+
+
+class Rmsprop(BufferedOptimizer):
+    """RMSprop (torch.optim.RMSprop): divide the step by a running root mean square of the
+    gradients, so every weight moves at a similar pace.
+
+        g <- g + λ·p                                     (weight_decay λ)
+        s <- α·s + (1 - α)·g²                            (square_avg, s_0 = 0)
+        ṽ <- s,  or if centered:
+            ḡ <- α·ḡ + (1 - α)·g                         (grad_avg, ḡ_0 = 0)
+            ṽ <- s - ḡ²
+        if μ > 0:  b <- μ·b + g / (√ṽ + ε);   p <- p - lr·b       (momentum_buffer, b_0 = 0)
+        else:      p <- p - lr·g / (√ṽ + ε)
+
+    State: ``square_avg`` s; ``grad_avg`` ḡ (centered only); ``momentum_buffer`` b
+    (momentum > 0 only).
+    """
+
+    def new_state(self, value):
+        state = {"square_avg": np.zeros_like(value)}
+        if self.config.centered:
+            state["grad_avg"] = np.zeros_like(value)
+        if self.config.momentum > 0:
+            state["momentum_buffer"] = np.zeros_like(value)
+        return state
+
+    def step(self, params, lr):
+        config = self.config
+        alpha, eps, momentum = config.alpha, config.eps, config.momentum
+        for p in params:
+            if p.grad is None:
+                continue
+            state = self.state_of(p)
+            grad_buffer, work = self.scratch(p, 2)
+            g = with_l2(p, config.weight_decay, grad_buffer)
+            square_avg = state["square_avg"]
+            square_avg *= alpha  # s <- α·s + (1 - α)·g²
+            np.multiply(g, g, out=work)
+            work *= 1.0 - alpha
+            square_avg += work
+            if config.centered:
+                grad_avg = state["grad_avg"]
+                grad_avg *= alpha  # ḡ <- α·ḡ + (1 - α)·g
+                np.multiply(g, 1.0 - alpha, out=work)
+                grad_avg += work
+                np.multiply(grad_avg, grad_avg, out=work)  # ṽ = s - ḡ²
+                np.subtract(square_avg, work, out=work)
+                np.sqrt(work, out=work)
+            else:
+                np.sqrt(square_avg, out=work)
+            work += eps  # work = √ṽ + ε
+            np.divide(g, work, out=work)  # g / (√ṽ + ε)
+            if momentum > 0:
+                buffer = state["momentum_buffer"]
+                buffer *= momentum
+                buffer += work
+                np.multiply(buffer, lr, out=work)
+            else:
+                work *= lr
+            p.value -= work
+
+
+# --- adagrad ---------------------------------------------------------------------------------
+
+
+class AdagradConfig(OptimizerConfig):
+    type: Literal["adagrad"] = "adagrad"
+    lr: float = Field(1e-2, gt=0, description="Learning rate: the size of each step.")
+    lr_decay: float = Field(
+        0.0,
+        ge=0,
+        description="Learning-rate decay η: step t uses lr / (1 + (t - 1)·η).",
+    )
+    weight_decay: float = Field(
+        0.0, ge=0, description="L2 penalty λ added to the gradient, g <- g + λ·p."
+    )
+    initial_accumulator_value: float = Field(
+        0.0,
+        ge=0,
+        description="Starting value of the sum of squared gradients (0: the first step "
+        "is lr·g/(|g| + ε), about lr·sign(g)).",
+    )
+    eps: float = Field(
+        1e-10,
+        ge=0,
+        description="ε added to the root of the sum (after the square root) so the "
+        "division never divides by 0.",
+    )
+
+
+class Adagrad(BufferedOptimizer):
+    """Adagrad (torch.optim.Adagrad): divide the step by the root of the sum of all squared
+    gradients so far, so often-updated weights slow down.
+
+        lr_t <- lr / (1 + (t - 1)·η)                     (lr_decay η)
+        g <- g + λ·p                                     (weight_decay λ)
+        sum <- sum + g²                                  (sum_0 = initial_accumulator_value)
+        p <- p - lr_t·g / (√sum + ε)
+
+    State: ``t`` (steps taken), ``sum``.
+    """
+
+    def new_state(self, value):
+        return {"t": 0, "sum": np.full_like(value, self.config.initial_accumulator_value)}
+
+    def step(self, params, lr):
+        config = self.config
+        for p in params:
+            if p.grad is None:
+                continue
+            state = self.state_of(p)
+            grad_buffer, work = self.scratch(p, 2)
+            state["t"] += 1
+            decayed_lr = lr / (1.0 + (state["t"] - 1) * config.lr_decay)
+            g = with_l2(p, config.weight_decay, grad_buffer)
+            total = state["sum"]
+            np.multiply(g, g, out=work)
+            total += work
+            np.sqrt(total, out=work)
+            work += config.eps
+            np.divide(g, work, out=work)  # g / (√sum + ε)
+            work *= decayed_lr
+            p.value -= work
+
+
+# --- adam, adamw -----------------------------------------------------------------------------
+
+
+class AdamConfig(OptimizerConfig):
+    type: Literal["adam"] = "adam"
+    lr: float = Field(1e-3, gt=0, description="Learning rate: the largest typical step size.")
+    betas: tuple[Beta, Beta] = Field(
+        (0.9, 0.999),
+        description="[β1, β2], each in [0, 1): decay rates of the running averages of the "
+        "gradient (m) and of its square (v); closer to 1: a longer memory.",
+    )
+    eps: float = Field(
+        1e-8,
+        ge=0,
+        description="ε added to √v̂ (after the square root) so the division never divides by 0.",
+    )
+    weight_decay: float = Field(
+        0.0,
+        ge=0,
+        description="L2 penalty λ added to the gradient, g <- g + λ·p, before the averages "
+        "(for decoupled weight decay use adamw).",
+    )
+    amsgrad: bool = Field(
+        False,
+        description="AMSGrad: divide by the largest v seen so far (v_max) instead of the "
+        "current v, so the step size never grows back.",
+    )
+
+
+class Adam(BufferedOptimizer):
+    """Adam (torch.optim.Adam): momentum on the gradient (m) divided by the root of a running
+    average of its square (v), both corrected for starting at 0.
+
+        g <- g + λ·p                                     (weight_decay λ, L2)
+        m <- β1·m + (1 - β1)·g                           (m_0 = 0)
+        v <- β2·v + (1 - β2)·g²                          (v_0 = 0)
+        m̂ <- m / (1 - β1^t)
+        v̂ <- v / (1 - β2^t),  or with amsgrad:
+            v_max <- max(v_max, v);   v̂ <- v_max / (1 - β2^t)
+        p <- p - lr·m̂ / (√v̂ + ε)
+
+    State: ``t``, ``m``, ``v``, ``v_max`` (amsgrad only); ``m_hat`` and ``v_hat`` are
+    computed for the trace from them.
+    """
+
+    #: AdamW decays the weights directly instead of adding λ·p to the gradient.
+    decoupled_weight_decay = False
+
+    def new_state(self, value):
+        state = {"t": 0, "m": np.zeros_like(value), "v": np.zeros_like(value)}
+        if self.config.amsgrad:
+            state["v_max"] = np.zeros_like(value)
+        return state
+
+    def step(self, params, lr):
+        config = self.config
+        beta1, beta2 = config.betas
+        decay = config.weight_decay
+        for p in params:
+            if p.grad is None:
+                continue
+            state = self.state_of(p)
+            grad_buffer, work = self.scratch(p, 2)
+            state["t"] += 1
+            t = state["t"]
+            if self.decoupled_weight_decay:
+                if decay:
+                    p.value *= 1.0 - lr * decay  # p <- p - lr·λ·p
+                g = p.grad
+            else:
+                g = with_l2(p, decay, grad_buffer)
+            m, v = state["m"], state["v"]
+            m *= beta1  # m <- β1·m + (1 - β1)·g
+            np.multiply(g, 1.0 - beta1, out=work)
+            m += work
+            v *= beta2  # v <- β2·v + (1 - β2)·g²
+            np.multiply(g, g, out=work)
+            work *= 1.0 - beta2
+            v += work
+            if config.amsgrad:
+                np.maximum(state["v_max"], v, out=state["v_max"])
+                v = state["v_max"]
+            # lr·m̂/(√v̂ + ε) computed as torch does, without the arrays m̂ and v̂:
+            #   √v̂ = √v / √(1 - β2^t),   lr·m̂ = (lr / (1 - β1^t))·m
+            np.sqrt(v, out=work)
+            work /= math.sqrt(1.0 - beta2**t)
+            work += config.eps
+            np.divide(m, work, out=work)
+            work *= lr / (1.0 - beta1**t)
+            p.value -= work
+
+    def state(self, key):
+        state = super().state(key)
+        if not state:
+            return state
+        beta1, beta2 = self.config.betas
+        t = state["t"]
+        state["m_hat"] = state["m"] / (1.0 - beta1**t)
+        state["v_hat"] = state["v_max" if self.config.amsgrad else "v"] / (1.0 - beta2**t)
+        return state
+
+
+class AdamwConfig(AdamConfig):
+    type: Literal["adamw"] = "adamw"
+    weight_decay: float = Field(
+        0.01,
+        ge=0,
+        description="Decoupled weight decay λ: every step first shrinks the weights, "
+        "p <- p - lr·λ·p, apart from the gradient.",
+    )
+
+
+class Adamw(Adam):
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay. The weights shrink
+    directly instead of λ·p being added to the gradient (where Adam's division by √v̂
+    would scale it):
+
+        p <- p - lr·λ·p                                  (weight_decay λ, first)
+        m <- β1·m + (1 - β1)·g
+        v <- β2·v + (1 - β2)·g²
+        m̂ <- m / (1 - β1^t)
+        v̂ <- v / (1 - β2^t),  or with amsgrad:
+            v_max <- max(v_max, v);   v̂ <- v_max / (1 - β2^t)
+        p <- p - lr·m̂ / (√v̂ + ε)
+
+    State: as adam (``t``, ``m``, ``v``, ``m_hat``, ``v_hat``, ``v_max``).
+    """
+
+    decoupled_weight_decay = True
 
 
 @hookimpl
 def tracegrad_register_optimizers(register):
     register("sgd", Sgd, SgdConfig)
+    register("rmsprop", Rmsprop, RmspropConfig)
+    register("adagrad", Adagrad, AdagradConfig)
+    register("adam", Adam, AdamConfig)
+    register("adamw", Adamw, AdamwConfig)

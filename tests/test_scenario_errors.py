@@ -198,3 +198,29 @@ def test_missing_plugin_module(cli, write_scenario):
         cli("validate", write_scenario(SMALL), "--plugin", "no_such_module_xyz"),
         "No module named 'no_such_module_xyz'",
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment", "limit"),
+    [
+        ("train.steps=100000000", "number of steps (100,000,000)", "--limit steps="),
+        ("model.layers.0.units=20000000", "parameter count", "--limit parameters="),
+        ("train.batch_size=1000000", "batch size", "--limit batch_size="),
+        ("trace.every=1", "estimated trace size", "--limit trace_bytes="),
+    ],
+)
+def test_oversized_scenarios_are_refused_before_they_start(
+    cli, write_scenario, override, fragment, limit
+):
+    path = write_scenario(SMALL.replace("steps: 5", "steps: 5000000"))
+    result = cli("validate", path, "--set", override)
+    assert_clean_error(result, fragment, "exceeds the limit", limit)
+
+
+def test_limits_can_be_raised(cli, write_scenario, monkeypatch):
+    path = write_scenario(SMALL)
+    assert cli("validate", path, "--limit", "steps=3").code == 2
+    assert cli("validate", path, "--limit", "steps=30").code == 0
+    monkeypatch.setenv("TRACEGRAD_LIMITS", "steps=3")
+    assert cli("validate", path).code == 2
+    assert_clean_error(cli("validate", path, "--limit", "stepz=3"), "unknown limit 'stepz'")

@@ -50,6 +50,7 @@ def loss_record(
 def backward_records(writer: TraceWriter, step: int, network: Network, **extra) -> None:
     for index in reversed(range(len(network.layers))):
         layer = network.layers[index]
+        note = getattr(layer, "note", None)  # e.g. its activation fused with the loss
         writer.write(
             {
                 "type": "backward",
@@ -57,6 +58,7 @@ def backward_records(writer: TraceWriter, step: int, network: Network, **extra) 
                 **extra,
                 "layer": layer.name,
                 "index": index,
+                **({"note": note} if note else {}),
                 "values": writer.tensors(layer.backward_values()),
             }
         )

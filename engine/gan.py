@@ -1,0 +1,447 @@
+"""The GAN training loop: Goodfellow et al. (2014), Algorithm 1, one step t:
+
+    D phase, d_steps times (k in the paper):
+        x ~ the data (N samples),  z ~ p(z),  x̃ = G(z)        G's output detached
+        l_real = D(x),  l_fake = D(x̃)                           two forward passes of D
+        L_D = loss_real(l_real, t_real) + loss_fake(l_fake, t_fake)
+        backward through D only, both terms' gradients summed; update D
+    G phase, g_steps times:
+        z ~ p(z),  x̃ = G(z),  l = D(x̃)                          D frozen
+        L_G = loss_G(l, t_G)
+        backward through D: dL/dx̃ (D's own dL/dθ is computed, never applied)
+        backward through G with dL/dG(z) = dL/dx̃; update G
+
+G never sees the data: everything it learns arrives as D's dL/dx̃. Tricks change the step
+at named points (``engine.hookspecs.GanStepSpecs``). Every step writes its scalars; traced
+steps write every array of both phases, and a record that D's parameters did not change
+during G's phase.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.gan_build import GanBuilt, build_gan, grad_norm
+from engine.gan_components import GanBatch
+from engine.gan_result import GanOutput, GanRunResult
+from engine.limits import Limits, check_samples, check_steps
+from engine.metrics import SampleMetrics
+from engine.scenario import Scenario
+from engine.trace import record
+
+
+def train_gan(
+    scenario: Scenario,
+    trace: str | Path | bool | None = None,
+    *,
+    run_dir: str | Path | None = None,
+    progress=None,
+    limits: dict | None = None,
+) -> GanRunResult:
+    """Train a validated GAN scenario (``engine.run`` calls this for ``kind: gan``)."""
+    limits = Limits.from_settings(limits)
+    check_steps(scenario.spec, limits, scenario.where)
+    built = build_gan(scenario)
+    check_samples(built.data.x.size, limits, scenario.where)
+    output = GanOutput(scenario, built, trace, run_dir)
+    try:
+        with np.errstate(all="ignore"):  # the loop reports NaN/inf itself
+            return GanLoop(built, output, progress).run()
+    except BaseException as error:
+        output.abort(error)
+        raise
+
+
+class Tagged:
+    """The trace writer, adding fields (e.g. network="D") to each record right after its
+    "step": the shared record functions (``engine.trace.record``) take the Network object
+    as their argument ``network``, so its name in the trace travels this way."""
+
+    def __init__(self, writer, **tags):
+        self.writer, self.tags = writer, tags
+
+    def write(self, data: dict) -> None:
+        tagged = {}
+        for key, value in data.items():
+            tagged[key] = value
+            if key == "step":
+                tagged.update(self.tags)
+        self.writer.write(tagged)
+
+    def tensor(self, value):
+        return self.writer.tensor(value)
+
+    def tensors(self, values: dict) -> dict:
+        return self.writer.tensors(values)
+
+
+class GanLoop:
+    """One GAN run: the step, its two phases, the trace and the measurements."""
+
+    def __init__(self, built: GanBuilt, output: GanOutput, progress=None):
+        spec = built.scenario.spec
+        self.built, self.output, self.progress = built, output, progress
+        self.writer = output.writer
+        self.tagged = {name: Tagged(output.writer, network=name) for name in ("G", "D")}
+        self.G, self.D, self.loss = built.generator, built.discriminator, built.loss
+        self.hooks = built.hooks
+        self.train, self.policy = spec.train, spec.trace
+        ctx = built.ctx
+        self.rng_latent, self.rng_batches = ctx.rng("latent"), ctx.rng("batches")
+        self.x_all = built.data.x
+        self.metrics = SampleMetrics(built.data, spec.metrics.mmd_samples, ctx.rng("metrics"))
+        # the same latent vectors at every measurement, so changes are G's, not the draw's
+        self.metric_z = built.latent(spec.metrics.samples, ctx.rng("metrics"))
+        self.latest: dict = {}
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> GanRunResult:
+        total, every = self.train.steps, self.built.scenario.spec.metrics.every
+        history = self.output.history
+        started = time.perf_counter()
+        status, message = "completed", None
+        try:
+            for step in range(total):
+                self.built.ctx.step = step
+                traced = self.policy.traces(step, total)
+                scalars = self.step(step, traced)
+                if not (math.isfinite(scalars["d_loss"]) and math.isfinite(scalars["g_loss"])):
+                    status, message = "failed", self.diverged(step, scalars)
+                    history.append(scalars)
+                    self.writer.scalars(step, scalars)
+                    break
+                if (every is not None and (step + 1) % every == 0) or step == total - 1:
+                    scalars.update(self.measure(step))
+                history.append(scalars)
+                self.writer.scalars(step, scalars)
+                if self.progress is not None:
+                    self.progress(step + 1, total, scalars["d_loss"])
+        except KeyboardInterrupt:
+            status, message = "interrupted", f"interrupted after {len(history)} of {total} steps"
+        if status == "interrupted" and history:
+            self.measure(len(history) - 1)
+        return self.output.finish(
+            status,
+            message,
+            len(history),
+            time.perf_counter() - started,
+            self.latest,
+            self.metrics.warnings,
+        )
+
+    def step(self, step: int, traced: bool) -> dict:
+        """One step: D's updates, then G's; returns the step's scalars."""
+        train = self.train
+        d_steps = train.d_steps
+        if self.hooks.listens("tracegrad_gan_d_steps"):
+            answer = self.hooks.call("tracegrad_gan_d_steps", step=step, d_steps=d_steps)
+            d_steps = d_steps if answer is None else int(answer)
+        lr_d, lr_g = self.built.lr("D", step), self.built.lr("G", step)
+        if traced:
+            self.writer.write(
+                {
+                    "type": "step",
+                    "step": step,
+                    "kind": "gan",
+                    "lr": lr_d,
+                    "lr.D": lr_d,
+                    "lr.G": lr_g,
+                    "d_steps": d_steps,
+                    "g_steps": train.g_steps,
+                    "batch_size": train.batch_size,
+                }
+            )
+        for update in range(d_steps):
+            d_stats = self.d_update(step, update, lr_d, traced)
+        for update in range(train.g_steps):
+            g_stats = self.g_update(step, update, lr_g, traced)
+        scalars = {"step": step, **d_stats, **g_stats, "lr.D": lr_d, "lr.G": lr_g}
+        scalars["d_steps"] = d_steps
+        for extra in self.hooks.call("tracegrad_gan_scalars", step=step):
+            scalars.update(extra or {})
+        return scalars
+
+    # --- D phase ----------------------------------------------------------------------------
+
+    def d_update(self, step: int, update: int, lr: float, traced: bool) -> dict:
+        """One update of D on a fresh real batch and a fresh batch of G's samples."""
+        n, loss, D = self.train.batch_size, self.loss, self.D
+        tag = {"phase": "d", "update": update}
+        real = self.x_all[self.rng_batches.integers(0, len(self.x_all), size=n)]
+        batch = GanBatch("d", z=self.built.latent(n, self.rng_latent), real=real)
+        notes = self.hooks.call("tracegrad_gan_latent", batch=batch, step=step)
+        # G's forward pass only: its output is a constant for D (detached), G's backward
+        # does not run in this phase
+        batch.samples = self.G.forward(batch.z, training=True)
+        batch.fake = batch.samples
+        notes += self.hooks.call("tracegrad_gan_d_input", batch=batch, step=step)
+        if loss.uses_labels:
+            batch.real_target = np.full((n, 1), loss.real_label)
+            batch.fake_target = np.full((n, 1), loss.fake_label)
+            notes += self.hooks.call("tracegrad_gan_d_labels", batch=batch, step=step)
+        if traced:
+            self.trace_d_batch(step, update, batch, notes)
+
+        logits_real = D.forward(batch.real, training=True)
+        real_value, real_grad = loss.d_real(logits_real, batch.real_target)
+        D.backward(real_grad)
+        if traced:
+            self.trace_pass(
+                step,
+                logits_real,
+                batch.real_target,
+                real_value,
+                real_grad,
+                loss.real_formula,
+                **tag,
+                batch="real",
+            )
+        real_grads = [p.grad.copy() for p in D.parameters]
+
+        logits_fake = D.forward(batch.fake, training=True)
+        fake_value, fake_grad = loss.d_fake(logits_fake, batch.fake_target)
+        D.backward(fake_grad)
+        if traced:
+            self.trace_pass(
+                step,
+                logits_fake,
+                batch.fake_target,
+                fake_value,
+                fake_grad,
+                loss.fake_formula,
+                **tag,
+                batch="fake",
+            )
+        for p, g in zip(D.parameters, real_grads):
+            p.grad = p.grad + g  # dL_D/dθ = d(real term)/dθ + d(fake term)/dθ
+
+        notes = self.hooks.call(
+            "tracegrad_gan_d_gradients", batch=batch, discriminator=D, step=step
+        )
+        value = real_value + fake_value + sum(batch.penalties.values())
+        norm = grad_norm(D)
+        if traced:
+            self.trace_notes(step, "d_gradients", notes, network="D", **tag)
+            terms = {"real": real_value, "fake": fake_value, **batch.penalties}
+            self.writer.write(
+                {
+                    "type": "gan_loss",
+                    "step": step,
+                    "network": "D",
+                    **tag,
+                    "value": value,
+                    "terms": terms,
+                    "formula": loss.formula,
+                }
+            )
+            before = record.snapshot(D)
+        self.built.optimizers["D"].step(D.parameters, lr)
+        if traced:
+            optimizer = self.built.optimizers["D"]
+            record.update_records(self.tagged["D"], step, D, optimizer, before, lr, **tag)
+        notes = self.hooks.call("tracegrad_gan_after_update", network=D, name="D", step=step)
+        if traced:
+            self.trace_notes(step, "after_update", notes, network="D", **tag)
+        return {
+            "d_loss": value,
+            "D(x)": float(np.mean(loss.score(logits_real))),
+            "D(G(z))": float(np.mean(loss.score(logits_fake))),
+            "grad_norm.D": norm,
+        }
+
+    # --- G phase ----------------------------------------------------------------------------
+
+    def g_update(self, step: int, update: int, lr: float, traced: bool) -> dict:
+        """One update of G through the frozen D."""
+        n, loss, G, D = self.train.batch_size, self.loss, self.G, self.D
+        tag = {"phase": "g", "update": update}
+        batch = GanBatch("g", z=self.built.latent(n, self.rng_latent))
+        notes = self.hooks.call("tracegrad_gan_latent", batch=batch, step=step)
+        batch.samples = G.forward(batch.z, training=True)
+        batch.fake = batch.samples
+        notes += self.hooks.call("tracegrad_gan_d_input", batch=batch, step=step)
+        if loss.uses_labels:
+            batch.target = np.full((n, 1), loss.generator_label)
+            notes += self.hooks.call("tracegrad_gan_g_labels", batch=batch, step=step)
+        if traced:
+            self.trace_g_batch(step, update, batch, notes)
+            frozen_before = record.snapshot(D)
+
+        logits = D.forward(batch.fake, training=True)
+        value, grad_logits = loss.generator(logits, batch.target)
+        grad_x = D.backward(grad_logits)  # D's dL/dθ is computed here but never applied
+        G.backward(grad_x)  # dL/dG(z) = dL/dx̃: G's only view of the data
+        norm = grad_norm(G)
+        if traced:
+            self.trace_g_backward(step, logits, batch.target, value, grad_logits, grad_x, tag)
+            before = record.snapshot(G)
+        self.built.optimizers["G"].step(G.parameters, lr)
+        notes = self.hooks.call("tracegrad_gan_after_update", network=G, name="G", step=step)
+        for p in D.parameters:
+            p.grad = None  # discarded: D is frozen while G learns
+        if traced:
+            optimizer = self.built.optimizers["G"]
+            record.update_records(self.tagged["G"], step, G, optimizer, before, lr, **tag)
+            self.trace_notes(step, "after_update", notes, network="G", **tag)
+            self.trace_frozen(step, frozen_before, tag)
+        return {"g_loss": value, "grad_norm.G": norm}
+
+    # --- measurements -----------------------------------------------------------------------
+
+    def measure(self, step: int) -> dict:
+        """Sample metrics of G's current samples (modes, high-quality, W1/MMD, collapse)."""
+        samples = self.G.forward(self.metric_z, training=False)
+        values, warning = self.metrics.measure(samples, step)
+        self.latest = dict(values)
+        if self.metrics.has_modes:
+            self.latest["modes_total"] = len(self.metrics.centers)
+        if warning is not None:
+            values["warning"] = warning
+        return values
+
+    def diverged(self, step: int, scalars: dict) -> str:
+        which = "D's loss" if not math.isfinite(scalars["d_loss"]) else "G's loss"
+        return (
+            f"{which} became NaN/inf at step {step}: the updates overshoot. Try smaller "
+            f"learning rates (optimizer.discriminator.lr, optimizer.generator.lr)."
+        )
+
+    # --- trace records (traced steps only) --------------------------------------------------
+
+    def trace_notes(self, step: int, hook: str, notes: list, **tag) -> None:
+        for note in notes:
+            if note:
+                self.writer.write({"type": "trick", "step": step, **tag, "hook": hook, **note})
+
+    def trace_d_batch(self, step: int, update: int, batch: GanBatch, notes: list) -> None:
+        w = self.writer
+        tag = {"phase": "d", "update": update}
+        w.write(
+            {
+                "type": "gan_phase",
+                "step": step,
+                **tag,
+                "network": "D",
+                "text": "D learns: real samples against G's samples; G's output is detached "
+                "(no gradient flows back to G)",
+            }
+        )
+        w.write(
+            {
+                "type": "samples",
+                "step": step,
+                **tag,
+                "network": "G",
+                "distribution": self.built.scenario.spec.latent.distribution,
+                "z": w.tensor(batch.z),
+                "G(z)": w.tensor(batch.samples),
+                "detached": True,
+            }
+        )
+        self.trace_notes(step, "before D", notes, **tag)
+        if self.loss.uses_labels:
+            w.write(
+                {
+                    "type": "labels",
+                    "step": step,
+                    **tag,
+                    "network": "D",
+                    "real": w.tensor(batch.real_target),
+                    "fake": w.tensor(batch.fake_target),
+                }
+            )
+
+    def trace_pass(self, step, logits, target, value, grad, formula, **tag) -> None:
+        """One of D's passes (real or fake batch): forward, loss term, backward."""
+        writer = self.tagged["D"]
+        record.forward_records(writer, step, self.D, **tag)
+        record.loss_record(
+            writer, step, self.loss, logits, target, value, grad, **tag, term=formula
+        )
+        record.backward_records(writer, step, self.D, **tag)
+
+    def trace_g_batch(self, step: int, update: int, batch: GanBatch, notes: list) -> None:
+        w = self.writer
+        tag = {"phase": "g", "update": update}
+        w.write(
+            {
+                "type": "gan_phase",
+                "step": step,
+                **tag,
+                "network": "G",
+                "text": "G learns through the frozen D: z -> G -> D, G's loss, backward through "
+                "D into G; D's parameters do not change",
+            }
+        )
+        w.write(
+            {
+                "type": "latent",
+                "step": step,
+                **tag,
+                "distribution": self.built.scenario.spec.latent.distribution,
+                "z": w.tensor(batch.z),
+            }
+        )
+        record.forward_records(self.tagged["G"], step, self.G, **tag)
+        self.trace_notes(step, "before D", notes, **tag)
+        if batch.target is not None:
+            w.write(
+                {
+                    "type": "labels",
+                    "step": step,
+                    **tag,
+                    "network": "G",
+                    "target": w.tensor(batch.target),
+                }
+            )
+
+    def trace_g_backward(self, step, logits, target, value, grad_logits, grad_x, tag) -> None:
+        w = self.writer
+        record.forward_records(self.tagged["D"], step, self.D, batch="fake", **tag)
+        formula = self.loss.generator_formula
+        record.loss_record(
+            self.tagged["G"],
+            step,
+            self.loss,
+            logits,
+            target,
+            value,
+            grad_logits,
+            **tag,
+            term=formula,
+        )
+        record.backward_records(self.tagged["D"], step, self.D, frozen=True, **tag)
+        w.write(
+            {
+                "type": "handoff",
+                "step": step,
+                **tag,
+                "from": "D",
+                "to": "G",
+                "text": "D's dL/dx at G's samples is the gradient G's last layer receives",
+                "dL/dG(z)": w.tensor(grad_x),
+            }
+        )
+        record.backward_records(self.tagged["G"], step, self.G, **tag)
+
+    def trace_frozen(self, step: int, before: dict, tag: dict) -> None:
+        change = max(
+            (float(np.max(np.abs(p.value - before[p.key]))) for p in self.D.parameters),
+            default=0.0,
+        )
+        self.writer.write(
+            {
+                "type": "frozen",
+                "step": step,
+                **tag,
+                "network": "D",
+                "unchanged": change == 0.0,
+                "max_abs_change": change,
+                "params": [p.key for p in self.D.parameters],
+            }
+        )

@@ -1,0 +1,281 @@
+"""Build the pieces of a GAN run from a validated scenario: data, G and D, the GAN loss,
+one optimizer (and schedule) per network, and the tricks on the run's own plugin manager.
+
+G maps latent vectors to samples: ``latent.dim`` inputs, the data's features as outputs.
+D maps a sample to one logit. Layer names carry the network: "G.dense0", "D.hidden", so the
+parameters of both networks ("G.dense0.W", ...) can be saved side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pluggy
+
+from engine import hookspecs
+from engine.build import new_context
+from engine.components import BuildContext, Data, Optimizer, Schedule
+from engine.errors import BuildError, PluginError
+from engine.gan_components import GanLoss, GanTrick, TrickSetup
+from engine.network import Network, build_network
+from engine.scenario import Scenario
+
+NETWORKS = {"G": "generator", "D": "discriminator"}
+
+
+def sample_latent(distribution: str, n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """n latent vectors z (n, dim):
+
+    normal     z ~ N(0, I)
+    uniform    z ~ U(-1, 1) in every entry
+    spherical  z = u / ‖u‖ with u ~ N(0, I): uniform on the unit sphere (ganhacks 3)
+    """
+    if distribution == "uniform":
+        return rng.uniform(-1.0, 1.0, size=(n, dim))
+    z = rng.standard_normal(size=(n, dim))
+    if distribution == "spherical":
+        z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    return z
+
+
+class TrickHooks:
+    """The run's own plugin manager, holding the scenario's trick instances.
+
+    ``call(hook, **kwargs)`` returns the hook's results; a hook no trick implements is not
+    called at all (one dictionary lookup), so tricks cost nothing where they do not act.
+    """
+
+    def __init__(self, tricks: list[GanTrick]):
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs.GanStepSpecs)
+        for index in reversed(range(len(tricks))):  # pluggy calls the last registered first
+            self.manager.register(tricks[index], name=f"tricks.{index}.{tricks[index].name}")
+        try:
+            self.manager.check_pending()
+        except pluggy.PluginValidationError as error:
+            raise PluginError(
+                f"a GAN trick has a hook that matches no GAN step hook: {error}",
+                hint="the step hooks are: " + ", ".join(self.names()),
+            ) from error
+        self.active = {
+            name: getattr(self.manager.hook, name)
+            for name in self.names()
+            if getattr(self.manager.hook, name).get_hookimpls()
+        }
+
+    @staticmethod
+    def names() -> list[str]:
+        return [name for name in vars(hookspecs.GanStepSpecs) if name.startswith("tracegrad_")]
+
+    def listens(self, hook: str) -> bool:
+        return hook in self.active
+
+    def call(self, hook: str, /, **kwargs):
+        caller = self.active.get(hook)
+        if caller is None:
+            return []
+        return caller(**kwargs)
+
+
+@dataclass
+class GanBuilt:
+    scenario: Scenario
+    ctx: BuildContext
+    data: Data | None
+    generator: Network
+    discriminator: Network
+    loss: GanLoss
+    optimizers: dict[str, Optimizer]
+    schedules: dict[str, Schedule | None]
+    tricks: list[GanTrick]
+    hooks: TrickHooks
+
+    def lr(self, name: str, step: int) -> float:
+        """The learning rate of network ``name`` ("G" or "D") at ``step``."""
+        config = getattr(self.scenario.spec.optimizer, NETWORKS[name])
+        schedule = self.schedules[name]
+        if schedule is None:
+            return config.lr
+        return float(schedule.lr(step, config.lr, self.scenario.spec.train.steps))
+
+    def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        spec = self.scenario.spec.latent
+        return sample_latent(spec.distribution, n, spec.dim, rng)
+
+    @property
+    def networks(self) -> dict[str, Network]:
+        return {"G": self.generator, "D": self.discriminator}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Copies of both networks' parameters ("G.dense0.W", "D.dense0.W", ...)."""
+        return {**self.generator.state(), **self.discriminator.state()}
+
+
+def _prefixed(specs: list, prefix: str) -> list:
+    """Layer configs whose explicit names carry the network prefix ("hidden" -> "G.hidden")."""
+    return [
+        spec.model_copy(update={"name": f"{prefix}{spec.name}"})
+        if getattr(spec, "name", None)
+        else spec
+        for spec in specs
+    ]
+
+
+def build_networks(scenario: Scenario, ctx: BuildContext, features: int):
+    """G (latent -> ``features``) and D (``features`` -> 1 logit), sizes checked."""
+    spec = scenario.spec
+    generator = build_network(
+        _prefixed(spec.generator.layers, "G."),
+        spec.latent.dim,
+        ctx,
+        scenario.where,
+        ("generator", "layers"),
+        prefix="G.",
+    )
+    if generator.out_features != features:
+        raise BuildError(
+            f"G's last layer gives {generator.out_features} numbers per sample, but the data's "
+            f"samples have {features} features",
+            scenario.where(("generator", "layers", len(generator.layers) - 1)),
+            hint=f"give G's last layer units: {features}",
+        )
+    discriminator = build_network(
+        _prefixed(spec.discriminator.layers, "D."),
+        features,
+        ctx,
+        scenario.where,
+        ("discriminator", "layers"),
+        prefix="D.",
+    )
+    if discriminator.out_features != 1:
+        raise BuildError(
+            f"D's last layer gives {discriminator.out_features} numbers per sample; D gives one "
+            f"logit per sample",
+            scenario.where(("discriminator", "layers", len(discriminator.layers) - 1)),
+            hint="end D with {type: dense, units: 1} and no activation (the loss applies σ)",
+        )
+    last = discriminator.layers[-1]
+    activation = getattr(last, "activation", None)
+    if activation is not None and activation.config.type == "sigmoid":
+        raise BuildError(
+            "D's last layer has a sigmoid, but GAN losses take D's logits and apply σ "
+            "themselves (stable and exact)",
+            scenario.where(("discriminator", "layers", len(discriminator.layers) - 1)),
+            hint="remove the activation of D's last layer",
+        )
+    return generator, discriminator
+
+
+def _optimizer(scenario: Scenario, ctx: BuildContext, name: str):
+    config = getattr(scenario.spec.optimizer, NETWORKS[name])
+    optimizer = scenario.registry.create("optimizers", config)
+    schedule = None
+    if config.schedule is not None:
+        schedule = scenario.registry.create("schedules", config.schedule)
+        if hasattr(schedule, "build"):  # a schedule made of others creates them
+            schedule.build(ctx)
+    return optimizer, schedule
+
+
+def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
+    """The real samples (labels, if the data set has any, are not used)."""
+    config = scenario.spec.data
+    try:
+        data = scenario.registry.create("datasets", config).load(ctx)
+    except (ValueError, OSError) as error:
+        raise BuildError(
+            f"cannot load data set '{config.type}': {error}", scenario.where(("data",))
+        ) from None
+    except BuildError as error:
+        error.where = error.where or scenario.where(("data",))
+        raise
+    if data.x.ndim != 2 or len(data.x) == 0:
+        raise BuildError(
+            f"data set '{config.type}' gave samples of shape {data.x.shape}; expected "
+            f"(samples, features)",
+            scenario.where(("data",)),
+        )
+    return data
+
+
+def build_tricks(scenario: Scenario, ctx: BuildContext, setup: dict) -> list[GanTrick]:
+    """Create and set up each trick; each gets its own random generator."""
+    tricks = []
+    seeds = ctx.seeds.child("tricks")
+    loss = setup["loss"]
+    for index, config in enumerate(scenario.spec.tricks):
+        trick = scenario.registry.create("gan_tricks", config)
+        where = scenario.where(("tricks", index))
+        if trick.needs_labels and not loss.uses_labels:
+            raise BuildError(
+                f"trick '{config.type}' changes labels, but loss '{loss.config.type}' has no "
+                f"labels (it compares D's scores directly)",
+                where,
+                hint="use it with minimax, non_saturating or least_squares, or remove it",
+            )
+        run = TrickSetup(rng=seeds.generator(f"{index}.{config.type}"), **setup)
+        try:
+            trick.setup(run)
+        except ValueError as error:
+            raise BuildError(f"trick '{config.type}': {error}", where) from None
+        tricks.append(trick)
+    return tricks
+
+
+def build_gan(scenario: Scenario, with_data: bool = True) -> GanBuilt:
+    """Everything a GAN run needs. Without data (loading a finished run), D's inputs are
+    G's outputs and no trick is set up."""
+    spec = scenario.spec
+    ctx = new_context(scenario)
+    data = load_data(scenario, ctx) if with_data else None
+    features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
+    generator, discriminator = build_networks(scenario, ctx, features)
+    loss = scenario.registry.create("gan_losses", spec.loss)
+    optimizers, schedules = {}, {}
+    for name in NETWORKS:
+        optimizers[name], schedules[name] = _optimizer(scenario, ctx, name)
+    tricks = []
+    if with_data:
+        setup = {
+            "total_steps": spec.train.steps,
+            "loss": loss,
+            "generator": generator,
+            "discriminator": discriminator,
+            "data": data,
+            "d_steps": spec.train.d_steps,
+            "g_steps": spec.train.g_steps,
+        }
+        tricks = build_tricks(scenario, ctx, setup)
+    return GanBuilt(
+        scenario,
+        ctx,
+        data,
+        generator,
+        discriminator,
+        loss,
+        optimizers,
+        schedules,
+        tricks,
+        TrickHooks(tricks),
+    )
+
+
+def _last_units(layers: list) -> int:
+    """The number of G's outputs, read from the configs (the last layer with ``units``)."""
+    for spec in reversed(layers):
+        units = getattr(spec, "units", None)
+        if units is not None:
+            return int(units)
+    raise BuildError("cannot tell how many features G's samples have: no layer has 'units'")
+
+
+def grad_norm(network: Network) -> float:
+    """‖dL/dθ‖ over all parameters of a network (0 before any backward pass)."""
+    total = 0.0
+    for p in network.parameters:
+        if p.grad is not None:
+            flat = p.grad.ravel()
+            total += float(np.dot(flat, flat))
+    return math.sqrt(total)

@@ -1,0 +1,154 @@
+"""A report as one HTML page: inline CSS, inline SVG figures, no script, no network.
+
+The page's Content-Security-Policy forbids every request (``default-src 'none'``), so a
+report can never load anything from elsewhere. Math is Unicode text (∂L/∂W₁₁, Σₙ, ⊙) in a
+fixed-width block, readable without any math library. All styles are scoped under
+``.tg-report``, so the same markup can sit in a notebook cell (``render_fragment``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from engine.report.document import Code, Equations, Figure, Notice, Report, Section, Table, Text
+
+CSS = """
+.tg-report { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
+  sans-serif; color: #1d2430; max-width: 1000px; margin: 0 auto; padding: 0 16px 48px; }
+.tg-report h1 { font-size: 1.7em; margin: 0.8em 0 0.2em; }
+.tg-report h2 { font-size: 1.35em; border-bottom: 2px solid #dbe3ec; padding-bottom: 4px;
+  margin-top: 1.6em; }
+.tg-report h3 { font-size: 1.15em; margin-top: 1.3em; }
+.tg-report h4, .tg-report h5, .tg-report h6 { font-size: 1em; margin-top: 1.1em; }
+.tg-report .subtitle { color: #5b6778; margin-top: 0; }
+.tg-report code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
+  font-size: 0.92em; background: #f1f4f8; padding: 0 3px; border-radius: 3px; }
+.tg-report pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px;
+  line-height: 1.45; background: #f7f9fb; border: 1px solid #e2e8ef; border-radius: 6px;
+  padding: 8px 12px; overflow-x: auto; }
+.tg-report pre.math { background: #fbfaf5; border-color: #ebe5cf; }
+.tg-report table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
+.tg-report th, .tg-report td { border: 1px solid #dde3ea; padding: 3px 8px; }
+.tg-report th { background: #f1f4f8; text-align: left; }
+.tg-report td.num { text-align: right; font-family: "DejaVu Sans Mono", Menlo, monospace; }
+.tg-report caption { caption-side: bottom; color: #5b6778; font-size: 12px; text-align: left; }
+.tg-report figure { margin: 12px 0 18px; }
+.tg-report figure svg { max-width: 100%; height: auto; display: block; }
+.tg-report figcaption { color: #4a5566; font-size: 13px; margin-top: 4px; }
+.tg-report .notice { border-left: 5px solid; border-radius: 4px; padding: 8px 12px;
+  margin: 12px 0; }
+.tg-report .notice.error { background: #fdecec; border-color: #d62728; }
+.tg-report .notice.warning { background: #fff6e0; border-color: #e69b00; }
+.tg-report .notice.note { background: #eef5fc; border-color: #1f77b4; }
+.tg-report nav.toc { background: #f7f9fb; border: 1px solid #e2e8ef; border-radius: 6px;
+  padding: 6px 14px; font-size: 14px; }
+.tg-report nav.toc ul { margin: 4px 0; padding-left: 20px; }
+.tg-report details > summary { cursor: pointer; }
+.tg-report details > summary > * { display: inline; }
+"""
+
+
+def render_page(report: Report) -> str:
+    """The whole report as a standalone HTML document."""
+    title = html.escape(report.title)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"{_body(report)}\n</body>\n</html>\n"
+    )
+
+
+def render_fragment(report: Report) -> str:
+    """The report as one <div> with its own <style>, for a notebook cell."""
+    return f"<style>{CSS}</style>\n{_body(report)}"
+
+
+def _body(report: Report) -> str:
+    parts = ['<div class="tg-report">', f"<h1>{html.escape(report.title)}</h1>"]
+    trace = report.trace
+    version = trace.header.get("tracegrad_version", "?")
+    parts.append(
+        f'<p class="subtitle">From <code>{html.escape(str(trace.path))}</code>, '
+        f"written by Tracegrad {html.escape(str(version))}.</p>"
+    )
+    parts.extend(notice(n) for n in report.notices)
+    parts.append(_contents(report.sections))
+    parts.extend(section(s, 2) for s in report.sections)
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _contents(sections: list[Section]) -> str:
+    items = []
+    for top in sections:
+        children = [b for b in top.blocks if isinstance(b, Section)]
+        inner = "".join(
+            f'<li><a href="#{c.id}">{html.escape(c.title)}</a></li>' for c in children[:40]
+        )
+        inner = f"<ul>{inner}</ul>" if inner else ""
+        items.append(f'<li><a href="#{top.id}">{html.escape(top.title)}</a>{inner}</li>')
+    return f'<nav class="toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
+
+
+def section(part: Section, level: int) -> str:
+    tag = f"h{min(level, 6)}"
+    heading = f'<{tag} id="{part.id}">{html.escape(part.title)}</{tag}>'
+    inner = "\n".join(block(b, level) for b in part.blocks)
+    if part.folded:
+        return f"<details><summary>{heading}</summary>\n{inner}\n</details>"
+    return f"<section>\n{heading}\n{inner}\n</section>"
+
+
+def block(item, level: int) -> str:
+    if isinstance(item, Section):
+        return section(item, level + 1)
+    if isinstance(item, Text):
+        return f"<p>{inline(item.text)}</p>"
+    if isinstance(item, Equations):
+        return '<pre class="math">' + html.escape("\n".join(item.lines)) + "</pre>"
+    if isinstance(item, Table):
+        return table(item)
+    if isinstance(item, Figure):
+        caption = f"<figcaption>{inline(item.caption)}</figcaption>" if item.caption else ""
+        label = html.escape(item.alt or item.caption, quote=True)
+        svg = item.svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+        return f'<figure id="figure-{item.name}">\n{svg}\n{caption}</figure>'
+    if isinstance(item, Code):
+        return f"<pre>{html.escape(item.text)}</pre>"
+    if isinstance(item, Notice):
+        return notice(item)
+    raise TypeError(f"a report block cannot be {type(item).__name__}")
+
+
+def notice(item: Notice) -> str:
+    label = {"error": "Attention", "warning": "Warning", "note": "Note"}.get(item.level, "Note")
+    return (
+        f'<div class="notice {item.level}" role="note"><strong>{label}:</strong> '
+        f"{inline(item.text)}</div>"
+    )
+
+
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^(nan|inf|-inf)$")
+
+
+def table(item: Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in item.columns)
+    rows = []
+    for row in item.rows:
+        cells = "".join(
+            f'<td class="num">{html.escape(c)}</td>' if NUMBER.match(c) else f"<td>{inline(c)}</td>"
+            for c in row
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    caption = f"<caption>{inline(item.caption)}</caption>" if item.caption else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def inline(text: str) -> str:
+    """Escape, then `backticks` become <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))

@@ -1,0 +1,84 @@
+"""A report as Markdown (GitHub flavour): derivations in fenced blocks, tables as pipe
+tables, figures as SVG files in a folder beside the report (``report_files/`` for
+``report.md``), linked by relative paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.files import write_atomic
+from engine.report.document import Code, Equations, Figure, Notice, Report, Section, Table, Text
+
+
+def figures_folder(path: Path) -> Path:
+    return path.with_name(f"{path.stem}_files")
+
+
+def render(report: Report, figures: str | None = None) -> tuple[str, dict[str, str]]:
+    """The Markdown text and the figures it links: {file name: SVG text}.
+
+    ``figures`` is the folder name the links point into (None: figures are left out).
+    """
+    files: dict[str, str] = {}
+    lines = [f"# {report.title}", ""]
+    version = report.trace.header.get("tracegrad_version", "?")
+    lines += [f"From `{report.trace.path}`, written by Tracegrad {version}.", ""]
+    for item in report.notices:
+        lines += notice(item)
+    for part in report.sections:
+        lines += section(part, 2, figures, files)
+    return "\n".join(lines).rstrip() + "\n", files
+
+
+def write(report: Report, path: Path) -> None:
+    folder = figures_folder(path)
+    text, files = render(report, folder.name)
+    for name, svg in files.items():
+        write_atomic(folder / name, svg)
+    write_atomic(path, text)
+
+
+def section(part: Section, level: int, figures: str | None, files: dict) -> list[str]:
+    lines = [f"{'#' * min(level, 6)} {part.title}", ""]
+    for item in part.blocks:
+        if isinstance(item, Section):
+            lines += section(item, level + 1, figures, files)
+        else:
+            lines += block(item, figures, files)
+    return lines
+
+
+def block(item, figures: str | None = None, files: dict | None = None) -> list[str]:
+    if isinstance(item, Text):
+        return [item.text, ""]
+    if isinstance(item, Equations):
+        return ["```text", *item.lines, "```", ""]
+    if isinstance(item, Table):
+        return table(item)
+    if isinstance(item, Code):
+        return [f"```{item.language}", item.text.rstrip("\n"), "```", ""]
+    if isinstance(item, Notice):
+        return notice(item)
+    if isinstance(item, Figure):
+        if figures is None or files is None:
+            return []
+        name = f"{item.name}.svg"
+        files[name] = item.svg
+        return [f"![{item.alt or item.caption}]({figures}/{name})", "", f"*{item.caption}*", ""]
+    raise TypeError(f"a report block cannot be {type(item).__name__}")
+
+
+def notice(item: Notice) -> list[str]:
+    label = {"error": "Attention", "warning": "Warning", "note": "Note"}.get(item.level, "Note")
+    return [f"> **{label}:** {item.text}", ""]
+
+
+def table(item: Table) -> list[str]:
+    def cells(row):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
+
+    lines = [cells(item.columns), "|" + "|".join("---" for _ in item.columns) + "|"]
+    lines += [cells(row) for row in item.rows]
+    if item.caption:
+        lines += ["", f"*{item.caption}*"]
+    return lines + [""]

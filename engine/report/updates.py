@@ -1,0 +1,171 @@
+"""Parameter updates of a traced step: the optimizer's rule, then its numbers.
+
+An update record holds ``before``, ``grad`` (after any clipping), ``applied`` (= after -
+before), ``after``, the optimizer's ``state`` after the step and ``lr``. A rule is written
+out with numbers only when the record's own values satisfy it (to 1e-9 relative), so the
+text never claims a rule the numbers do not follow; otherwise the values are shown as a
+table next to the optimizer's documented rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from engine.report.document import Code, Equations, Section, Table, Text
+from engine.report.numbers import (
+    SHOW_WHOLE,
+    array,
+    factor,
+    fmt,
+    statistics_table,
+    sub,
+    whole,
+)
+from engine.trace.reader import Trace
+
+#: Parameters with at most this many numbers get one line per entry.
+SPELLED_ENTRIES = 16
+
+
+def updates_section(trace: Trace, records: list[dict], prefix: str) -> Section:
+    first = records[0]
+    section = Section("Parameter updates", id=prefix + "updates")
+    rule = documented_rule(first["optimizer"])
+    section.add(
+        Text(
+            f"Optimizer {first['optimizer']} with learning rate lr = {fmt(first['lr'])}. "
+            "Each parameter p moves against its gradient g = ∂L/∂p."
+        )
+    )
+    if rule:
+        section.add(Code(rule))
+    for record in records:
+        section.add(parameter_update(record, trace))
+    return section
+
+
+def documented_rule(optimizer: str) -> str | None:
+    """The update rule from the optimizer's docstring (its indented formula block)."""
+    from engine.report.compose import registry
+
+    component = registry().components["optimizers"].get(optimizer)
+    if component is None:
+        return None
+    doc = inspect.cleandoc(component.implementation.__doc__ or "")
+    lines = [line[4:] for line in doc.split("\n") if line.startswith("    ")]
+    return "\n".join(lines) or None
+
+
+def parameter_update(record: dict, trace: Trace) -> Section:
+    key = record["param"]
+    name = key.rpartition(".")[2]
+    before, grad, applied, after = (
+        array(record[k]) for k in ("before", "grad", "applied", "after")
+    )
+    state = {k: array(v) for k, v in (record.get("state") or {}).items()}
+    lr = float(record["lr"])
+    section = Section(key, id=f"step-{record['step']}-update-{key}")
+    arrays = {"before": before, "g": grad, "applied": applied, "after": after, **state}
+    if not whole(before, grad, applied, after) or before.size > SPELLED_ENTRIES:
+        section.add(statistics_table(arrays), _ratio(before, applied))
+        return section
+    rule = _matching_rule(record, before, grad, applied, state, lr, trace)
+    if rule is None:
+        rows = []
+        for index in np.ndindex(before.shape):
+            cells = [fmt(a[index]) for a in (before, grad, applied, after)]
+            extra = [
+                fmt(v[index]) if isinstance(v, np.ndarray) and v.shape == before.shape else ""
+                for v in state.values()
+            ]
+            rows.append([f"{name}{sub(*index)}", *cells, *extra])
+        columns = ["entry", "before", "g", "applied", "after", *state]
+        section.add(Table(columns, rows))
+        return section
+    text, line = rule
+    section.add(Text(text))
+    section.add(Equations([line(name, index) for index in np.ndindex(before.shape)]))
+    return section
+
+
+def _ratio(before, applied) -> Text | None:
+    """‖applied‖ / ‖before‖: the relative size of the step (about 1e-3 is often healthy)."""
+    try:
+        norm_before = before.l2 if hasattr(before, "l2") else float(np.linalg.norm(before))
+        norm_step = applied.l2 if hasattr(applied, "l2") else float(np.linalg.norm(applied))
+    except (TypeError, ValueError):
+        return None
+    if not norm_before:
+        return None
+    return Text(
+        f"The step changed the parameter by ‖applied‖ / ‖before‖ = "
+        f"{fmt(norm_step / norm_before)} of its size."
+    )
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-9, atol=1e-15))
+
+
+def _matching_rule(record, before, grad, applied, state, lr, trace):
+    """(explanation, line(name, index)) for the first rule the numbers satisfy, or None."""
+    after = before + applied
+
+    def entry(value, index):
+        return value[index] if np.ndim(value) else value
+
+    if _close(applied, -lr * grad):
+
+        def plain(name, i):
+            return (
+                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·g = {fmt(before[i])} − {fmt(lr)} × "
+                f"{factor(grad[i])} = {fmt(after[i])}"
+            )
+
+        return "Plain gradient descent: p ← p − lr·g.", plain
+    velocity = state.get("velocity")
+    if isinstance(velocity, np.ndarray) and velocity.shape == before.shape:
+        if _close(applied, -lr * velocity):
+
+            def momentum(name, i):
+                return (
+                    f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·b = {fmt(before[i])} − {fmt(lr)} × "
+                    f"{factor(velocity[i])} = {fmt(after[i])}"
+                )
+
+            return (
+                "Momentum: p moves along the velocity b (a running sum of gradients), "
+                "p ← p − lr·b.",
+                momentum,
+            )
+    m_hat, v_hat = state.get("m_hat"), state.get("v_hat")
+    eps = _optimizer_setting(trace, "eps")
+    if m_hat is not None and v_hat is not None and eps is not None:
+        if _close(applied, -lr * m_hat / (np.sqrt(v_hat) + eps)):
+
+            def adam(name, i):
+                m, v = entry(m_hat, i), entry(v_hat, i)
+                return (
+                    f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·m̂/(√v̂ + ε) = {fmt(before[i])} − "
+                    f"{fmt(lr)} × {factor(m)} / (√{fmt(v)} + {fmt(eps)}) = {fmt(after[i])}"
+                )
+
+            return (
+                "Adam: the step is the bias-corrected average gradient m̂ divided by the "
+                "root of the bias-corrected average squared gradient v̂, "
+                "p ← p − lr·m̂/(√v̂ + ε).",
+                adam,
+            )
+    return None
+
+
+def _optimizer_setting(trace: Trace, name: str):
+    optimizer = (trace.header.get("scenario") or {}).get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get(name), (int, float)):
+        return float(optimizer[name])
+    return None
+
+
+__all__ = ["SHOW_WHOLE", "updates_section"]
