@@ -5,6 +5,7 @@ The public API::
 
     engine.load_scenario(path_or_dict, overrides=None) -> Scenario
     engine.run(path_or_scenario, trace=None, overrides=None) -> RunResult
+    engine.load_run(run_folder) -> RunResult   # a finished run, e.g. to generate from a GAN
     engine.hookimpl                     # mark a plugin's hook implementations
     engine.ComponentConfig, engine.LayerConfig, engine.OptimizerConfig   # config bases
 """
@@ -26,6 +27,7 @@ from engine.components import (  # noqa: E402
     Schedule,
 )
 from engine.errors import TracegradError  # noqa: E402
+from engine.result import load_run  # noqa: E402
 from engine.scenario import load_scenario  # noqa: E402
 from engine.train import RunResult, run  # noqa: E402
 
@@ -44,6 +46,7 @@ __all__ = [
     "TracegradError",
     "__version__",
     "hookimpl",
+    "load_run",
     "load_scenario",
     "run",
 ]

@@ -34,10 +34,29 @@ class Built:
         return float(self.schedule.lr(step, base, self.scenario.spec.train.steps))
 
 
-def new_context(scenario: Scenario) -> BuildContext:
+def new_context(scenario: Scenario, precision: str | None = None) -> BuildContext:
+    """The build context; its ``dtype`` is ``precision``, by default the scenario's."""
     spec = scenario.spec
     return BuildContext(
-        SeedTree(spec.seed), scenario.registry, scenario.base_dir, total_steps=spec.train.steps
+        SeedTree(spec.seed),
+        scenario.registry,
+        scenario.base_dir,
+        total_steps=spec.train.steps,
+        dtype=np.dtype(precision or getattr(spec, "precision", "float64")).type,
+    )
+
+
+def in_precision(data: Data, dtype) -> Data:
+    """The data's float arrays as ``dtype`` (no copy when they already are): a float32 run
+    computes in float32 from its inputs on."""
+
+    def cast(array):
+        if array is None or not np.issubdtype(np.asarray(array).dtype, np.floating):
+            return array
+        return np.asarray(array, dtype=dtype)
+
+    return dataclasses.replace(
+        data, x=cast(data.x), y=cast(data.y), x_val=cast(data.x_val), y_val=cast(data.y_val)
     )
 
 
@@ -67,6 +86,7 @@ def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
             scenario.where(("data",)),
             hint="use a labeled data set such as moons, spirals, sine or csv",
         )
+    data = in_precision(data, ctx.dtype)
     fraction = spec.train.validation_split
     if fraction:
         if data.x_val is not None:
@@ -159,12 +179,17 @@ def traced_sizes(network: Network, batch: int) -> list[list[int]]:
     return sizes
 
 
-def build(scenario: Scenario, limits: Limits | None = None) -> Built:
-    """Build everything, refusing (LimitError) what would exceed ``limits`` before allocating."""
+def build(
+    scenario: Scenario, limits: Limits | None = None, precision: str | None = None
+) -> Built:
+    """Build everything, refusing (LimitError) what would exceed ``limits`` before allocating.
+
+    ``precision`` ("float64" or "float32") overrides the scenario's (gradcheck needs float64).
+    """
     spec = scenario.spec
     limits = limits or Limits.from_settings()
     check_steps(spec, limits, scenario.where)
-    ctx = new_context(scenario)
+    ctx = new_context(scenario, precision)
     data = load_data(scenario, ctx)
     check_samples(data.x.size, limits, scenario.where)
     check_parameters(layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
@@ -184,6 +209,8 @@ def build(scenario: Scenario, limits: Limits | None = None) -> Built:
             scenario.where(("model", "layers", len(network.layers) - 1)),
             hint="make the last layer's units match the targets",
         ) from None
+    if np.issubdtype(targets.dtype, np.floating):
+        targets = targets.astype(ctx.dtype, copy=False)
     fuse_output(network, loss)
     optimizer = scenario.registry.create("optimizers", spec.optimizer)
     schedule = (
@@ -191,6 +218,6 @@ def build(scenario: Scenario, limits: Limits | None = None) -> Built:
         if spec.optimizer.schedule is not None
         else None
     )
-    if hasattr(schedule, "build"):  # a schedule made of others creates them from the registry
+    if schedule is not None:
         schedule.build(ctx)
     return Built(scenario, ctx, data, targets, network, loss, optimizer, schedule)

@@ -6,6 +6,9 @@
     tracegrad plugins [--kind KIND]    every registered component and its options
     tracegrad gradcheck FILE           analytic vs finite-difference gradients
     tracegrad verify TRACE             re-derive every traced number from the trace alone
+    tracegrad sweep FILE [--executor E] [-o OUT_DIR]   a grid of runs over seeds, tabulated
+    tracegrad report TRACE [-o report.html|report.md]    what happened, step by step, with plots
+    tracegrad show TRACE [--step N] [--layer NAME]       one traced step in the terminal
 
 A TracegradError prints as ``where: error: message`` plus a hint, exit status 2, no traceback
 (``--debug`` shows it). Each subcommand is a function ``cmd_<name>(args) -> int`` registered in
@@ -91,6 +94,11 @@ def _args_run(parser):
         help="print the resolved scenario (defaults filled in) and exit",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html (what happened, step by step) into the run folder",
+    )
 
 
 def cmd_run(args) -> int:
@@ -107,6 +115,8 @@ def cmd_run(args) -> int:
         )
     bar.close()
     print(result.summary())
+    if args.report:
+        print(f"report: {result.report()}")
     return {"completed": 0, "interrupted": 130}.get(result.status, 1)
 
 
@@ -242,9 +252,115 @@ def _args_verify(parser):
 def cmd_verify(args) -> int:
     from engine.verify import verify_trace
 
+    for name in ("atol", "rtol"):
+        value = getattr(args, name)
+        if not value >= 0:  # also refuses NaN
+            raise TracegradError(f"--{name} must be a number >= 0, found {value}", f"--{name}")
     report = verify_trace(args.trace, atol=args.atol, rtol=args.rtol)
     print(report.format())
     return 0 if report.ok else 1
+
+
+# --- sweep -------------------------------------------------------------------------------------
+
+
+def _args_sweep(parser):
+    parser.add_argument("file", help="sweep YAML file (see docs/sweeps.md)")
+    parser.add_argument(
+        "--executor",
+        default="local",
+        help="where the runs execute: local (default), processes:N, dask://HOST:PORT, "
+        "dask-local or dask-local:N",
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        dest="out_dir",
+        metavar="OUT_DIR",
+        help="output folder (default: runs/sweep-<name>/); run again to resume",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+
+
+def cmd_sweep(args) -> int:
+    from pathlib import Path
+
+    from engine.progress import ProgressBar
+    from engine.sweep import run_sweep
+
+    tty = sys.stderr.isatty()
+    bar = ProgressBar(f"sweep {Path(args.file).stem}", enabled=not args.quiet and tty)
+
+    def progress(done, total, outcome):
+        bar(done, total)
+        if not args.quiet and not tty:
+            print(f"[{done}/{total}] {outcome.run_id}: {outcome.status}", file=sys.stderr)
+
+    with _sigterm_as_interrupt():
+        result = run_sweep(args.file, args.executor, args.out_dir, progress)
+    bar.close()
+    print(result.summary())
+    if result.status == "interrupted":
+        return 130
+    return 1 if result.failed else 0
+
+
+# --- report, show ------------------------------------------------------------------------------
+
+
+def _args_report(parser):
+    parser.add_argument("source", metavar="TRACE_OR_RUN_FOLDER", help="trace.jsonl or run folder")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the report file; .html (one self-contained page) or .md (Markdown, figures in "
+        "FILE_files/); default: report.html beside the trace",
+    )
+    parser.add_argument("--format", help="html or markdown (default: from the output's extension)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="walk through at most N traced steps (default 6: first, last, evenly between)",
+    )
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="load a plugin with more report sections or formats (repeatable)",
+    )
+
+
+def cmd_report(args) -> int:
+    from engine.report import write_report
+
+    options = {}
+    if args.steps is not None:
+        options = {
+            "walkthrough": {"max_steps": args.steps},
+            "gan_samples": {"max_steps": args.steps},
+        }
+    path = write_report(
+        args.source, args.output, args.format, options=options, plugins=args.plugins
+    )
+    print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+def _args_show(parser):
+    parser.add_argument("source", metavar="TRACE", help="trace.jsonl or run folder")
+    parser.add_argument("--step", type=int, help="the traced step to show (default: the first)")
+    parser.add_argument("--layer", help="only this layer (and its parameters)")
+
+
+def cmd_show(args) -> int:
+    from engine.report import show_text
+
+    print(show_text(args.source, args.step, args.layer), end="")
+    return 0
 
 
 COMMANDS = {
@@ -262,6 +378,9 @@ COMMANDS = {
         _args_verify,
         "re-derive every number of a trace from the values it records",
     ),
+    "sweep": (cmd_sweep, _args_sweep, "run a grid of configurations and seeds, tabulate"),
+    "report": (cmd_report, _args_report, "write an HTML or Markdown report of a trace"),
+    "show": (cmd_show, _args_show, "print a traced step in the terminal, step by step"),
 }
 
 

@@ -137,6 +137,9 @@ class Layer:
         self.config = config
         self.name = ""
         self.params: dict[str, Parameter] = {}
+        #: State that is not learned but belongs to the trained network (batch norm's running
+        #: statistics); saved and loaded with the parameters as "layer.name".
+        self.buffers: dict[str, np.ndarray] = {}
         self.cache: dict[str, np.ndarray] = {}
         self.ctx: BuildContext | None = None
 
@@ -242,6 +245,9 @@ class Schedule:
 
     def lr(self, step: int, base_lr: float, total_steps: int) -> float:
         raise NotImplementedError
+
+    def build(self, ctx: BuildContext) -> None:
+        """Called once before training; a schedule made of others creates them here."""
 
 
 class Initializer:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import PluginError
 from engine.gan_build import GanBuilt, build_gan, grad_norm
 from engine.gan_components import GanBatch
 from engine.gan_result import GanOutput, GanRunResult
@@ -141,6 +142,11 @@ class GanLoop:
         if self.hooks.listens("tracegrad_gan_d_steps"):
             answer = self.hooks.call("tracegrad_gan_d_steps", step=step, d_steps=d_steps)
             d_steps = d_steps if answer is None else int(answer)
+            if d_steps < 1:
+                raise PluginError(
+                    f"a trick's tracegrad_gan_d_steps asked for {d_steps} D updates at step "
+                    f"{step}; every step needs at least one"
+                )
         lr_d, lr_g = self.built.lr("D", step), self.built.lr("G", step)
         if traced:
             self.writer.write(
@@ -166,6 +172,14 @@ class GanLoop:
             scalars.update(extra or {})
         return scalars
 
+    def call(self, hook: str, notes: list, **kwargs) -> list:
+        """Call step hook ``tracegrad_gan_<hook>``; add the changes tricks report to ``notes``
+        (for the trace), each with the hook's short name. Returns ``notes``."""
+        for note in self.hooks.call(f"tracegrad_gan_{hook}", **kwargs):
+            if note:
+                notes.append({"hook": hook, **note})
+        return notes
+
     # --- D phase ----------------------------------------------------------------------------
 
     def d_update(self, step: int, update: int, lr: float, traced: bool) -> dict:
@@ -174,16 +188,16 @@ class GanLoop:
         tag = {"phase": "d", "update": update}
         real = self.x_all[self.rng_batches.integers(0, len(self.x_all), size=n)]
         batch = GanBatch("d", z=self.built.latent(n, self.rng_latent), real=real)
-        notes = self.hooks.call("tracegrad_gan_latent", batch=batch, step=step)
+        notes = self.call("latent", [], batch=batch, step=step)
         # G's forward pass only: its output is a constant for D (detached), G's backward
         # does not run in this phase
         batch.samples = self.G.forward(batch.z, training=True)
         batch.fake = batch.samples
-        notes += self.hooks.call("tracegrad_gan_d_input", batch=batch, step=step)
+        self.call("d_input", notes, batch=batch, step=step)
         if loss.uses_labels:
-            batch.real_target = np.full((n, 1), loss.real_label)
-            batch.fake_target = np.full((n, 1), loss.fake_label)
-            notes += self.hooks.call("tracegrad_gan_d_labels", batch=batch, step=step)
+            batch.real_target = np.full((len(batch.real), 1), loss.real_label)
+            batch.fake_target = np.full((len(batch.fake), 1), loss.fake_label)
+            self.call("d_labels", notes, batch=batch, step=step)
         if traced:
             self.trace_d_batch(step, update, batch, notes)
 
@@ -220,13 +234,11 @@ class GanLoop:
         for p, g in zip(D.parameters, real_grads):
             p.grad = p.grad + g  # dL_D/dθ = d(real term)/dθ + d(fake term)/dθ
 
-        notes = self.hooks.call(
-            "tracegrad_gan_d_gradients", batch=batch, discriminator=D, step=step
-        )
+        notes = self.call("d_gradients", [], batch=batch, discriminator=D, step=step)
         value = real_value + fake_value + sum(batch.penalties.values())
         norm = grad_norm(D)
         if traced:
-            self.trace_notes(step, "d_gradients", notes, network="D", **tag)
+            self.trace_notes(step, notes, network="D", **tag)
             terms = {"real": real_value, "fake": fake_value, **batch.penalties}
             self.writer.write(
                 {
@@ -244,9 +256,9 @@ class GanLoop:
         if traced:
             optimizer = self.built.optimizers["D"]
             record.update_records(self.tagged["D"], step, D, optimizer, before, lr, **tag)
-        notes = self.hooks.call("tracegrad_gan_after_update", network=D, name="D", step=step)
+        notes = self.call("after_update", [], network=D, name="D", step=step)
         if traced:
-            self.trace_notes(step, "after_update", notes, network="D", **tag)
+            self.trace_notes(step, notes, network="D", **tag)
         return {
             "d_loss": value,
             "D(x)": float(np.mean(loss.score(logits_real))),
@@ -261,13 +273,13 @@ class GanLoop:
         n, loss, G, D = self.train.batch_size, self.loss, self.G, self.D
         tag = {"phase": "g", "update": update}
         batch = GanBatch("g", z=self.built.latent(n, self.rng_latent))
-        notes = self.hooks.call("tracegrad_gan_latent", batch=batch, step=step)
+        notes = self.call("latent", [], batch=batch, step=step)
         batch.samples = G.forward(batch.z, training=True)
         batch.fake = batch.samples
-        notes += self.hooks.call("tracegrad_gan_d_input", batch=batch, step=step)
+        self.call("d_input", notes, batch=batch, step=step)
         if loss.uses_labels:
-            batch.target = np.full((n, 1), loss.generator_label)
-            notes += self.hooks.call("tracegrad_gan_g_labels", batch=batch, step=step)
+            batch.target = np.full((len(batch.fake), 1), loss.generator_label)
+            self.call("g_labels", notes, batch=batch, step=step)
         if traced:
             self.trace_g_batch(step, update, batch, notes)
             frozen_before = record.snapshot(D)
@@ -275,19 +287,21 @@ class GanLoop:
         logits = D.forward(batch.fake, training=True)
         value, grad_logits = loss.generator(logits, batch.target)
         grad_x = D.backward(grad_logits)  # D's dL/dθ is computed here but never applied
+        for backward in reversed(batch.fake_backward):  # undo reshaping tricks (packing)
+            grad_x = backward(grad_x)
         G.backward(grad_x)  # dL/dG(z) = dL/dx̃: G's only view of the data
         norm = grad_norm(G)
         if traced:
             self.trace_g_backward(step, logits, batch.target, value, grad_logits, grad_x, tag)
             before = record.snapshot(G)
         self.built.optimizers["G"].step(G.parameters, lr)
-        notes = self.hooks.call("tracegrad_gan_after_update", network=G, name="G", step=step)
+        notes = self.call("after_update", [], network=G, name="G", step=step)
         for p in D.parameters:
             p.grad = None  # discarded: D is frozen while G learns
         if traced:
             optimizer = self.built.optimizers["G"]
             record.update_records(self.tagged["G"], step, G, optimizer, before, lr, **tag)
-            self.trace_notes(step, "after_update", notes, network="G", **tag)
+            self.trace_notes(step, notes, network="G", **tag)
             self.trace_frozen(step, frozen_before, tag)
         return {"g_loss": value, "grad_norm.G": norm}
 
@@ -313,10 +327,9 @@ class GanLoop:
 
     # --- trace records (traced steps only) --------------------------------------------------
 
-    def trace_notes(self, step: int, hook: str, notes: list, **tag) -> None:
+    def trace_notes(self, step: int, notes: list, **tag) -> None:
         for note in notes:
-            if note:
-                self.writer.write({"type": "trick", "step": step, **tag, "hook": hook, **note})
+            self.writer.write({"type": "trick", "step": step, **tag, **note})
 
     def trace_d_batch(self, step: int, update: int, batch: GanBatch, notes: list) -> None:
         w = self.writer
@@ -343,7 +356,7 @@ class GanLoop:
                 "detached": True,
             }
         )
-        self.trace_notes(step, "before D", notes, **tag)
+        self.trace_notes(step, notes, **tag)
         if self.loss.uses_labels:
             w.write(
                 {
@@ -388,7 +401,7 @@ class GanLoop:
             }
         )
         record.forward_records(self.tagged["G"], step, self.G, **tag)
-        self.trace_notes(step, "before D", notes, **tag)
+        self.trace_notes(step, notes, **tag)
         if batch.target is not None:
             w.write(
                 {

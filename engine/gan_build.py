@@ -123,8 +123,8 @@ def _prefixed(specs: list, prefix: str) -> list:
     ]
 
 
-def build_networks(scenario: Scenario, ctx: BuildContext, features: int):
-    """G (latent -> ``features``) and D (``features`` -> 1 logit), sizes checked."""
+def build_networks(scenario: Scenario, ctx: BuildContext, features: int, d_features: int):
+    """G (latent -> ``features``) and D (``d_features`` -> 1 logit), sizes checked."""
     spec = scenario.spec
     generator = build_network(
         _prefixed(spec.generator.layers, "G."),
@@ -143,7 +143,7 @@ def build_networks(scenario: Scenario, ctx: BuildContext, features: int):
         )
     discriminator = build_network(
         _prefixed(spec.discriminator.layers, "D."),
-        features,
+        d_features,
         ctx,
         scenario.where,
         ("discriminator", "layers"),
@@ -200,43 +200,52 @@ def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
     return data
 
 
-def build_tricks(scenario: Scenario, ctx: BuildContext, setup: dict) -> list[GanTrick]:
-    """Create and set up each trick; each gets its own random generator."""
+def create_tricks(scenario: Scenario, loss: GanLoss) -> list[GanTrick]:
+    """The scenario's tricks, in order, checked against the loss (not set up yet)."""
     tricks = []
-    seeds = ctx.seeds.child("tricks")
-    loss = setup["loss"]
     for index, config in enumerate(scenario.spec.tricks):
         trick = scenario.registry.create("gan_tricks", config)
-        where = scenario.where(("tricks", index))
         if trick.needs_labels and not loss.uses_labels:
             raise BuildError(
                 f"trick '{config.type}' changes labels, but loss '{loss.config.type}' has no "
                 f"labels (it compares D's scores directly)",
-                where,
+                scenario.where(("tricks", index)),
                 hint="use it with minimax, non_saturating or least_squares, or remove it",
             )
-        run = TrickSetup(rng=seeds.generator(f"{index}.{config.type}"), **setup)
-        try:
-            trick.setup(run)
-        except ValueError as error:
-            raise BuildError(f"trick '{config.type}': {error}", where) from None
         tricks.append(trick)
     return tricks
 
 
+def setup_tricks(scenario: Scenario, ctx: BuildContext, tricks: list, setup: dict) -> None:
+    """Hand each trick what it may use, with its own random generator."""
+    seeds = ctx.seeds.child("tricks")
+    for index, trick in enumerate(tricks):
+        name = scenario.spec.tricks[index].type
+        run = TrickSetup(rng=seeds.generator(f"{index}.{name}"), **setup)
+        try:
+            trick.setup(run)
+        except ValueError as error:
+            raise BuildError(
+                f"trick '{name}': {error}", scenario.where(("tricks", index))
+            ) from None
+
+
 def build_gan(scenario: Scenario, with_data: bool = True) -> GanBuilt:
     """Everything a GAN run needs. Without data (loading a finished run), D's inputs are
-    G's outputs and no trick is set up."""
+    G's outputs and the tricks are not set up."""
     spec = scenario.spec
     ctx = new_context(scenario)
     data = load_data(scenario, ctx) if with_data else None
     features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
-    generator, discriminator = build_networks(scenario, ctx, features)
     loss = scenario.registry.create("gan_losses", spec.loss)
+    tricks = create_tricks(scenario, loss)
+    d_features = features
+    for trick in tricks:
+        d_features = trick.d_input_features(d_features)
+    generator, discriminator = build_networks(scenario, ctx, features, d_features)
     optimizers, schedules = {}, {}
     for name in NETWORKS:
         optimizers[name], schedules[name] = _optimizer(scenario, ctx, name)
-    tricks = []
     if with_data:
         setup = {
             "total_steps": spec.train.steps,
@@ -244,10 +253,11 @@ def build_gan(scenario: Scenario, with_data: bool = True) -> GanBuilt:
             "generator": generator,
             "discriminator": discriminator,
             "data": data,
+            "batch_size": spec.train.batch_size,
             "d_steps": spec.train.d_steps,
             "g_steps": spec.train.g_steps,
         }
-        tricks = build_tricks(scenario, ctx, setup)
+        setup_tricks(scenario, ctx, tricks, setup)
     return GanBuilt(
         scenario,
         ctx,

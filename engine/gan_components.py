@@ -10,6 +10,7 @@ Words used throughout:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -83,7 +84,10 @@ class GanBatch:
     - ``real``: D's input for the real batch (phase "d" only);
     - ``real_target``, ``fake_target``: D's labels (N, 1), phase "d", losses with labels;
     - ``target``: the label G trains D's output on its samples towards (phase "g");
-    - ``penalties``: extra terms of D's loss added by tricks (name -> value).
+    - ``penalties``: extra terms of D's loss added by tricks (name -> value);
+    - ``fake_backward``: for a trick that reshapes or mixes D's fake input (not just adds to
+      it), the map from dL/d(its new fake) back to dL/d(the fake it was given); the loop
+      applies them last first to D's dL/dx, to hand G dL/dG(z).
     """
 
     phase: str
@@ -95,6 +99,7 @@ class GanBatch:
     fake_target: np.ndarray | None = None
     target: np.ndarray | None = None
     penalties: dict[str, float] = field(default_factory=dict)
+    fake_backward: list[Callable[[np.ndarray], np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +116,7 @@ class TrickSetup:
     generator: Network
     discriminator: Network
     data: Data | None
+    batch_size: int
     d_steps: int
     g_steps: int
 
@@ -132,6 +138,11 @@ class GanTrick:
         self.name: str = config.type
         self.rng: np.random.Generator | None = None
         self.total_steps = 1
+
+    def d_input_features(self, features: int) -> int:
+        """How many inputs D needs when a sample has ``features`` numbers; a trick that
+        reshapes D's input (packing) changes it. Asked before D is built."""
+        return features
 
     def setup(self, run: TrickSetup) -> None:
         self.rng = run.rng

@@ -53,10 +53,16 @@ class GanRunResult(RunResult):
 
     def discriminate(self, x) -> np.ndarray:
         """D's verdict on samples x (N, features), (N, 1): the probability σ(l) of "real"
-        for losses with a sigmoid (minimax, non_saturating), else the raw score l."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 1:
-            x = x.reshape(-1, self.discriminator.in_features)
+        for losses with a sigmoid (minimax, non_saturating), else the raw score l.
+
+        When D judges packs of k samples (the packing trick), each sample is judged as a
+        pack of k copies of itself.
+        """
+        features = self.network.out_features
+        x = np.asarray(x, dtype=np.float64).reshape(-1, features)
+        copies = self.discriminator.in_features // features
+        if copies > 1:
+            x = np.tile(x, (1, copies))
         logits = self.discriminator.forward(x, training=False)
         return self.built.loss.score(logits)
 
@@ -199,3 +205,37 @@ class GanOutput:
                     "message": f"{type(error).__name__}: {error}",
                 }
             )
+
+
+def load_gan_run(
+    scenario: Scenario, params: dict, history: list, status: str, metrics: dict, folder: Path
+) -> GanRunResult:
+    """A GAN run folder's trained G and D (``engine.load_run`` calls this)."""
+    from engine.errors import TraceError
+    from engine.gan_build import build_gan
+
+    built = build_gan(scenario, with_data=False)
+    missing = sorted(set(built.state()) - set(params))
+    if missing:
+        raise TraceError(
+            f"params.npz in {folder} lacks {', '.join(missing[:3])}"
+            + (" ..." if len(missing) > 3 else ""),
+            hint="the folder's scenario.yaml and params.npz come from different runs",
+        )
+    built.generator.load_state(params)
+    built.discriminator.load_state(params)
+    trace_path = folder / "trace.jsonl"
+    return GanRunResult(
+        scenario,
+        built.generator,
+        built,
+        history,
+        status,
+        None,
+        len(history),
+        0.0,
+        dict(metrics),
+        trace_path if trace_path.is_file() else None,
+        folder,
+        discriminator=built.discriminator,
+    )

@@ -140,10 +140,17 @@ def check_network(
     return results
 
 
-def check_scenario(scenario, max_entries: int = 200, batch: int = 64) -> list[CheckResult]:
-    """Gradcheck a scenario's network at its initial parameters on its first ``batch`` samples."""
+def check_scenario(
+    scenario, max_entries: int = 200, batch: int = 64, precision: str | None = "float64"
+) -> list[CheckResult]:
+    """Gradcheck a scenario's network at its initial parameters on its first ``batch`` samples.
+
+    Built in float64 whatever the scenario's ``precision``: with float32's ~7 digits, the
+    differences of the central difference formula would be mostly rounding error.
+    ``precision=None`` keeps the scenario's.
+    """
     from engine.build import build
 
-    built = build(scenario)
+    built = build(scenario, precision=precision)
     x, target = built.data.x[:batch], built.targets[:batch]
     return check_network(built.network, built.loss, x, target, built.ctx, max_entries)

@@ -136,8 +136,10 @@ class GanStepSpecs:
         """Called before D's forward pass: in phase "d" may replace ``batch.real`` and
         ``batch.fake``, in phase "g" ``batch.fake`` (D's input for G's samples).
 
-        In phase "g", whatever is added to G(z) must not depend on it: the gradient handed
-        to G is D's dL/dx at ``batch.fake``, taken as dL/dG(z).
+        In phase "g" the gradient handed to G is D's dL/dx at ``batch.fake``: a trick that
+        adds something independent of G(z) (noise) needs nothing more; one that reshapes or
+        mixes the samples (packing) appends the map from dL/d(new fake) to dL/d(old fake)
+        to ``batch.fake_backward``.
         """
 
     @hookspec

@@ -110,7 +110,18 @@ class SampleMetrics:
             self.bandwidth = median_bandwidth(self.reference[:mmd_samples])
         self.data_spread = spread(data.x)
         self.best_modes, self.best_step = 0, None
-        self.warnings: list[str] = []
+        self._first: dict[str, str] = {}  # kind of collapse -> its first warning
+        self._repeats: dict[str, int] = {}  # kind of collapse -> measurements since
+
+    @property
+    def warnings(self) -> list[str]:
+        """The first warning of each kind of collapse, and how often it was seen again."""
+        texts = []
+        for kind, first in self._first.items():
+            again = self._repeats[kind]
+            plural = "s" if again > 1 else ""
+            texts.append(first + (f" (and at {again} later measurement{plural})" if again else ""))
+        return texts
 
     @property
     def has_modes(self) -> bool:
@@ -130,8 +141,12 @@ class SampleMetrics:
             )
         values["spread"] = spread(samples)
         warning = self._collapse(values, step)
-        if warning is not None and warning not in self.warnings:
-            self.warnings.append(warning)
+        if warning is not None:
+            kind = warning.split(" at step")[0]
+            if kind in self._first:
+                self._repeats[kind] += 1
+            else:
+                self._first[kind], self._repeats[kind] = warning, 0
         return values, warning
 
     def _collapse(self, values: dict[str, float], step: int) -> str | None:

@@ -34,6 +34,8 @@ class ActivationLayer(Layer):
         return grad_x
 
     def backward_values(self):
+        if getattr(self, "note", None):  # fused with the loss: the gradient received is dL/dx
+            return {"dL/dx": self.grad_cache["dL/dx"]}
         values = {"dL/da": self.grad_cache["dL/da"]}
         derivative = self.activation.derivative(self.cache["x"], self.cache["a"])
         if derivative is not None:
@@ -112,32 +114,52 @@ def _shape_hint(name: str, shape: tuple[int, ...]) -> str:
 
 
 class Network:
-    """Layers applied in order. ``parameters`` lists every Parameter, input layer first."""
+    """Layers applied in order. ``parameters`` lists every Parameter, input layer first.
 
-    def __init__(self, layers: list[Layer], in_features: int, out_features: int):
+    The network computes in ``dtype`` (the scenario's precision): an input or a gradient of
+    another float type is converted on the way in, so a float32 network stays float32.
+    """
+
+    def __init__(
+        self, layers: list[Layer], in_features: int, out_features: int, dtype=np.float64
+    ):
         self.layers = layers
         self.in_features = in_features
         self.out_features = out_features
+        self.dtype = np.dtype(dtype)
         self.parameters: list[Parameter] = [p for layer in layers for p in layer.params.values()]
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
+        if grad.dtype != self.dtype:
+            grad = grad.astype(self.dtype)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         return grad
 
     def state(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter, by key ("hidden.W")."""
-        return {p.key: p.value.copy() for p in self.parameters}
+        """Copies of every parameter ("hidden.W") and buffer ("norm.running_mean")."""
+        state = {p.key: p.value.copy() for p in self.parameters}
+        for layer in self.layers:
+            for name, buffer in layer.buffers.items():
+                state[f"{layer.name}.{name}"] = buffer.copy()
+        return state
 
     def load_state(self, values: dict[str, np.ndarray]) -> None:
+        """Copy saved values into the parameters and buffers, in place."""
         for p in self.parameters:
             if p.key in values:
                 p.value[...] = values[p.key]
+        for layer in self.layers:
+            for name, buffer in layer.buffers.items():
+                if f"{layer.name}.{name}" in values:
+                    buffer[...] = values[f"{layer.name}.{name}"]
 
     @property
     def parameter_count(self) -> int:
@@ -190,4 +212,4 @@ def build_network(
             ) from None
         init.check_all_used(layer)
         layers.append(layer)
-    return Network(layers, in_features, features)
+    return Network(layers, in_features, features, ctx.dtype)

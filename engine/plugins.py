@@ -37,6 +37,8 @@ BUILTIN_PLUGINS = (
     "plugins.schedules",
     "plugins.initializers",
     "plugins.datasets",
+    "plugins.mixtures",
+    "plugins.file_data",
     "plugins.gan_losses",
     "plugins.gan_tricks",
     "plugins.reporters",

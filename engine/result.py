@@ -75,6 +75,29 @@ class RunResult:
             text += f"\n  {self.message}"
         return text
 
+    def report(self, path: str | Path | None = None, fmt: str | None = None) -> Path:
+        """Write the run's report (``engine.report``): ``report.html`` in the run folder by
+        default, Markdown for a ``.md`` path. Needs the trace (not ``trace=False``)."""
+        from engine.errors import TraceError
+        from engine.report import write_report
+
+        if self.trace_path is None:
+            raise TraceError(
+                "this run wrote no trace, so there is nothing to report",
+                hint="run with a trace (the default) to get a report",
+            )
+        return write_report(self.trace_path, path, fmt)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the run's report inline (the summary when there is no trace)."""
+        import html
+
+        if self.trace_path is None:
+            return f"<pre>{html.escape(self.summary())}</pre>"
+        from engine.report import render_html_fragment
+
+        return render_html_fragment(self.trace_path)
+
 
 def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -244,3 +267,43 @@ def open_run(scenario: Scenario, built: Built, trace, run_dir):
     except BaseException as error:
         output.abort(error)
         raise
+
+
+def load_run(folder: str | Path) -> RunResult:
+    """A run folder (``scenario.yaml`` and ``params.npz``; ``trace.jsonl`` if kept) back as
+    a RunResult with the trained parameters, e.g. to call ``generate`` on a GAN later.
+
+    ``history``, ``status`` and ``metrics`` come from the trace when there is one.
+    """
+    from engine.errors import TraceError
+    from engine.files import load_arrays
+    from engine.scenario import load_scenario
+    from engine.trace import read_trace
+
+    folder = Path(folder)
+    for name in ("scenario.yaml", "params.npz"):
+        if not (folder / name).is_file():
+            raise TraceError(
+                f"no {name} in {folder}", hint="give a run folder: runs/<name>-<time>/"
+            )
+    scenario = load_scenario(folder / "scenario.yaml")
+    params = load_arrays(folder / "params.npz")
+    trace_path = folder / "trace.jsonl"
+    history, status, metrics = [], "loaded", {}
+    if trace_path.is_file():
+        trace = read_trace(trace_path)
+        history, status = trace.history(), trace.status
+        metrics = (trace.end or {}).get("metrics") or {}
+    if scenario.spec.kind == "gan":
+        from engine.gan_result import load_gan_run
+
+        return load_gan_run(scenario, params, history, status, metrics, folder)
+    from engine.build import build
+
+    built = build(scenario)
+    built.network.load_state(params)
+    trace_file = trace_path if trace_path.is_file() else None
+    return RunResult(
+        scenario, built.network, built, history, status, None, len(history), 0.0, metrics,
+        trace_file, folder,
+    )

@@ -86,6 +86,12 @@ class ScenarioBase(Section):
     kind: Literal["supervised"] = Field("supervised", description="What is trained.")
     description: str | None = Field(None, description="Free text shown in reports.")
     seed: int = Field(0, ge=0, description="Root of every random draw (data, init, shuffling).")
+    precision: Literal["float64", "float32"] = Field(
+        "float64",
+        description="Number type of every array (data, parameters, gradients): float64, "
+        "exact to ~16 digits (walkthroughs and traces checked by hand need it), or float32, "
+        "~7 digits and about twice as fast on wide layers and large batches.",
+    )
     plugins: list[str] = Field(
         default_factory=list,
         description="Plugin modules or .py files to load (paths relative "

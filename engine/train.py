@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +77,14 @@ def _batches(built: Built, batch_size: int | None, shuffle: bool):
 
 
 def grad_norms(built: Built) -> dict[str, float]:
-    """L2 norm of each layer's gradient, ‖dL/dθ‖ over all its parameters."""
+    """L2 norm of each layer's gradient, ‖dL/dθ‖ = √(Σ_θ Σ_i (dL/dθ_i)²) over its parameters."""
     norms = {}
     for layer in built.network.layers:
         if layer.params:
-            total = sum(
-                float(np.dot(p.grad.ravel(), p.grad.ravel())) for p in layer.params.values()
-            )
+            total = 0.0
+            for p in layer.params.values():
+                g = p.grad.ravel()
+                total += float(np.dot(g, g))
             norms[layer.name] = math.sqrt(total)
     return norms
 
@@ -103,12 +109,19 @@ def clip_gradients(params: list[Parameter], clip_norm, clip_value, total_norm: f
 def _train(built: Built, output, progress) -> RunResult:
     spec = built.scenario.spec
     train, trace_policy = spec.train, spec.trace
+    # settings read once: the loop below runs millions of times on small networks, where
+    # every attribute lookup on the scenario's models shows up in the step time
+    clip = train.clip_norm is not None or train.clip_value is not None
+    eval_every, total = train.eval_every, train.steps
+    constant_lr = spec.optimizer.lr if built.schedule is None else None
     network, loss, optimizer = built.network, built.loss, built.optimizer
     x_all, y_all = built.data.x, built.targets
-    writer, history = output.writer, output.history
+    writer = output.writer
+    tracing = writer.enabled  # with tracing off, traced steps would encode arrays for nothing
+    history = output.history = StepHistory()  # the same dicts, in a fraction of the memory
     params = network.parameters
+    norm_names = {layer.name: f"grad_norm.{layer.name}" for layer in network.layers}
     batches = _batches(built, train.batch_size, train.shuffle)
-    total = train.steps
     started = time.perf_counter()
     status, message = "completed", None
     try:
@@ -116,14 +129,14 @@ def _train(built: Built, output, progress) -> RunResult:
             built.ctx.step = step
             batch = next(batches)
             x, y = (x_all, y_all) if batch is None else (x_all[batch], y_all[batch])
-            lr = built.lr(step)
+            lr = constant_lr if constant_lr is not None else built.lr(step)
             prediction = network.forward(x, training=True)
             value = loss.forward(prediction, y)
             grad = loss.backward()
             network.backward(grad)
             norms = grad_norms(built)
             total_norm = math.sqrt(sum(n * n for n in norms.values()))
-            traced = trace_policy.traces(step, total)
+            traced = tracing and trace_policy.traces(step, total)
             if not (math.isfinite(value) and math.isfinite(total_norm)):
                 status, message = (
                     "failed",
@@ -144,7 +157,7 @@ def _train(built: Built, output, progress) -> RunResult:
                 record.loss_record(writer, step, loss, prediction, y, value, grad)
                 record.backward_records(writer, step, network)
                 before = record.snapshot(network)
-            if train.clip_norm is not None or train.clip_value is not None:
+            if clip:
                 scale = clip_gradients(params, train.clip_norm, train.clip_value, total_norm)
                 if traced and scale != 1.0:
                     writer.write({"type": "clip", "step": step, "norm": total_norm, "scale": scale})
@@ -153,13 +166,110 @@ def _train(built: Built, output, progress) -> RunResult:
                 record.update_records(writer, step, network, optimizer, before, lr)
             scalars = {"step": step, "loss": value, "lr": lr}
             for name, norm in norms.items():
-                scalars[f"grad_norm.{name}"] = norm
-            if (step + 1) % train.eval_every == 0 or step == total - 1:
+                scalars[norm_names[name]] = norm
+            if (step + 1) % eval_every == 0 or step == total - 1:
                 scalars.update(output.evaluate())
             history.append(scalars)
-            writer.scalars(step, scalars)
+            writer.scalars(step, scalars, exact=traced)
             if progress is not None:
                 progress(step + 1, total, value)
     except KeyboardInterrupt:
         status, message = "interrupted", f"interrupted after {len(history)} of {total} steps"
     return output.finish(status, message, len(history), time.perf_counter() - started)
+
+
+#: Marks a step at which a quantity was not recorded (e.g. accuracy between evaluations).
+_MISSING = None
+#: Python types kept in typed arrays, by array type code.
+_TYPES = {"d": float, "q": int}
+
+
+class StepHistory(Sequence):
+    """``RunResult.history``: one dict per step, stored as columns.
+
+    A dict per step costs about 500 bytes, so a 100,000-step run would hold 50 MB of them.
+    Here the latest steps are kept as they were appended (up to ``CHUNK``), and older ones as
+    one column per quantity: floats and ints in an ``array`` (8 bytes a value), anything else,
+    or a quantity missing at some steps, in a list. ``history[i]`` gives step i's dict, with
+    the keys and values that were appended; reading, slicing, iterating and comparing work
+    as for a list of dicts.
+    """
+
+    CHUNK = 1000
+
+    def __init__(self, rows=()):
+        self._columns: dict[str, array | list] = {}
+        self._settled = 0  # steps stored in the columns
+        self._recent: list[dict] = []
+        for row in rows:
+            self.append(row)
+
+    def append(self, row: dict) -> None:
+        self._recent.append(row)
+        if len(self._recent) >= self.CHUNK:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Move the recent steps into the columns, a quantity at a time."""
+        rows, self._recent = self._recent, []
+        for name, count in Counter(chain.from_iterable(rows)).items():  # in order of first use
+            if count == len(rows):
+                self._extend(name, list(map(itemgetter(name), rows)))
+            else:
+                self._extend(name, [row.get(name, _MISSING) for row in rows])
+        self._settled += len(rows)
+
+    def _extend(self, name: str, values: list) -> None:
+        n = self._settled
+        column = self._columns.get(name)
+        if column is None:
+            kinds = {code for code, kind in _TYPES.items() if type(values[0]) is kind}
+            column = self._columns[name] = array(kinds.pop()) if n == 0 and kinds else []
+        if len(column) < n:  # absent at some steps: a list with gaps
+            column = self._as_list(name)
+            column.extend([_MISSING] * (n - len(column)))
+        if isinstance(column, array):
+            if set(map(type, values)) == {_TYPES[column.typecode]}:
+                try:
+                    column.extend(values)
+                    return
+                except OverflowError:  # an int beyond 64 bits
+                    del column[n:]
+            column = self._as_list(name)
+        column.extend(values)
+
+    def _as_list(self, name: str) -> list:
+        column = self._columns[name]
+        if isinstance(column, array):
+            column = self._columns[name] = column.tolist()
+        return column
+
+    def __len__(self) -> int:
+        return self._settled + len(self._recent)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("history index out of range")
+        if index >= self._settled:
+            return self._recent[index - self._settled]
+        return {
+            name: column[index]
+            for name, column in self._columns.items()
+            if index < len(column) and column[index] is not _MISSING
+        }
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __repr__(self) -> str:
+        return f"StepHistory({list(self)!r})"

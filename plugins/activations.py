@@ -17,9 +17,15 @@ from engine.components import Activation, LayerConfig
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e^(-z)), without overflow: for z < 0 as e^z / (1 + e^z)."""
+    """σ(z) = 1 / (1 + e^(-z)), without overflow: for z < 0 as e^z / (1 + e^z).
+
+    With e = e^(-|z|) both cases are (1 or e) / (1 + e); the numerator is max(e, [z >= 0]),
+    since e <= 1 when z >= 0 and e > 0 always. This gives the same numbers as
+    ``np.where(z >= 0, 1 / (1 + e), e / (1 + e))`` at a fraction of the cost: np.where
+    branches on every element, and random signs make those branches unpredictable.
+    """
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.maximum(e, z >= 0) / (1.0 + e)
 
 
 class IdentityConfig(LayerConfig):
@@ -108,10 +114,18 @@ class LeakyRelu(Activation):
     derivative_formula = "f'(z) = 1 if z > 0 else α"
 
     def forward(self, z):
-        return np.where(z > 0, z, self.config.negative_slope * z)
+        slope = self.config.negative_slope
+        if 0 < slope <= 1:
+            # the same function for 0 < α <= 1, written branch-free: np.where branches on
+            # every element and is about ten times slower on random signs
+            return np.maximum(z, slope * z)
+        return np.where(z > 0, z, slope * z)
 
     def derivative(self, z, a):
-        return np.where(z > 0, 1.0, self.config.negative_slope).astype(z.dtype)
+        slope = self.config.negative_slope
+        if slope <= 1:  # max([z > 0], α) is 1 or α: the same, branch-free (see forward)
+            return np.maximum(z > 0, slope, dtype=z.dtype)
+        return np.where(z > 0, 1.0, slope).astype(z.dtype)
 
 
 class EluConfig(LayerConfig):

@@ -189,6 +189,49 @@ class InstanceNoise(GanTrick):
         return {"instance_noise.std": self.std(step)}
 
 
+class PackingConfig(ComponentConfig):
+    type: Literal["packing"] = "packing"
+    samples: int = Field(
+        2, ge=2, description="m: samples D judges together as one input (PacGAN2: 2)."
+    )
+
+
+class Packing(GanTrick):
+    """PacGAN (Lin et al. 2018): D judges m samples at once, all real or all G's, so a G
+    that puts its samples on few modes is easy to spot (packs of look-alikes):
+
+        D's input (N, d) -> (N/m, m·d)     row i: samples i·m, ..., i·m + m - 1 side by side
+        one label per pack;  in G's phase D's dL/dx (N/m, m·d) -> (N, d) for G
+
+    D's first layer then has m·d inputs; ``train.batch_size`` must be a multiple of m.
+    ``RunResult.discriminate`` judges a single sample as a pack of m copies of it.
+    Trace: "packed 256 samples into 128 inputs of 2".
+    """
+
+    def d_input_features(self, features):
+        return features * self.config.samples
+
+    def setup(self, run):
+        super().setup(run)
+        m = self.config.samples
+        if run.batch_size % m:
+            raise ValueError(f"train.batch_size {run.batch_size} is not a multiple of {m}")
+
+    def pack(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x) // self.config.samples, -1)
+
+    @hookimpl
+    def tracegrad_gan_d_input(self, batch, step):
+        shape = batch.fake.shape
+        batch.fake = self.pack(batch.fake)
+        batch.fake_backward.append(lambda grad: grad.reshape(shape))
+        if batch.real is not None:
+            batch.real = self.pack(batch.real)
+        return self.change(
+            f"packed {shape[0]} samples into {len(batch.fake)} inputs of {self.config.samples}"
+        )
+
+
 # --- parameters ------------------------------------------------------------------------------
 
 
@@ -389,6 +432,7 @@ BUILTIN = (
     ("label_smoothing", LabelSmoothing, LabelSmoothingConfig),
     ("noisy_labels", NoisyLabels, NoisyLabelsConfig),
     ("instance_noise", InstanceNoise, InstanceNoiseConfig),
+    ("packing", Packing, PackingConfig),
     ("weight_clipping", WeightClipping, WeightClippingConfig),
     ("gradient_penalty", GradientPenalty, GradientPenaltyConfig),
     ("d_steps_schedule", DStepsSchedule, DStepsScheduleConfig),

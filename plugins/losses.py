@@ -23,6 +23,8 @@ from plugins.activations import Softmax, sigmoid
 
 #: The smallest positive float64: log(TINY) ≈ -708 stands in for log(0).
 TINY = np.finfo(np.float64).tiny
+#: ... and of float32 (``precision: float32``): log ≈ -87.
+TINY_FLOAT32 = np.finfo(np.float32).tiny
 
 
 class ReducedLossConfig(ComponentConfig):
@@ -141,12 +143,17 @@ class Bce(ReducedLoss):
     [eps, 1 - eps]), shapes (N, K), y in [0, 1]:
 
     ℓ = -[y log p + (1 - y) log(1 - p)];   dL/dp = (p - y) / (p (1 - p))  (· reduction)
+
+    In float32 (``precision: float32``) eps is at least 2⁻²⁴ ≈ 6e-8, so 1 - eps < 1 there too.
     """
 
     formula = "L = -reduce(y·log ŷ + (1 - y)·log(1 - ŷ))"
 
     def forward(self, prediction, target):
-        p = np.clip(prediction, self.config.eps, 1.0 - self.config.eps)
+        eps = self.config.eps
+        if prediction.dtype == np.float32:
+            eps = max(eps, float(np.finfo(np.float32).epsneg))
+        p = np.clip(prediction, eps, 1.0 - eps)
         self.cache = {"p": p, "y": target}
         return self.reduce(-(target * np.log(p) + (1.0 - target) * np.log1p(-p)))
 
@@ -339,7 +346,7 @@ class CrossEntropy(ReducedLoss):
         smooth = (1.0 - eps) * target + eps / classes if eps else target
         if self.fused:
             p = prediction
-            log_p = np.log(np.maximum(p, TINY))
+            log_p = np.log(np.maximum(p, TINY_FLOAT32 if p.dtype == np.float32 else TINY))
         else:
             shifted = prediction - prediction.max(axis=1, keepdims=True)
             log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -267,6 +267,7 @@ class BatchNorm(Layer):
             )
         self.running_mean = np.zeros(in_features, dtype=ctx.dtype)
         self.running_var = np.ones(in_features, dtype=ctx.dtype)
+        self.buffers = {"running_mean": self.running_mean, "running_var": self.running_var}
         self.training = True
         return in_features
 

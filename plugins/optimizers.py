@@ -10,6 +10,12 @@ Every parameter keeps its state arrays (named as in the trace: ``velocity``, ``m
 and scratch arrays of its shape, allocated on its first step; later steps update them in place
 and write intermediate products into the scratch arrays (numpy's ``out=``), so the step run
 at every training step allocates (almost) no new arrays.
+
+Every rule here is elementwise: each number's update depends on its own gradient and state
+only. So the parameters of a network are updated together, as one long vector
+(``ParameterGroup``): the same arithmetic on the same numbers, in one pass instead of one per
+parameter. On a small network that is most of the optimizer's time, as each pass is a dozen
+numpy calls whatever the size of the array. ``state(key)`` still answers per parameter.
 """
 
 from __future__ import annotations
@@ -26,11 +32,67 @@ from engine.components import Optimizer, OptimizerConfig, Parameter
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
 
-class BufferedOptimizer(Optimizer):
-    """An optimizer whose per-parameter state is a dict of arrays updated in place.
+class ParameterGroup:
+    """Parameters that live in one vector: each ``p.value`` becomes a view of ``vector.value``
+    (same numbers, same shape), and ``gather`` copies each ``p.grad`` into ``vector.grad``.
 
-    Subclasses define ``step`` and, to use ``state_of``, ``new_state(value)`` (the state
-    before the first step).
+    An elementwise update applied to ``vector`` updates every parameter in place.
+    """
+
+    def __init__(self, params: list[Parameter]):
+        self.params = list(params)
+        self.keys = [p.key for p in params]
+        values = np.concatenate([p.value.ravel() for p in params])
+        self.vector = Parameter("+".join(self.keys), values, np.empty_like(values))
+        self.slices, self.views, self.grad_views = [], [], []
+        start = 0
+        for p in params:
+            piece = slice(start, start + p.value.size)
+            start = piece.stop
+            self.slices.append(piece)
+            self.views.append(values[piece].reshape(p.value.shape))
+            self.grad_views.append(self.vector.grad[piece].reshape(p.value.shape))
+        for p, view in zip(params, self.views):
+            p.value = view
+
+    @staticmethod
+    def possible(params: list[Parameter]) -> bool:
+        """Two or more parameters, all with gradients, of one float dtype."""
+        return (
+            len(params) > 1
+            and all(p.grad is not None for p in params)
+            and len({p.value.dtype for p in params}) == 1
+        )
+
+    def holds(self, params: list[Parameter]) -> bool:
+        """Still the same parameters, each still a view of the vector, each with a gradient."""
+        return len(params) == len(self.params) and all(
+            p is q and p.value is view and p.grad is not None
+            for p, q, view in zip(params, self.params, self.views)
+        )
+
+    def gather(self) -> Parameter:
+        for p, grad in zip(self.params, self.grad_views):
+            np.copyto(grad, p.grad)
+        return self.vector
+
+    def part(self, key: str, state: dict[str, Any]) -> dict[str, Any]:
+        """Parameter ``key``'s share of the vector's state (arrays cut and reshaped, views)."""
+        index = self.keys.index(key)
+        piece, shape = self.slices[index], self.views[index].shape
+        return {
+            name: value[piece].reshape(shape) if isinstance(value, np.ndarray) else value
+            for name, value in state.items()
+        }
+
+
+class BufferedOptimizer(Optimizer):
+    """An elementwise optimizer whose per-parameter state is a dict of arrays updated in place.
+
+    Subclasses define ``update(params, lr)``, the rule for a list of parameters, and, to use
+    ``state_of``, ``new_state(value)`` (the state before the first step). ``step`` hands
+    ``update`` the parameters as one ``ParameterGroup`` vector when it can (every parameter
+    has a gradient), else one by one.
     Besides the state, each parameter gets scratch arrays of its shape (``scratch``) for
     intermediate products; they are not part of the state and never reach the trace.
     """
@@ -38,6 +100,34 @@ class BufferedOptimizer(Optimizer):
     def __init__(self, config):
         super().__init__(config)
         self._scratch: dict[str, list[np.ndarray]] = {}
+        self._group: ParameterGroup | None = None
+
+    def update(self, params: list[Parameter], lr: float) -> None:
+        raise NotImplementedError
+
+    def step(self, params, lr):
+        group = self._group
+        if group is not None and not group.holds(params):
+            self._ungroup()
+            group = None
+        if group is None and not self.states and ParameterGroup.possible(params):
+            group = self._group = ParameterGroup(params)  # from the first step on
+        if group is not None:
+            self.update([group.gather()], lr)
+        else:
+            self.update(params, lr)
+
+    def _ungroup(self) -> None:
+        """Back to one state per parameter (a gradient went missing, a value was replaced)."""
+        group, self._group = self._group, None
+        state = self.states.pop(group.vector.key, None)
+        if state is not None:
+            for key in group.keys:
+                self.states[key] = {
+                    name: value.copy() if isinstance(value, np.ndarray) else value
+                    for name, value in group.part(key, state).items()
+                }
+        self._scratch.pop(group.vector.key, None)
 
     def new_state(self, value: np.ndarray) -> dict[str, Any]:
         raise NotImplementedError
@@ -58,9 +148,13 @@ class BufferedOptimizer(Optimizer):
 
     def state(self, key: str) -> dict[str, Any]:
         """A copy of the state after the last step, so later steps do not change it."""
+        state = self.states.get(key)
+        group = self._group
+        if state is None and group is not None and key in group.keys:
+            state = group.part(key, self.states.get(group.vector.key, {}))
         return {
             name: value.copy() if isinstance(value, np.ndarray) else value
-            for name, value in self.states.get(key, {}).items()
+            for name, value in (state or {}).items()
         }
 
 
@@ -124,7 +218,7 @@ class Sgd(BufferedOptimizer):
     State: ``velocity`` b (when momentum > 0).
     """
 
-    def step(self, params, lr):
+    def update(self, params, lr):
         config = self.config
         momentum, dampening = config.momentum, config.dampening
         for p in params:
@@ -214,7 +308,7 @@ class Rmsprop(BufferedOptimizer):
             state["momentum_buffer"] = np.zeros_like(value)
         return state
 
-    def step(self, params, lr):
+    def update(self, params, lr):
         config = self.config
         alpha, eps, momentum = config.alpha, config.eps, config.momentum
         for p in params:
@@ -293,7 +387,7 @@ class Adagrad(BufferedOptimizer):
     def new_state(self, value):
         return {"t": 0, "sum": np.full_like(value, self.config.initial_accumulator_value)}
 
-    def step(self, params, lr):
+    def update(self, params, lr):
         config = self.config
         for p in params:
             if p.grad is None:
@@ -367,7 +461,7 @@ class Adam(BufferedOptimizer):
             state["v_max"] = np.zeros_like(value)
         return state
 
-    def step(self, params, lr):
+    def update(self, params, lr):
         config = self.config
         beta1, beta2 = config.betas
         decay = config.weight_decay

@@ -4,7 +4,9 @@ Sections: ``overview`` (outcome, resolved scenario), ``network`` (the network as
 picture), ``curves`` (loss, accuracy, learning rate, gradient norms over every step),
 ``walkthrough`` (traced steps, the chain rule in numbers), ``other_scalars`` (per-step
 quantities no other section plotted). Formats: ``html`` (one self-contained file) and
-``markdown``. The GAN sections are in ``plugins/gan_reporters.py``.
+``markdown``. GAN runs get ``gan_networks``, ``gan_curves``, ``gan_samples`` and
+``gan_tricks`` instead of ``network`` and ``curves`` (their content is in
+``engine/report/gan.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
-from engine.report import html, markdown, plots, walkthrough
-from engine.report.document import Code, Figure, Report, Section, Table, Text
+from engine.report import gan, html, markdown, walkthrough
+from engine.report.compose import save
+from engine.report.document import Code, Report, Section, Table, Text
 from engine.report.numbers import fmt
+from engine.report.sections import (
+    curve_figure,
+    learning_rate,
+    network_section,
+    parameter_count,
+    present,
+    sample_steps,
+)
 
 # --- overview --------------------------------------------------------------------------------
 
@@ -66,14 +77,28 @@ def facts(report: Report) -> list[list[str]]:
     rows = [["scenario", f"{scenario.get('name', '?')} ({report.kind})"]]
     done = end.get("steps_completed", len(trace.scalars.get("step", [])))
     rows.append(["status", f"{trace.status}: {done} of {train.get('steps', '?')} steps"])
+    gan = report.kind == "gan"
     if end.get("final_loss") is not None:
-        rows.append(["final loss", fmt(end["final_loss"])])
-    for name, value in (end.get("metrics") or {}).items():
-        if isinstance(value, (int, float)):
-            rows.append([name.replace("_", " "), fmt(value)])
+        rows.append(["final G loss" if gan else "final loss", fmt(end["final_loss"])])
+    if gan and end.get("d_loss") is not None:
+        rows.append(["final D loss", fmt(end["d_loss"])])
+    metrics = end.get("metrics") or {}
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or name == "modes_total":
+            continue
+        text = fmt(value)
+        if "accuracy" in name or name == "high_quality":
+            text = f"{100 * value:.1f}%"
+        elif name == "modes" and metrics.get("modes_total"):
+            text = f"{value} of {metrics['modes_total']}"
+        rows.append([name.replace("_", " "), text])
+    for warning in end.get("warnings") or []:
+        rows.append(["warning", warning])
     data = trace.header.get("data") or {}
     if data:
-        text = f"{data.get('samples')} samples × {data.get('features')} features, {data.get('task')}"
+        text = (
+            f"{data.get('samples')} samples × {data.get('features')} features, {data.get('task')}"
+        )
         if data.get("classes"):
             text += f", {data['classes']} classes"
         if data.get("validation_samples"):
@@ -99,10 +124,6 @@ def facts(report: Report) -> list[list[str]]:
     return rows
 
 
-def parameter_count(layer: dict) -> int:
-    return sum(int(np.prod(shape)) for shape in (layer.get("params") or {}).values())
-
-
 # --- network ---------------------------------------------------------------------------------
 
 
@@ -118,49 +139,9 @@ class Network(Reporter):
     def sections(self, report: Report) -> list[Section]:
         layers = report.trace.header.get("network")
         inputs = (report.trace.header.get("data") or {}).get("features")
-        if not layers or not inputs:
+        if not layers or not inputs or gan.is_gan(report):
             return []
         return [network_section("Network", "network", inputs, layers, report)]
-
-
-def network_section(title: str, name: str, inputs: int, layers: list, report: Report) -> Section:
-    columns, rows, size = [], [], inputs
-    for layer in layers:
-        params = layer.get("params") or {}
-        if "W" in params and len(params["W"]) == 2:
-            size = params["W"][1]
-        count = parameter_count(layer)
-        columns.append(
-            {
-                "name": layer["name"],
-                "describe": layer.get("describe", layer.get("type", "")),
-                "size": size,
-                "params": count,
-                "weighted": "W" in params,
-            }
-        )
-        shapes = ", ".join(f"{key} {'×'.join(map(str, s))}" for key, s in params.items())
-        rows.append([layer["name"], layer.get("describe", ""), f"`{layer.get('formula', '')}`",
-                     shapes or "none", f"{count:,}"])
-    figure = plots.network_diagram(inputs, columns)
-    figure_name = report.figure_name(name)
-    total = sum(c["params"] for c in columns)
-    return Section(
-        title,
-        [
-            Figure(
-                figure_name,
-                plots.to_svg(figure, figure_name),
-                f"{len(layers)} layers, {total:,} learnable parameters. Lines are weights "
-                "(every input joins every unit of a dense layer); dashed lines pass values "
-                "through a layer without weights.",
-                alt=f"diagram of the network: {inputs} inputs, then "
-                + ", ".join(f"{c['name']} ({c['size']} units)" for c in columns),
-            ),
-            Table(["layer", "what", "formula", "parameters", "count"], rows),
-        ],
-        id=name,
-    )
 
 
 # --- curves ----------------------------------------------------------------------------------
@@ -170,67 +151,62 @@ class CurvesConfig(ComponentConfig):
     type: Literal["curves"] = "curves"
 
 
+LOSS_CAPTION = (
+    "The loss of each step's batch{validation}; dotted lines mark the traced steps walked "
+    "through below. The y axis is logarithmic when the loss spans more than a factor of 30."
+)
+NORMS_CAPTION = (
+    "The size of each layer's gradient (all its parameters together), on a log scale: a "
+    "layer far below the others learns slowly (vanishing gradients); a line shooting up "
+    "means exploding gradients."
+)
+
+
 class Curves(Reporter):
     """Loss, accuracy, learning rate and per-layer gradient norms over every step."""
 
     order = 30
 
     def sections(self, report: Report) -> list[Section]:
-        steps = report.steps()
-        if len(steps) == 0:
+        if len(report.steps()) == 0 or gan.is_gan(report):
             return []
         section = Section("Training curves", id="curves")
         traced = report.trace.traced_steps
-        marks = traced if len(traced) <= 20 else []
-        series = [(name, report.scalar(key)) for key, name in
-                  (("loss", "training loss (batch)"), ("val_loss", "validation loss"))
-                  if report.has_scalar(key)]
-        if series:
-            report.claim("loss", "val_loss")
-            section.add(self.figure(report, "loss", steps, series, "Loss", "loss",
-                                    "The loss of each step's batch"
-                                    + (" and on the validation data" if len(series) > 1 else "")
-                                    + "; dotted lines mark the traced steps walked through "
-                                    "below. A log scale is used when the loss spans more than "
-                                    "a factor of 30.", marks=marks))
-        accuracy = [(name, report.scalar(key)) for key, name in
-                    (("accuracy", "training accuracy"), ("val_accuracy", "validation accuracy"))
-                    if report.has_scalar(key)]
+        losses = present(report, ("loss", "training loss (batch)"), ("val_loss", "validation loss"))
+        if losses:
+            validation = " and on the validation data" if len(losses) > 1 else ""
+            caption = LOSS_CAPTION.format(validation=validation)
+            marks = traced if len(traced) <= 20 else []
+            section.add(curve_figure(report, "loss", losses, "Loss", caption, marks=marks))
+        accuracy = present(
+            report, ("accuracy", "training accuracy"), ("val_accuracy", "validation accuracy")
+        )
         if accuracy:
-            report.claim("accuracy", "val_accuracy")
-            section.add(self.figure(report, "accuracy", steps, accuracy, "Accuracy", "accuracy",
-                                    "Fraction of samples classified correctly, measured at "
-                                    "evaluation steps (train.eval_every).", log=False))
+            caption = (
+                "Fraction of samples classified correctly, measured at evaluation steps "
+                "(train.eval_every)."
+            )
+            section.add(curve_figure(report, "accuracy", accuracy, "Accuracy", caption, log=False))
         if report.has_scalar("lr"):
-            report.claim("lr")
-            lr = report.scalar("lr")
-            finite = lr[np.isfinite(lr)]
-            if finite.min() == finite.max():
-                section.add(Text(f"The learning rate was constant: lr = {fmt(finite[0])}."))
-            else:
-                section.add(self.figure(report, "learning-rate", steps, [("lr", lr)],
-                                        "Learning rate", "lr",
-                                        "The learning rate of each step, as the schedule set "
-                                        "it.", log=False))
+            section.add(learning_rate(report))
         norms = sorted(k for k in report.trace.scalars if k.startswith("grad_norm."))
         if norms:
             report.claim(*norms)
             series = [(k.removeprefix("grad_norm."), report.scalar(k)) for k in norms]
             positive = all((v[np.isfinite(v)] > 0).all() for _, v in series)
-            section.add(self.figure(report, "gradient-norms", steps, series,
-                                    "Gradient norm per layer ‖∂L/∂θ‖", "L2 norm",
-                                    "The size of each layer's gradient (all its parameters "
-                                    "together), on a log scale: a layer far below the others "
-                                    "learns slowly (vanishing gradients); a line shooting up "
-                                    "means exploding gradients.", log=positive))
+            title = "Gradient norm per layer ‖∂L/∂θ‖"
+            figure = curve_figure(
+                report,
+                "gradient-norms",
+                series,
+                title,
+                NORMS_CAPTION,
+                log=positive,
+                band=False,
+                ylabel="‖∂L/∂θ‖",
+            )
+            section.add(figure)
         return [section]
-
-    @staticmethod
-    def figure(report, name, steps, series, title, ylabel, caption, log=None, marks=()):
-        figure = plots.curves(steps, series, title=title, ylabel=ylabel, log=log,
-                              marks=list(marks), mark_label="traced step" if marks else "")
-        unique = report.figure_name(name)
-        return Figure(unique, plots.to_svg(figure, unique), caption, alt=f"plot of {title}")
 
 
 # --- walkthrough -----------------------------------------------------------------------------
@@ -275,14 +251,64 @@ class Walkthrough(Reporter):
         return [section]
 
 
-def sample_steps(steps: list[int], count: int) -> list[int]:
-    """At most ``count`` steps: the first, the last, and evenly spaced ones between."""
-    if len(steps) <= count:
-        return list(steps)
-    if count == 1:
-        return [steps[0]]
-    picks = np.linspace(0, len(steps) - 1, count).round().astype(int)
-    return [steps[i] for i in sorted(set(picks.tolist()))]
+# --- GAN runs --------------------------------------------------------------------------------
+
+
+class GanNetworksConfig(ComponentConfig):
+    type: Literal["gan_networks"] = "gan_networks"
+
+
+class GanNetworks(Reporter):
+    """GAN runs: G and D as pictures."""
+
+    order = 20
+
+    def sections(self, report: Report) -> list[Section]:
+        return gan.networks(report) if gan.is_gan(report) else []
+
+
+class GanCurvesConfig(ComponentConfig):
+    type: Literal["gan_curves"] = "gan_curves"
+
+
+class GanCurves(Reporter):
+    """GAN runs: D and G losses, D(x) and D(G(z)), gradient norms, sample quality over time."""
+
+    order = 30
+
+    def sections(self, report: Report) -> list[Section]:
+        return gan.curves(report) if gan.is_gan(report) else []
+
+
+class GanSamplesConfig(ComponentConfig):
+    type: Literal["gan_samples"] = "gan_samples"
+    max_steps: int = Field(
+        6, gt=0, description="Traced steps whose batches are plotted at most (sampled evenly)."
+    )
+
+
+class GanSamples(Reporter):
+    """GAN runs: real against generated samples, over D's verdict at the end of the run."""
+
+    order = 40
+
+    def sections(self, report: Report) -> list[Section]:
+        if not gan.is_gan(report):
+            return []
+        return gan.samples(report, sample_steps(report.trace.traced_steps, self.config.max_steps))
+
+
+class GanTricksConfig(ComponentConfig):
+    type: Literal["gan_tricks"] = "gan_tricks"
+
+
+class GanTricks(Reporter):
+    """GAN runs: what each trick is for and what it changed; the labels actually used."""
+
+    order = 45
+
+    def sections(self, report: Report) -> list[Section]:
+        return gan.tricks(report) if gan.is_gan(report) else []
 
 
 # --- other quantities ------------------------------------------------------------------------
@@ -299,19 +325,15 @@ class OtherScalars(Reporter):
 
     def sections(self, report: Report) -> list[Section]:
         names = [
-            n for n in report.trace.scalars
-            if n not in report.claimed and report.has_scalar(n)
+            n for n in report.trace.scalars if n not in report.claimed and report.has_scalar(n)
         ]
         if not names:
             return []
         section = Section("Other recorded quantities", id="other-quantities")
-        steps = report.steps()
         for name in names[:24]:
-            figure = plots.curves(steps, [(name, report.scalar(name))], title=name, ylabel=name,
-                                  height=2.2)
-            unique = report.figure_name(f"scalar-{name}")
-            section.add(Figure(unique, plots.to_svg(figure, unique), f"`{name}` at each step.",
-                               alt=f"plot of {name}"))
+            series = [(name, report.scalar(name))]
+            caption = f"`{name}` at each step."
+            section.add(curve_figure(report, f"scalar-{name}", series, name, caption, height=2.2))
         if len(names) > 24:
             section.add(Text(f"{len(names) - 24} more quantities are in the trace's scalars."))
         return [section]
@@ -330,9 +352,7 @@ class Html(Reporter):
     extensions = (".html", ".htm")
 
     def write(self, report: Report, path) -> None:
-        from engine.files import write_atomic
-
-        write_atomic(path, html.render_page(report))
+        save(path, html.render_page(report))
 
 
 class MarkdownConfig(ComponentConfig):
@@ -354,6 +374,10 @@ def tracegrad_register_reporters(register):
     register("network", Network, NetworkConfig)
     register("curves", Curves, CurvesConfig)
     register("walkthrough", Walkthrough, WalkthroughConfig)
+    register("gan_networks", GanNetworks, GanNetworksConfig)
+    register("gan_curves", GanCurves, GanCurvesConfig)
+    register("gan_samples", GanSamples, GanSamplesConfig)
+    register("gan_tricks", GanTricks, GanTricksConfig)
     register("other_scalars", OtherScalars, OtherScalarsConfig)
     register("html", Html, HtmlConfig)
     register("markdown", Markdown, MarkdownConfig)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.build import load_data, new_context
+from engine.build import hold_out, load_data, new_context
 from engine.components import BuildContext
 from engine.errors import BuildError, ScenarioError
 from engine.plugins import load_registry
@@ -459,6 +459,11 @@ def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
 # --- the train/validation split -------------------------------------------------------------
 
 
+def rows(x: np.ndarray, y: np.ndarray) -> set[tuple]:
+    """The samples as a set of (inputs..., target) tuples."""
+    return {tuple(row) for row in np.column_stack([x, y]).tolist()}
+
+
 @pytest.mark.parametrize(("samples", "fraction", "held_out"), [(200, 0.2, 40), (101, 0.25, 25)])
 def test_split_sizes_disjoint_and_complete(samples, fraction, held_out):
     moons = {"type": "moons", "samples": samples}
@@ -466,7 +471,6 @@ def test_split_sizes_disjoint_and_complete(samples, fraction, held_out):
     split = loaded(supervised(moons, validation_split=fraction))
     assert split.x_val.shape == (held_out, 2) and split.y_val.shape == (held_out, 1)
     assert split.x.shape == (samples - held_out, 2)
-    rows = lambda x, y: {tuple(r) for r in np.column_stack([x, y]).tolist()}  # noqa: E731
     train, val = rows(split.x, split.y), rows(split.x_val, split.y_val)
     assert not train & val
     assert train | val == rows(full.x, full.y)
@@ -507,3 +511,14 @@ def test_split_that_leaves_no_sample_is_an_error():
 def test_split_fraction_must_be_below_1(fraction):
     with pytest.raises(ScenarioError, match="validation_split"):
         engine.load_scenario(supervised({"type": "xor"}, validation_split=fraction))
+
+
+def test_split_of_unlabeled_data_moves_inputs_only(load):
+    data = load({"type": "gaussian", "samples": 10})
+    split = hold_out(data, 0.3, np.random.default_rng(0))
+    assert split.x.shape == (7, 1) and split.x_val.shape == (3, 1)
+    assert split.y is None and split.y_val is None
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([split.x, split.x_val]), axis=0), np.sort(data.x, axis=0)
+    )
+    assert split.info["centers"].tolist() == [[0.0]]

@@ -5,10 +5,17 @@ numbers.
     render_html(source) -> str                             the HTML page as text
     show_text(source, step=None, layer=None) -> str        one traced step, for a terminal
 
-``source`` is a trace file, a run folder or a ``Trace``. The parts of a report are
-reporter plugins (``engine.components.Reporter``, built-ins in ``plugins/reporters.py``);
-``document`` holds the blocks they produce, ``walkthrough`` the step-by-step text shared by
-every format, ``plots`` the figures.
+``source`` is a trace file, a run folder or a ``Trace``. The parts of a report are reporter
+plugins (``engine.components.Reporter``; the built-ins are in ``plugins/reporters.py``).
+
+    document      the blocks a report is made of (Section, Text, Equations, Table, Figure...)
+    compose       trace -> Report with every reporter's sections -> a format writes it
+    walkthrough   one traced step, shared by every format; with chain (the backward pass),
+                  updates (the optimizer's step), records (clipping, GAN records), layers
+    sections      building blocks for sections: network diagram, curves, sampled steps
+    gan           the sections of a GAN report
+    plots         matplotlib figures as SVG text
+    html, markdown, terminal   the renderings
 """
 
 from __future__ import annotations

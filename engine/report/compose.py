@@ -1,12 +1,13 @@
 """Compose a report from a trace with every registered reporter, and write it in a format.
 
-    trace ─▶ Report ─▶ each section reporter adds its sections (by ``order``) ─▶ a format
-             reporter writes the file (chosen by ``fmt`` or the output's extension)
+trace ─▶ Report ─▶ each section reporter adds its sections (by ``order``) ─▶ a format
+         reporter writes the file (chosen by ``fmt`` or the output's extension)
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -68,12 +69,21 @@ def compose(
     """Read the trace and let every section reporter add its sections."""
     trace, run_dir = load(source)
     reg = reg or _registry_for(plugins)
-    report = Report(trace, run_dir, options=dict(options or {}))
+    report = Report(trace, run_dir)
     scenario = report.scenario
     report.title = f"Tracegrad report: {scenario.get('name', Path(trace.path).stem)}"
     report.notices.extend(status_notices(trace))
     for reporter in sorted(reporters(reg, options), key=lambda r: r.order):
-        report.sections.extend(reporter.sections(report))
+        try:
+            report.sections.extend(reporter.sections(report))
+        except Exception as error:  # noqa: BLE001 - one broken section must not cost the report
+            report.notices.append(
+                Notice(
+                    "warning",
+                    f"The section of reporter '{reporter.config.type}' could not be made "
+                    f"({type(error).__name__}: {error}); the rest of the report is complete.",
+                )
+            )
     return report
 
 
@@ -94,12 +104,12 @@ def status_notices(trace: Trace) -> list[Notice]:
             )
         )
     elif end.get("status") != "completed":
-        message = f" {end['message']}" if end.get("message") else ""
+        message = f": {end['message']}" if end.get("message") else "."
         notices.append(
             Notice(
                 "error",
                 f"This run did not complete: status '{end.get('status')}' after "
-                f"{end.get('steps_completed', '?')}{of_total} steps.{message}",
+                f"{end.get('steps_completed', '?')}{of_total} steps{message}",
             )
         )
     notices.extend(Notice("warning", warning) for warning in trace.warnings if end is not None)
@@ -154,3 +164,17 @@ def write_report(
     except OSError as error:
         raise TracegradError(f"cannot write {output}: {error.strerror or error}") from None
     return output
+
+
+def save(path: str | Path, text: str) -> Path:
+    """Write a report file whole (a temporary file renamed into place), readable like any
+    file the user creates (the umask decides), since a report is made to be shared."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

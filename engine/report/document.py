@@ -20,7 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 
@@ -107,7 +107,6 @@ class Report:
 
     trace: Trace
     run_dir: Path | None = None
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     title: str = ""
     notices: list[Notice] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)

@@ -28,6 +28,7 @@ CSS = """
   line-height: 1.45; background: #f7f9fb; border: 1px solid #e2e8ef; border-radius: 6px;
   padding: 8px 12px; overflow-x: auto; }
 .tg-report pre.math { background: #fbfaf5; border-color: #ebe5cf; }
+.tg-report div.wide { overflow-x: auto; }
 .tg-report table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
 .tg-report th, .tg-report td { border: 1px solid #dde3ea; padding: 3px 8px; }
 .tg-report th { background: #f1f4f8; text-align: left; }
@@ -53,7 +54,7 @@ def render_page(report: Report) -> str:
     """The whole report as a standalone HTML document."""
     title = html.escape(report.title)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -145,7 +146,9 @@ def table(item: Table) -> str:
         )
         rows.append(f"<tr>{cells}</tr>")
     caption = f"<caption>{inline(item.caption)}</caption>" if item.caption else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(item.columns) else ""
+    body = f"<table>{caption}{thead}<tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="wide">{body}</div>'
 
 
 def inline(text: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.files import write_atomic
 from engine.report.document import Code, Equations, Figure, Notice, Report, Section, Table, Text
 
 
@@ -33,9 +32,11 @@ def render(report: Report, figures: str | None = None) -> tuple[str, dict[str, s
 def write(report: Report, path: Path) -> None:
     folder = figures_folder(path)
     text, files = render(report, folder.name)
+    from engine.report.compose import save
+
     for name, svg in files.items():
-        write_atomic(folder / name, svg)
-    write_atomic(path, text)
+        save(folder / name, svg)
+    save(path, text)
 
 
 def section(part: Section, level: int, figures: str | None, files: dict) -> list[str]:
@@ -77,7 +78,8 @@ def table(item: Table) -> list[str]:
     def cells(row):
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
 
-    lines = [cells(item.columns), "|" + "|".join("---" for _ in item.columns) + "|"]
+    columns = item.columns if any(item.columns) else [""] * len(item.columns)
+    lines = [cells(columns), "|" + "|".join("---" for _ in columns) + "|"]
     lines += [cells(row) for row in item.rows]
     if item.caption:
         lines += ["", f"*{item.caption}*"]

@@ -22,7 +22,7 @@ SHOW_WHOLE = 32
 
 def fmt(x) -> str:
     """A number with 6 significant digits (the trace holds all 17)."""
-    x = float(x)
+    x = float(x) + 0.0  # -0.0 reads as 0
     if not math.isfinite(x):
         return str(x)
     return f"{x:.6g}"
@@ -73,23 +73,56 @@ def statistics(value) -> list[str]:
 
 
 def statistics_table(values: dict, caption: str | None = None) -> Table:
-    rows = [[name, *statistics(value)] for name, value in values.items() if value is not None]
+    rows = [
+        [display_name(name), *statistics(value)]
+        for name, value in values.items()
+        if value is not None
+    ]
     return Table(["array", "shape", "min", "max", "mean", "std", "‖·‖₂"], rows, caption)
 
 
+def display_name(name: str, index: int | None = None) -> str:
+    """A trace name as written in the text: "dL/dz" -> "∂L/∂z", with a 0-based ``index``
+    as a 1-based subscript: ("dL/dz", 0) -> "∂L/∂z₁", ("f'(z)", 1) -> "f'(z₂)"."""
+    text = name.replace("dL/d", "∂L/∂")
+    if index is None:
+        return text
+    if text.endswith(")") and "(" in text:
+        return text[:-1] + sub(index) + ")"
+    return text + sub(index)
+
+
 def values_table(values: dict, caption: str | None = None) -> Table:
-    """Small arrays as one table: a row per array (per sample for 2-D arrays), a column per
-    unit; large or summarized arrays as statistics."""
+    """Small arrays as a table: for one sample, a row per array and a column per unit; for
+    a batch, a row per sample and a column per unit of each array. Large or summarized
+    arrays are shown as statistics."""
     present = {name: value for name, value in values.items() if value is not None}
     if not all(
         isinstance(v, np.ndarray) and v.size <= SHOW_WHOLE and v.ndim <= 2 for v in present.values()
     ):
         return statistics_table(present, caption)
+    batch = {k: v for k, v in present.items() if v.ndim == 2}
+    rows_per = {v.shape[0] for v in batch.values()}
+    if len(rows_per) == 1 and rows_per.pop() > 1 and len(batch) == len(present):
+        return _batch_table(batch, caption)
     width = max((v.shape[-1] if v.ndim else 1 for v in present.values()), default=1)
     rows = []
     for name, value in present.items():
         matrix = np.atleast_2d(value) if value.ndim else value.reshape(1, 1)
         for n, row in enumerate(matrix):
-            label = name if len(matrix) == 1 or value.ndim < 2 else f"{name} (sample {n + 1})"
+            label = display_name(name)
+            if len(matrix) > 1:
+                label += f" (sample {n + 1})"
             rows.append([label, *(fmt(v) for v in row), *[""] * (width - len(row))])
     return Table(["", *(f"{j + 1}" for j in range(width))], rows, caption)
+
+
+def _batch_table(values: dict, caption: str | None) -> Table:
+    columns = ["sample"]
+    for name, value in values.items():
+        columns += [display_name(name, j) for j in range(value.shape[1])]
+    count = next(iter(values.values())).shape[0]
+    rows = [
+        [str(n + 1), *(fmt(v) for value in values.values() for v in value[n])] for n in range(count)
+    ]
+    return Table(columns, rows, caption)

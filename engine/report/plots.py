@@ -15,14 +15,23 @@ import math
 
 import numpy as np
 
-MAX_POINTS = 1000
+MAX_POINTS = 500
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 
 
-def new_figure(width: float = 7.0, height: float = 3.0):
+def new_figure(width: float = 7.0, height: float = 3.0, margins=(0.9, 0.2, 0.55, 0.4)):
+    """A figure with fixed margins in inches (left, right, bottom, top): faster than an
+    automatic layout, which measures every label; ``margins=None`` lays out automatically."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    if margins is None:
+        return Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height))
+    left, right, bottom, top = margins
+    figure.subplots_adjust(
+        left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+    )
+    return figure
 
 
 def to_svg(figure, name: str) -> str:
@@ -30,7 +39,8 @@ def to_svg(figure, name: str) -> str:
     import matplotlib
 
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+    settings = {"svg.fonttype": "none", "svg.hashsalt": name}
+    with matplotlib.rc_context(settings), np.errstate(over="ignore"):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
@@ -54,12 +64,13 @@ def binned(steps: np.ndarray, values: np.ndarray):
     return np.array(centers), np.array(means), np.array(lows), np.array(highs)
 
 
-def line(ax, steps, values, label, color, marker=None):
-    """Plot one curve (binned when long); returns False when it has no finite value."""
+def line(ax, steps, values, label, color, marker=None, band=True):
+    """Plot one curve (binned when long, with the bins' min-max ``band``); returns False
+    when it has no finite value."""
     x, y, low, high = binned(np.asarray(steps, float), np.asarray(values, float))
     if len(y) == 0:
         return False
-    if low is not None:
+    if low is not None and band:
         ax.fill_between(x, low, high, color=color, alpha=0.2, linewidth=0)
     style = {"marker": marker, "markersize": 3} if marker or len(y) < 3 else {}
     if len(y) < 3 and not marker:
@@ -68,11 +79,28 @@ def line(ax, steps, values, label, color, marker=None):
     return True
 
 
+def _finite(columns) -> np.ndarray:
+    return np.concatenate([c[np.isfinite(c)] for c in columns] or [np.array([])])
+
+
+def log_scale(ax, columns) -> None:
+    """A log y axis; spanning more than a factor of 30 it is labelled at powers of ten only
+    (minor labels crowd the axis and are slow to lay out)."""
+    from matplotlib.ticker import NullFormatter
+
+    with np.errstate(over="ignore"):  # autoscaling a curve that reached 1e300
+        ax.set_yscale("log")
+    values = _finite(columns)
+    values = values[values > 0]
+    if len(values) and values.max() / values.min() > 30:
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def log_scale_if_wide(ax, *columns: np.ndarray) -> None:
     """A log y axis when all values are positive and span more than a factor of 30."""
-    values = np.concatenate([c[np.isfinite(c)] for c in columns] or [np.array([])])
+    values = _finite(columns)
     if len(values) and values.min() > 0 and values.max() / values.min() > 30:
-        ax.set_yscale("log")
+        log_scale(ax, columns)
 
 
 def curves(
@@ -85,21 +113,28 @@ def curves(
     marks: list[int] = (),
     mark_label: str = "",
     height: float = 2.8,
+    band: bool = True,
 ):
     """One axes of curves over the steps; ``log=None`` decides from the values."""
     figure = new_figure(7.0, height)
     ax = figure.add_subplot()
     drawn = 0
     for index, (label, values) in enumerate(series):
-        drawn += line(ax, steps, values, label, COLORS[index % len(COLORS)])
+        drawn += line(ax, steps, values, label, COLORS[index % len(COLORS)], band=band)
     if log or (log is None and drawn):
         if log:
-            ax.set_yscale("log")
+            log_scale(ax, [v for _, v in series])
         else:
             log_scale_if_wide(ax, *(v for _, v in series))
     for position, step in enumerate(marks):
-        ax.axvline(step, color="#888888", linewidth=0.6, linestyle=":", zorder=0,
-                   label=mark_label if position == 0 and mark_label else None)
+        ax.axvline(
+            step,
+            color="#888888",
+            linewidth=0.6,
+            linestyle=":",
+            zorder=0,
+            label=mark_label if position == 0 and mark_label else None,
+        )
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
@@ -114,31 +149,39 @@ def curves(
 MAX_NODES = 8
 
 
-def network_diagram(inputs: int, layers: list[dict]):
+def network_diagram(inputs: int, layers: list[dict], input_label: str = "features"):
     """Columns of units, input to output, joined by their connections.
 
     ``layers``: dicts with ``name``, ``describe``, ``size`` (units), ``params`` (count) and
     ``weighted`` (True when the layer connects every input to every unit). A column with
     more than MAX_NODES units shows the first and last few with "⋮" between.
     """
-    columns = [{"name": "input", "describe": f"{inputs} features", "size": inputs, "params": 0,
-                "weighted": False}, *layers]
-    width = max(4.0, 1.7 * len(columns) + 0.6)
-    figure = new_figure(width, 3.6)
+    columns = [
+        {
+            "name": "input",
+            "describe": f"{inputs} {input_label}",
+            "size": inputs,
+            "params": 0,
+            "weighted": False,
+        },
+        *layers,
+    ]
+    from matplotlib.collections import LineCollection
+
+    # one unit of data is about an inch: the picture keeps its proportions at any width
+    figure = new_figure(1.05 * (len(columns) + 0.3), 3.7, margins=(0.05, 0.05, 0.05, 0.05))
     ax = figure.add_subplot()
     ax.set_axis_off()
     positions = [_node_positions(c["size"]) for c in columns]
+    weights, passes = [], []
     for k in range(1, len(columns)):
         left, right = positions[k - 1], positions[k]
         if columns[k]["weighted"]:
-            for _, y0 in left:
-                for _, y1 in right:
-                    ax.plot([k - 1, k], [y0, y1], color="#9aa7b8", linewidth=0.5, alpha=0.6,
-                            zorder=1)
+            weights += [[(k - 1, y0), (k, y1)] for _, y0 in left for _, y1 in right]
         else:
-            for (_, y0), (_, y1) in zip(left, right):
-                ax.plot([k - 1, k], [y0, y1], color="#9aa7b8", linewidth=0.8,
-                        linestyle="--", zorder=1)
+            passes += [[(k - 1, y0), (k, y1)] for (_, y0), (_, y1) in zip(left, right)]
+    ax.add_collection(LineCollection(weights, colors="#9aa7b8", linewidths=0.5, alpha=0.6))
+    ax.add_collection(LineCollection(passes, colors="#9aa7b8", linewidths=0.8, linestyles="--"))
     for k, column in enumerate(columns):
         color = "#f2f2f2" if k == 0 else ("#dbe9f6" if column["weighted"] else "#fdf1d8")
         for kind, y in positions[k]:
@@ -146,7 +189,7 @@ def network_diagram(inputs: int, layers: list[dict]):
                 ax.text(k, y, "⋮", ha="center", va="center", fontsize=12, zorder=3)
             else:
                 ax.add_patch(_circle(k, y, color))
-        label = f"{column['name']}\n{column['describe']}"
+        label = f"{column['name']}\n" + column["describe"].replace(", ", "\n")
         if column["params"]:
             label += f"\n{column['params']:,} parameters"
         ax.text(k, -1.25, label, ha="center", va="top", fontsize=7.5)
@@ -182,7 +225,7 @@ def histogram_1d(real: np.ndarray, fake: np.ndarray, curve=None, title: str = ""
 
     ``curve``: (x, D(x)) to draw, or None.
     """
-    figure = new_figure(5.2, 2.8)
+    figure = new_figure(5.2, 2.8, margins=(0.75, 0.75, 0.4, 0.35))
     ax = figure.add_subplot()
     values = np.concatenate([real, fake])
     low, high = np.percentile(values, [0.5, 99.5]) if len(values) else (0.0, 1.0)
@@ -206,36 +249,56 @@ def histogram_1d(real: np.ndarray, fake: np.ndarray, curve=None, title: str = ""
 def scatter_2d(real: np.ndarray, fake: np.ndarray, surface=None, title: str = ""):
     """Real vs generated 2-D samples; ``surface`` (xs, ys, D values on the grid) becomes the
     background heat map of D's decision surface."""
-    figure = new_figure(4.2, 3.8)
+    figure = new_figure(4.2, 3.8, margins=None)
     ax = figure.add_subplot()
     if surface is not None:
         xs, ys, values = surface
-        image = ax.pcolormesh(xs, ys, values, cmap="RdBu_r", shading="auto", alpha=0.55,
-                              rasterized=True)
+        image = ax.pcolormesh(
+            xs, ys, values, cmap="RdBu_r", shading="auto", alpha=0.55, rasterized=True
+        )
         bar = figure.colorbar(image, ax=ax, shrink=0.8)
         bar.set_label("D(x)", fontsize=8)
-    ax.scatter(real[:, 0], real[:, 1], s=4, color=COLORS[0], alpha=0.5, label="real data",
-               rasterized=True)
-    ax.scatter(fake[:, 0], fake[:, 1], s=4, color="#111111", alpha=0.6, label="generated G(z)",
-               rasterized=True)
+    # G's samples first, the data on top as rings, so both stay visible where they overlap
+    ax.scatter(
+        fake[:, 0],
+        fake[:, 1],
+        s=4,
+        color="#111111",
+        alpha=0.6,
+        label="generated G(z)",
+        rasterized=True,
+    )
+    ax.scatter(
+        real[:, 0],
+        real[:, 1],
+        s=14,
+        facecolors="none",
+        edgecolors=COLORS[0],
+        linewidths=0.6,
+        alpha=0.7,
+        label="real data",
+        rasterized=True,
+    )
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=7, loc="upper right", markerscale=2)
     ax.set_title(title, fontsize=9)
     return figure
 
 
-def image_grid(images: np.ndarray, side: int, title: str = "", columns: int = 8):
-    """Flattened square images (N, side²) as a grid, values mapped to gray levels."""
+def image_grid(images: np.ndarray, side: int, title: str = "", columns: int = 8, limits=None):
+    """Flattened square images (N, side²) as a grid, values mapped to gray levels;
+    ``limits`` (low, high) fixes the mapping, so generated and real images compare."""
     count = len(images)
     rows = max(1, math.ceil(count / columns))
-    figure = new_figure(0.55 * columns + 0.3, 0.55 * rows + 0.5)
+    figure = new_figure(0.55 * columns + 0.3, 0.55 * rows + 0.5, margins=(0.15, 0.15, 0.1, 0.4))
     grid = np.ones((rows * (side + 1) + 1, columns * (side + 1) + 1)) * np.nan
     for index, image in enumerate(images):
         r, c = divmod(index, columns)
         top, left = 1 + r * (side + 1), 1 + c * (side + 1)
         grid[top : top + side, left : left + side] = image.reshape(side, side)
     ax = figure.add_subplot()
-    ax.imshow(grid, cmap="gray_r", interpolation="nearest")
+    low, high = limits if limits is not None else (None, None)
+    ax.imshow(grid, cmap="gray_r", interpolation="nearest", vmin=low, vmax=high)
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     return figure

@@ -15,7 +15,6 @@ import numpy as np
 
 from engine.report.document import Code, Equations, Section, Table, Text
 from engine.report.numbers import (
-    SHOW_WHOLE,
     array,
     factor,
     fmt,
@@ -29,9 +28,10 @@ from engine.trace.reader import Trace
 SPELLED_ENTRIES = 16
 
 
-def updates_section(trace: Trace, records: list[dict], prefix: str) -> Section:
+def updates_section(trace: Trace, records: list[dict], where: str) -> Section:
     first = records[0]
-    section = Section("Parameter updates", id=prefix + "updates")
+    title = "Parameter updates" + (f" of {first['network']}" if first.get("network") else "")
+    section = Section(title, id=where)
     rule = documented_rule(first["optimizer"])
     section.add(
         Text(
@@ -42,7 +42,7 @@ def updates_section(trace: Trace, records: list[dict], prefix: str) -> Section:
     if rule:
         section.add(Code(rule))
     for record in records:
-        section.add(parameter_update(record, trace))
+        section.add(parameter_update(record, trace, where))
     return section
 
 
@@ -58,7 +58,7 @@ def documented_rule(optimizer: str) -> str | None:
     return "\n".join(lines) or None
 
 
-def parameter_update(record: dict, trace: Trace) -> Section:
+def parameter_update(record: dict, trace: Trace, where: str) -> Section:
     key = record["param"]
     name = key.rpartition(".")[2]
     before, grad, applied, after = (
@@ -66,7 +66,7 @@ def parameter_update(record: dict, trace: Trace) -> Section:
     )
     state = {k: array(v) for k, v in (record.get("state") or {}).items()}
     lr = float(record["lr"])
-    section = Section(key, id=f"step-{record['step']}-update-{key}")
+    section = Section(key, id=f"{where}-{key}")
     arrays = {"before": before, "g": grad, "applied": applied, "after": after, **state}
     if not whole(before, grad, applied, after) or before.size > SPELLED_ENTRIES:
         section.add(statistics_table(arrays), _ratio(before, applied))
@@ -112,10 +112,6 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 def _matching_rule(record, before, grad, applied, state, lr, trace):
     """(explanation, line(name, index)) for the first rule the numbers satisfy, or None."""
     after = before + applied
-
-    def entry(value, index):
-        return value[index] if np.ndim(value) else value
-
     if _close(applied, -lr * grad):
 
         def plain(name, i):
@@ -126,46 +122,50 @@ def _matching_rule(record, before, grad, applied, state, lr, trace):
 
         return "Plain gradient descent: p ← p − lr·g.", plain
     velocity = state.get("velocity")
-    if isinstance(velocity, np.ndarray) and velocity.shape == before.shape:
-        if _close(applied, -lr * velocity):
+    if (
+        isinstance(velocity, np.ndarray)
+        and velocity.shape == before.shape
+        and _close(applied, -lr * velocity)
+    ):
 
-            def momentum(name, i):
-                return (
-                    f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·b = {fmt(before[i])} − {fmt(lr)} × "
-                    f"{factor(velocity[i])} = {fmt(after[i])}"
-                )
-
+        def momentum(name, i):
             return (
-                "Momentum: p moves along the velocity b (a running sum of gradients), "
-                "p ← p − lr·b.",
-                momentum,
+                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·b = {fmt(before[i])} − {fmt(lr)} × "
+                f"{factor(velocity[i])} = {fmt(after[i])}"
             )
+
+        text = "Momentum: p moves along the velocity b (a running sum of gradients), p ← p − lr·b."
+        return text, momentum
     m_hat, v_hat = state.get("m_hat"), state.get("v_hat")
-    eps = _optimizer_setting(trace, "eps")
-    if m_hat is not None and v_hat is not None and eps is not None:
-        if _close(applied, -lr * m_hat / (np.sqrt(v_hat) + eps)):
+    eps = _optimizer_setting(trace, record, "eps")
+    if (
+        m_hat is not None
+        and v_hat is not None
+        and eps is not None
+        and _close(applied, -lr * m_hat / (np.sqrt(v_hat) + eps))
+    ):
 
-            def adam(name, i):
-                m, v = entry(m_hat, i), entry(v_hat, i)
-                return (
-                    f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·m̂/(√v̂ + ε) = {fmt(before[i])} − "
-                    f"{fmt(lr)} × {factor(m)} / (√{fmt(v)} + {fmt(eps)}) = {fmt(after[i])}"
-                )
-
+        def adam(name, i):
+            m, v = (x[i] if np.ndim(x) else x for x in (m_hat, v_hat))
             return (
-                "Adam: the step is the bias-corrected average gradient m̂ divided by the "
-                "root of the bias-corrected average squared gradient v̂, "
-                "p ← p − lr·m̂/(√v̂ + ε).",
-                adam,
+                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·m̂/(√v̂ + ε) = {fmt(before[i])} − "
+                f"{fmt(lr)} × {factor(m)} / (√{fmt(v)} + {fmt(eps)}) = {fmt(after[i])}"
             )
+
+        text = (
+            "Adam: the step is the bias-corrected average gradient m̂ divided by the root of "
+            "the bias-corrected average squared gradient v̂, p ← p − lr·m̂/(√v̂ + ε)."
+        )
+        return text, adam
     return None
 
 
-def _optimizer_setting(trace: Trace, name: str):
+def _optimizer_setting(trace: Trace, record: dict, name: str):
+    """A setting of the optimizer that made this update (a GAN has one per network)."""
     optimizer = (trace.header.get("scenario") or {}).get("optimizer")
+    if isinstance(optimizer, dict) and "type" not in optimizer:
+        network = {"G": "generator", "D": "discriminator"}.get(record.get("network"), "")
+        optimizer = optimizer.get(network)
     if isinstance(optimizer, dict) and isinstance(optimizer.get(name), (int, float)):
         return float(optimizer[name])
     return None
-
-
-__all__ = ["SHOW_WHOLE", "updates_section"]

@@ -9,256 +9,274 @@ written out the way a hand derivation is, e.g. for unit 1 of layer "output":
 
 (indices start at 1: W₁₂ joins input 1 to unit 2, W[0][1] in the trace). For a batch of N
 samples each derivative of a parameter is a sum of N such products, one per sample. Larger
-layers get the matrix form with shapes and summary statistics.
+layers get the matrix form with shapes and summary statistics (``chain``).
+
+The step's records are read in file order: a run of forward records becomes "Forward
+pass", a loss record "Loss", a run of backward records "Backward pass", a run of update
+records "Parameter updates"; other records (clipping, a GAN's labels and tricks, ...) are
+told in place (``records``). A GAN step has a D phase and a G phase, each its own section.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from itertools import groupby
 
 import numpy as np
 
-from engine.report import updates
-from engine.report.document import Equations, Section, Table, Text
-from engine.report.numbers import (
-    array,
-    factor,
-    fmt,
-    shape_of,
-    shape_text,
-    statistics_table,
-    sub,
-    values_table,
-    whole,
-)
+from engine.report import chain, records, updates
+from engine.report.document import Equations, Section, Text
+from engine.report.layers import activation_name, derivative_formula, describe
+from engine.report.numbers import array, factor, fmt, sub, values_table, whole
 from engine.trace.reader import Trace
 
-#: Layers with at most this many inputs and units get every scalar derivative spelled out.
-SMALL_UNITS = 4
-#: Batches up to this size show every per-sample term of a sum; larger ones the first few.
-SMALL_BATCH = 4
-SHOWN_TERMS = 2
-
-
-@dataclass
-class Phase:
-    """The records of one traced step (or of one phase of a GAN step), by type."""
-
-    title: str = ""
-    forward: list[dict] = field(default_factory=list)
-    loss: dict | None = None
-    backward: list[dict] = field(default_factory=list)
-    clip: list[dict] = field(default_factory=list)
-    updates: list[dict] = field(default_factory=list)
-    notes: list[dict] = field(default_factory=list)
-
-    def params_before(self, layer: str) -> dict[str, np.ndarray]:
-        """The layer's parameters as used in this step's forward pass (update "before")."""
-        values = {}
-        for record in self.updates:
-            owner, _, name = record["param"].rpartition(".")
-            if owner == layer:
-                values[name] = array(record["before"])
-        return values
-
-
-def phases(trace: Trace, step: int) -> tuple[dict | None, list[Phase]]:
-    """The step record and the step's records grouped by phase, in file order."""
-    info, groups = None, {}
-    for record in trace.step_records(step):
-        kind = record["type"]
-        if kind == "step":
-            info = record
-            continue
-        key = record.get("phase") or ""
-        phase = groups.setdefault(key, Phase(title=str(key)))
-        if kind == "forward":
-            phase.forward.append(record)
-        elif kind == "loss":
-            phase.loss = record
-        elif kind == "backward":
-            phase.backward.append(record)
-        elif kind == "clip":
-            phase.clip.append(record)
-        elif kind == "update":
-            phase.updates.append(record)
-        else:
-            phase.notes.append(record)
-    return info, list(groups.values())
-
-
-def layer_label(record: dict) -> str:
-    network = record.get("network")
-    return f"{network}.{record['layer']}" if network else record["layer"]
+PHASES = {
+    "d": "D phase: the discriminator learns",
+    "g": "G phase: the generator learns through the frozen D",
+}
+RUNS = ("forward", "backward", "update")
+#: A phase repeated more often in one step (e.g. 100 D updates) shows its first and last.
+MAX_UPDATES = 3
 
 
 def step_section(trace: Trace, step: int, layer: str | None = None) -> Section:
     """The walkthrough of traced step ``step`` (only layer ``layer`` when given)."""
-    info, groups = phases(trace, step)
+    step_records = trace.step_records(step)
+    info = next((r for r in step_records if r["type"] == "step"), None)
+    body = [r for r in step_records if r["type"] != "step"]
     section = Section(f"Step {step}", id=f"step-{step}")
+    told: set[str] = set()  # explanations given once per step
     if info is not None:
-        batch = info.get("batch_size")
-        section.add(
-            Text(
-                f"Learning rate lr = {fmt(info['lr'])}; a batch of {batch} sample"
-                f"{'s' if batch != 1 else ''}"
-                + ("" if info.get("batch") is None else f" (data rows {_rows(info['batch'])})")
-                + "."
-            )
-        )
-    for phase in groups:
+        section.add(Text(step_intro(info)))
+    groups = [
+        (key, list(group))
+        for key, group in groupby(body, key=lambda r: (r.get("phase"), r.get("update")))
+    ]
+    repeats = Counter(phase for (phase, _), _ in groups)
+    for (phase, update), group in groups:
         target = section
-        if phase.title:
-            target = Section(f"Step {step}, {phase.title} phase", id=f"step-{step}-{phase.title}")
+        if phase is not None:
+            target = phase_section(step, phase, update or 0, repeats[phase])
+            if target is None:
+                continue
             section.add(target)
-        target.blocks.extend(phase_sections(trace, phase, step, layer))
+        prefix = target.id + "-"
+        target.blocks.extend(segments(trace, group, step_records, layer, prefix, told))
     return section
 
 
-def _rows(batch: list[int]) -> str:
-    shown = ", ".join(str(i) for i in batch[:8])
-    return shown + (f", … ({len(batch)} rows)" if len(batch) > 8 else "")
-
-
-def phase_sections(trace: Trace, phase: Phase, step: int, layer: str | None) -> list[Section]:
-    prefix = f"step-{step}-{phase.title}-" if phase.title else f"step-{step}-"
-    chosen = [r for r in phase.forward if layer is None or layer in (r["layer"], layer_label(r))]
-    sections = []
-    if chosen:
-        forward = Section("Forward pass", id=prefix + "forward")
-        forward.add(
+def phase_section(step: int, phase: str, update: int, repeats: int) -> Section | None:
+    """The section of one update of a phase (a GAN's D or G phase); None for an update left
+    out because the phase ran more than MAX_UPDATES times (the first and last are shown)."""
+    many = repeats > MAX_UPDATES
+    if many and update not in (0, repeats - 1):
+        return None
+    title = PHASES.get(phase, f"{phase} phase")
+    if repeats > 1:
+        title += f" (update {update + 1} of {repeats})"
+    section = Section(title, id=f"step-{step}-{phase}-{update}")
+    if many and update == 0:
+        section.add(
             Text(
-                "Each layer takes the previous layer's output as its input x. "
-                "Numbers are rounded to 6 significant digits; indices start at 1 "
-                "(W₁₂ joins input 1 to unit 2)."
+                f"This phase ran {repeats} times in step {step}; the first and the last are "
+                "shown (the trace holds them all)."
             )
         )
-        for record in chosen:
-            forward.add(forward_section(trace, record, phase))
-        sections.append(forward)
-    if phase.loss is not None and (layer is None or not chosen or chosen[-1] is phase.forward[-1]):
-        sections.append(loss_section(phase.loss, prefix))
-    backward_records = [
-        r for r in phase.backward if layer is None or layer in (r["layer"], layer_label(r))
-    ]
-    if backward_records:
-        backward = Section("Backward pass: the chain rule", id=prefix + "backward")
-        backward.add(
-            Text(
-                "The gradient flows from the loss back to the first layer. Each layer "
-                "receives ∂L/∂a, the derivative of the loss with respect to its output, and "
-                "hands ∂L/∂x to the layer before it, where it becomes that layer's ∂L/∂a."
-            )
-        )
-        for record in backward_records:
-            backward.add(backward_section(trace, record, phase))
-        for clip in phase.clip:
-            backward.add(
-                Text(
-                    f"Gradient clipping: the global norm ‖g‖ = {fmt(clip['norm'])} was above "
-                    f"the limit, so every gradient was multiplied by {fmt(clip['scale'])} "
-                    "before the update (the updates below use the clipped gradients)."
-                )
-            )
-        sections.append(backward)
-    chosen_updates = [
-        r for r in phase.updates if layer is None or r["param"].rpartition(".")[0] == layer
-    ]
-    if chosen_updates:
-        sections.append(updates.updates_section(trace, chosen_updates, prefix))
-    for note in phase.notes:
-        sections.append(note_section(note, prefix))
-    return sections
+    return section
 
 
-def note_section(record: dict, prefix: str) -> Section:
-    """A record type the walkthrough has no text for: its fields as a table."""
-    rows = [[key, _plain(value)] for key, value in record.items() if key not in ("type", "step")]
-    return Section(
-        f"Record '{record['type']}'",
-        [Table(["field", "value"], rows)],
-        id=prefix + f"record-{record['type']}",
-    )
+def step_intro(info: dict) -> str:
+    batch = info.get("batch_size")
+    text = f"Learning rate lr = {fmt(info['lr'])}"
+    if "lr.G" in info and "lr.D" in info:
+        text = f"Learning rates: D {fmt(info['lr.D'])}, G {fmt(info['lr.G'])}"
+        if info.get("d_steps", 1) != 1:
+            text += f"; D is updated {info['d_steps']} times, then G {info.get('g_steps', 1)}"
+    if batch is not None:
+        text += f"; a batch of {batch} sample{'s' if batch != 1 else ''}"
+    if info.get("batch") is not None:
+        rows = info["batch"]
+        shown = ", ".join(str(i) for i in rows[:8])
+        text += f" (data rows {shown}" + (f", … {len(rows)} rows)" if len(rows) > 8 else ")")
+    return text + "."
 
 
-def _plain(value) -> str:
-    if isinstance(value, float):
-        return fmt(value)
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"
+def segments(trace: Trace, group: list[dict], step_records, layer, prefix: str, told) -> list:
+    """The blocks of one phase: runs of forward/backward/update records become sections."""
+    blocks: list = []
+    kinds = groupby(group, key=lambda r: r["type"] if r["type"] in RUNS else id(r))
+    for number, (_, run) in enumerate(kinds):
+        run = list(run)
+        kind, first = run[0]["type"], run[0]
+        chosen = [r for r in run if kind in RUNS and (layer is None or _has_layer(r, layer))]
+        where = f"{prefix}{kind}-{number}"
+        if kind == "forward" and chosen:
+            blocks.append(forward_pass(trace, chosen, step_records, where, told))
+        elif kind == "backward" and chosen:
+            blocks.append(backward_pass(trace, chosen, group, step_records, where, told))
+        elif kind == "update" and chosen:
+            blocks.append(updates.updates_section(trace, chosen, where))
+        elif kind == "loss" and (layer is None or _loss_follows(group, first, layer)):
+            blocks.append(loss_section(first, where))
+        elif kind not in (*RUNS, "loss") and layer is None:
+            blocks.extend(records.blocks(first))
+    return blocks
+
+
+def _has_layer(record: dict, layer: str) -> bool:
+    if record["type"] == "update":
+        return record["param"].rpartition(".")[0] in (layer, _qualified(record, layer))
+    return layer in (record["layer"], layer_label(record))
+
+
+def _qualified(record: dict, layer: str) -> str:
+    network = record.get("network")
+    return f"{network}.{layer}" if network else layer
+
+
+def _loss_follows(group: list[dict], loss: dict, layer: str) -> bool:
+    """True when the loss comes right after a forward record of ``layer`` (the last one)."""
+    index = _position(group, loss)
+    before = [r for r in group[:index] if r["type"] == "forward"]
+    return bool(before) and _has_layer(before[-1], layer)
+
+
+def _position(records: list[dict], record: dict) -> int:
+    """The index of this very record (records can be equal without being the same)."""
+    return next(i for i, candidate in enumerate(records) if candidate is record)
+
+
+def layer_label(record: dict) -> str:
+    """The layer's name as the reader sees it: "D.dense0" in a GAN, "hidden" otherwise."""
+    network, name = record.get("network"), record["layer"]
+    return f"{network}.{name}" if network and not name.startswith(f"{network}.") else name
+
+
+def _pass_title(base: str, record: dict) -> str:
+    parts = []
+    if record.get("network"):
+        parts.append(f"through {record['network']}")
+    if record.get("batch"):
+        parts.append(f"({record['batch']} batch)")
+    return " ".join([base, *parts])
 
 
 # --- forward ---------------------------------------------------------------------------------
 
 
-def forward_section(trace: Trace, record: dict, phase: Phase) -> Section:
-    label = layer_label(record)
-    values = {name: array(value) for name, value in record["values"].items()}
-    title = f"Layer {label} ({describe(trace, record)})"
-    section = Section(title, id=f"{_id(record)}-forward-{label}")
-    if record.get("formula"):
-        section.add(Text(f"`{record['formula']}`"))
-    section.add(values_table(values))
-    params = phase.params_before(record["layer"])
-    if _is_dense(values) and whole(values["x"], values["z"]):
-        activation = activation_name(trace, record)
-        section.add(dense_forward(values, params, activation))
+def forward_pass(trace: Trace, run: list[dict], step_records, where: str, told) -> Section:
+    section = Section(_pass_title("Forward pass", run[0]), id=where)
+    if "forward" not in told:
+        told.add("forward")
+        section.add(
+            Text(
+                "Each layer takes the previous layer's output as its input x. Numbers are "
+                "rounded to 6 significant digits; indices start at 1 (W₁₂ joins input 1 "
+                "to unit 2)."
+            )
+        )
+    for record in run:
+        label = layer_label(record)
+        values = {name: array(value) for name, value in record["values"].items()}
+        part = Section(f"Layer {label} ({describe(trace, record)})", id=f"{where}-{label}")
+        if record.get("formula"):
+            part.add(Text(f"`{record['formula']}`"))
+        part.add(values_table(values))
+        if "x" in values and "z" in values and whole(values["x"], values["z"]):
+            params = params_in_step(step_records, record)
+            part.add(dense_forward(values, params, activation_name(trace, record)))
+        section.add(part)
     return section
-
-
-def _id(record: dict) -> str:
-    phase = record.get("phase")
-    return f"step-{record['step']}" + (f"-{phase}" if phase else "")
-
-
-def _is_dense(values: dict) -> bool:
-    return "x" in values and "z" in values
 
 
 def dense_forward(values: dict, params: dict, activation: str | None) -> Equations | None:
     """z_j = Σ_i x_i·W_ij + b_j and a_j = f(z_j), unit by unit, for the first sample."""
-    x, z = values["x"], values["z"]
-    a = values.get("a")
+    x, z, a = values["x"], values["z"], values.get("a")
     W, b = params.get("W"), params.get("b")
-    if x.ndim != 2 or x.shape[1] > SMALL_UNITS or z.shape[1] > SMALL_UNITS or W is None:
+    small = x.ndim == 2 and x.shape[1] <= chain.SMALL_UNITS and z.shape[1] <= chain.SMALL_UNITS
+    if not small or not isinstance(W, np.ndarray) or W.shape != (x.shape[1], z.shape[1]):
         return None
-    lines = []
-    if len(x) > 1:
-        lines.append(f"sample 1 of {len(x)} (the table above has them all):")
+    lines = [f"sample 1 of {len(x)} (the table above has them all):"] if len(x) > 1 else []
     for j in range(z.shape[1]):
         symbols = " + ".join(f"x{sub(i)}·W{sub(i, j)}" for i in range(x.shape[1]))
         numbers = " + ".join(f"{factor(x[0, i])} × {factor(W[i, j])}" for i in range(x.shape[1]))
-        if b is not None:
+        if isinstance(b, np.ndarray):
             symbols += f" + b{sub(j)}"
             numbers += f" + {factor(b[j])}"
         lines.append(f"z{sub(j)} = {symbols} = {numbers} = {fmt(z[0, j])}")
-        if a is not None and isinstance(a, np.ndarray):
+        if isinstance(a, np.ndarray) and elementwise(activation):
             f = activation or "f"
             lines.append(f"a{sub(j)} = {f}(z{sub(j)}) = {f}({fmt(z[0, j])}) = {fmt(a[0, j])}")
+    if isinstance(a, np.ndarray) and not elementwise(activation):
+        # softmax and the like: every output depends on every z of the sample
+        units = range(z.shape[1])
+        zs = ", ".join(f"z{sub(j)}" for j in units)
+        outputs = ", ".join(f"a{sub(j)}" for j in units)
+        values = ", ".join(fmt(a[0, j]) for j in units)
+        lines.append(f"({outputs}) = {activation}({zs}) = ({values})")
     return Equations(lines)
+
+
+def elementwise(activation: str | None) -> bool:
+    """True unless the activation mixes a sample's units (its derivative is a Jacobian)."""
+    formula = derivative_formula(activation)
+    return formula is None or formula.startswith("f'")
+
+
+def params_in_step(step_records: list[dict], forward: dict) -> dict:
+    """The layer's parameters as its forward pass used them: the "before" of its update in
+    the same phase, else the "after" of its last update earlier in the step."""
+    owner = forward["layer"]
+    same = (forward.get("phase"), forward.get("update"))
+    position = _position(step_records, forward)
+    values: dict = {}
+    for index, record in enumerate(step_records):
+        if record["type"] != "update" or record["param"].rpartition(".")[0] != owner:
+            continue
+        name = record["param"].rpartition(".")[2]
+        if (record.get("phase"), record.get("update")) == same and index > position:
+            values.setdefault(name, array(record["before"]))
+        elif index < position:
+            values[name] = array(record["after"])
+    return values
 
 
 # --- loss ------------------------------------------------------------------------------------
 
 
-def loss_section(record: dict, prefix: str) -> Section:
+def loss_section(record: dict, where: str) -> Section:
     prediction, target = array(record["prediction"]), array(record["target"])
     grad = array(record["dL/dprediction"])
-    section = Section(f"Loss: {record['loss']}", id=prefix + "loss")
+    title = f"Loss: {record['loss']}"
+    if record.get("batch"):
+        title += f" ({record['batch']} batch)"
+    section = Section(title, id=where)
+    section.add(Text(f"`{record['formula']}`"))
+    if record.get("term"):
+        section.add(Text(f"This term: `{record['term']}` = {fmt(record['value'])}."))
+    else:
+        section.add(Text(f"L = {fmt(record['value'])}."))
     section.add(
-        Text(f"`{record['formula']}` = {fmt(record['value'])}"),
-        values_table({"ŷ (prediction)": prediction, "y (target)": target, "∂L/∂ŷ": grad}),
-        Text(
-            "∂L/∂ŷ, the loss's derivative with respect to each prediction, starts the chain "
-            "rule: it is ∂L/∂a of the last layer."
-        ),
+        Text("The predictions ŷ are the last layer's output a; y are the targets."),
+        values_table({"ŷ": prediction, "y": target, "dL/dŷ": grad}),
     )
-    if whole(grad) and grad.ndim == 2 and grad.size <= SMALL_UNITS * SMALL_BATCH:
-        lines = []
-        for n in range(grad.shape[0]):
-            for j in range(grad.shape[1]):
-                where = f"  (sample {n + 1})" if grad.shape[0] > 1 else ""
-                lines.append(f"∂L/∂ŷ{sub(j)} = {fmt(grad[n, j])}{where}")
+    if record.get("note"):
+        section.add(Text(f"Note: {record['note']}."))
+        section.add(
+            Text(
+                "The loss and the last layer's activation are differentiated together, so "
+                "∂L/∂ŷ above is already ∂L/∂z of the last layer."
+            )
+        )
+    else:
+        section.add(
+            Text(
+                "∂L/∂ŷ, the loss's derivative with respect to each prediction, starts the "
+                "chain rule: it is ∂L/∂a of the last layer."
+            )
+        )
+    if whole(grad) and grad.ndim == 2 and len(grad) == 1 and grad.shape[1] <= chain.SMALL_UNITS:
+        lines = [f"∂L/∂ŷ{sub(j)} = {fmt(grad[0, j])}" for j in range(grad.shape[1])]
         section.add(Equations(lines))
     return section
 
@@ -266,206 +284,76 @@ def loss_section(record: dict, prefix: str) -> Section:
 # --- backward --------------------------------------------------------------------------------
 
 
-def backward_section(trace: Trace, record: dict, phase: Phase) -> Section:
-    label = layer_label(record)
-    values = {name: array(value) for name, value in record["values"].items()}
-    section = Section(f"Layer {label}", id=f"{_id(record)}-backward-{label}")
-    forward = next((f for f in phase.forward if f["layer"] == record["layer"]), None)
-    inputs = {} if forward is None else {k: array(v) for k, v in forward["values"].items()}
-    params = phase.params_before(record["layer"])
-    upstream = _upstream(phase, record)
-    if "dL/dW" in values and "dL/dz" in values and "x" in inputs:
-        activation = activation_name(trace, record) if forward is not None else None
-        derivative = derivative_formula(activation)
-        section.add(*dense_backward(values, inputs, params, upstream, activation, derivative))
-    elif "dL/da" in values and "dL/dx" in values:
-        section.add(*elementwise_backward(values, upstream, record.get("formula")))
-    else:
-        section.add(values_table(values))
+def backward_pass(trace: Trace, run, group, step_records, where, told) -> Section:
+    section = Section(_pass_title("Backward pass", run[0]) + ": the chain rule", id=where)
+    if "backward" not in told:
+        told.add("backward")
+        section.add(
+            Text(
+                "The gradient flows from the loss back towards the input. Each layer "
+                "receives ∂L/∂a, the derivative of the loss with respect to its output, and "
+                "hands ∂L/∂x to the layer before it, where it becomes that layer's ∂L/∂a."
+            )
+        )
+    if run[0].get("frozen"):
+        section.add(
+            Text(
+                f"{run[0].get('network', 'This network')} is frozen in this phase: its "
+                "∂L/∂W and ∂L/∂b are computed on the way through but never applied; only "
+                "∂L/∂x travels on."
+            )
+        )
+    for record in run:
+        section.add(layer_backward(trace, record, group, step_records, where))
     return section
 
 
-def _upstream(phase: Phase, record: dict) -> str:
-    """Where this layer's ∂L/∂a comes from: the loss, or the layer after it."""
-    index = phase.backward.index(record)
-    if index == 0:
-        return "the loss: ∂L/∂ŷ" if phase.loss is not None else "the layer after"
-    return f"layer {layer_label(phase.backward[index - 1])}: its ∂L/∂x"
-
-
-def dense_backward(values, inputs, params, upstream, activation, derivative) -> list:
-    """The chain rule through z = x·W + b, a = f(z): scalar by scalar for small layers,
-    in matrix form otherwise."""
-    grad_a, local = values.get("dL/da"), values.get("f'(z)")
-    grad_z, grad_W, grad_b = values["dL/dz"], values["dL/dW"], values.get("dL/db")
-    grad_x, x = values.get("dL/dx"), inputs["x"]
-    arrays = (grad_z, grad_W, x) + tuple(v for v in (grad_a, local, grad_b) if v is not None)
-    d, m = shape_of(grad_W)
-    small = d <= SMALL_UNITS and m <= SMALL_UNITS and whole(*arrays)
-    blocks: list = [Text(f"∂L/∂a comes from {upstream}.")]
-    if derivative and local is not None:
-        blocks.append(Text(f"For {activation}, `{derivative}`."))
-    if not small:
-        return blocks + dense_matrix_form(values, x, local is not None)
-    blocks.append(values_table({k: v for k, v in values.items() if k != "dL/dW"}))
-    n = x.shape[0]
-    if n > 1:
-        blocks.append(
-            Text(
-                f"The batch has {n} samples: each parameter's derivative is the sum over "
-                "the samples of the per-sample products (Σₙ)."
-            )
-        )
-    for j in range(m):
-        blocks.append(Equations(_unit_lines(j, values, x, local is not None)))
-    if grad_x is not None and whole(grad_x) and params.get("W") is not None:
-        blocks.append(Equations(_input_lines(grad_z, params["W"], grad_x)))
-    return blocks
-
-
-def _unit_lines(j: int, values: dict, x: np.ndarray, has_local: bool) -> list[str]:
-    """The derivatives of unit j's weights and bias: ∂L/∂W_ij and ∂L/∂b_j."""
-    grad_a, local, grad_z = values.get("dL/da"), values.get("f'(z)"), values["dL/dz"]
-    grad_W, grad_b = values["dL/dW"], values.get("dL/db")
-    n, s = x.shape[0], sub(j)
-    lines = []
-    if has_local and n == 1:
-        lines.append(f"∂L/∂a{s} = {fmt(grad_a[0, j])}")
-        lines.append(f"∂a{s}/∂z{s} = f'(z{s}) = {fmt(local[0, j])}")
-        lines.append(
-            f"∂L/∂z{s} = ∂L/∂a{s} · ∂a{s}/∂z{s} = {factor(grad_a[0, j])} × "
-            f"{factor(local[0, j])} = {fmt(grad_z[0, j])}"
-        )
-    elif n == 1:
-        lines.append(f"∂L/∂z{s} = {fmt(grad_z[0, j])}")
-    chain = f"∂L/∂a{s} · ∂a{s}/∂z{s} · " if has_local else f"∂L/∂z{s} · "
-
-    def terms(last: np.ndarray) -> list[str]:
-        factors = [grad_a[:, j], local[:, j]] if has_local else [grad_z[:, j]]
-        return [" × ".join(factor(f[k]) for f in (*factors, last)) for k in range(n)]
-
-    for i in range(x.shape[1]):
-        lhs = f"∂L/∂W{sub(i, j)}"
-        symbols = chain + f"∂z{s}/∂W{sub(i, j)}"
-        lines.extend(_sum_lines(lhs, symbols, terms(x[:, i]), grad_W[i, j]))
-    if grad_b is not None:
-        symbols = chain + f"∂z{s}/∂b{s}"
-        lines.extend(_sum_lines(f"∂L/∂b{s}", symbols, terms(np.ones(n)), grad_b[j]))
-    return lines
-
-
-def _sum_lines(lhs: str, symbols: str, terms: list[str], result: float) -> list[str]:
-    """``lhs = symbols = terms = result``: one line for one sample, Σₙ over lines for more."""
-    if len(terms) == 1:
-        return [f"{lhs} = {symbols} = {terms[0]} = {fmt(result)}"]
-    pad = " " * len(lhs)
-    shown = terms if len(terms) <= SMALL_BATCH else terms[:SHOWN_TERMS]
-    rest = "" if len(terms) <= SMALL_BATCH else f" + … ({len(terms) - SHOWN_TERMS} more terms)"
-    return [
-        f"{lhs} = Σₙ {symbols}",
-        f"{pad} = {' + '.join(shown)}{rest}",
-        f"{pad} = {fmt(result)}",
-    ]
-
-
-def _input_lines(grad_z: np.ndarray, W: np.ndarray, grad_x: np.ndarray) -> list[str]:
-    """∂L/∂x_i = Σ_j ∂L/∂z_j · W_ij, for the first sample."""
-    lines = []
-    if len(grad_z) > 1:
-        lines.append(f"sample 1 of {len(grad_z)}:")
-    for i in range(W.shape[0]):
-        symbols = " + ".join(f"∂L/∂z{sub(j)} · W{sub(i, j)}" for j in range(W.shape[1]))
-        numbers = " + ".join(
-            f"{factor(grad_z[0, j])} × {factor(W[i, j])}" for j in range(W.shape[1])
-        )
-        lines.append(f"∂L/∂x{sub(i)} = {symbols} = {numbers} = {fmt(grad_x[0, i])}")
-    return lines
-
-
-def dense_matrix_form(values: dict, x, has_local: bool) -> list:
-    """The chain rule for a whole layer at once, with the shapes that make it fit."""
-    n, d = shape_of(x)
-    m = shape_of(values["dL/dz"])[1]
-    lines = []
-    if has_local:
-        lines.append(
-            f"∂L/∂z = ∂L/∂a ⊙ f'(z)     {shape_text((n, m))} = {shape_text((n, m))} ⊙ "
-            f"{shape_text((n, m))}   (elementwise)"
-        )
-    lines.append(
-        f"∂L/∂W = xᵀ · ∂L/∂z        {shape_text((d, m))} = {shape_text((d, n))} · "
-        f"{shape_text((n, m))}   (a sum over the {n} samples)"
-    )
-    if "dL/db" in values:
-        lines.append(f"∂L/∂b = Σₙ ∂L/∂z         {shape_text((m,))}")
-    if "dL/dx" in values:
-        lines.append(
-            f"∂L/∂x = ∂L/∂z · Wᵀ        {shape_text((n, d))} = {shape_text((n, m))} · "
-            f"{shape_text((m, d))}"
-        )
-    return [Equations(lines), statistics_table({"x": x, **values})]
-
-
-def elementwise_backward(values: dict, upstream: str, formula: str | None) -> list:
-    """A layer a = f(x) applied entry by entry: ∂L/∂x = ∂L/∂a ⊙ f'(x)."""
-    grad_a, grad_x = values["dL/da"], values["dL/dx"]
-    local = values.get("f'(x)")
-    blocks: list = [Text(f"∂L/∂a comes from {upstream}."), values_table(values)]
-    if local is not None and whole(grad_a, local, grad_x) and grad_a.size <= SMALL_UNITS:
-        lines = [
-            f"∂L/∂x{sub(j)} = ∂L/∂a{sub(j)} · f'(x{sub(j)}) = {factor(grad_a[0, j])} × "
-            f"{factor(local[0, j])} = {fmt(grad_x[0, j])}"
-            for j in range(grad_a.shape[1])
-        ]
-        blocks.append(Equations(lines))
-    return blocks
-
-
-# --- what the header says about a layer ------------------------------------------------------
-
-
-def _layer_configs(trace: Trace, record: dict) -> list:
-    scenario = trace.header.get("scenario") or {}
-    network = record.get("network")
-    if network:
-        names = {"G": "generator", "D": "discriminator"}
-        section = scenario.get(names.get(network, network)) or scenario.get(network) or {}
+def layer_backward(trace: Trace, record: dict, group, step_records, where: str) -> Section:
+    label = layer_label(record)
+    values = {name: array(value) for name, value in record["values"].items()}
+    part = Section(f"Layer {label}", id=f"{where}-{label}")
+    forward = _matching_forward(group, record)
+    if record.get("note"):
+        part.add(Text(f"∂L/∂z comes straight from the loss ({record['note']})."))
+    elif "dL/dz" in values and "dL/da" not in values:
+        part.add(Text(f"∂L/∂z comes from {upstream(group, record)} (no activation: a = z)."))
     else:
-        section = scenario.get("model") or {}
-    layers = section.get("layers") if isinstance(section, dict) else None
-    return layers if isinstance(layers, list) else []
+        part.add(Text(f"∂L/∂a comes from {upstream(group, record)}."))
+    x = None if forward is None else array(forward["values"].get("x"))
+    if "dL/dW" in values and "dL/dz" in values and x is not None:
+        activation = activation_name(trace, record)
+        formula = derivative_formula(activation)
+        if formula and "f'(z)" in values:
+            part.add(Text(f"For {activation}, `{formula}`."))
+        W = params_in_step(step_records, forward).get("W")
+        part.blocks.extend(chain.dense_backward(values, x, W))
+    elif "dL/da" in values and "dL/dx" in values:
+        part.blocks.extend(chain.elementwise_backward(values))
+    else:
+        part.add(values_table(values))
+    if record.get("index") == 0 and "dL/dx" in values:
+        if record.get("network") == "D" and record.get("phase") == "g":
+            part.add(Text("This ∂L/∂x, D's gradient at G's samples, is what G receives."))
+        elif record.get("network") != "G":
+            part.add(Text("The first layer's ∂L/∂x is not needed to learn (x is the data)."))
+    return part
 
 
-def describe(trace: Trace, record: dict) -> str:
-    """The header's one-line description of the layer, e.g. "dense 2→2, sigmoid"."""
-    for entry in trace.header.get("network") or []:
-        if entry.get("name") == record["layer"] and not record.get("network"):
-            return entry.get("describe", record.get("kind", ""))
-    networks = trace.header.get("networks") or {}
-    for entry in networks.get(record.get("network"), []) if isinstance(networks, dict) else []:
-        if entry.get("name") == record["layer"]:
-            return entry.get("describe", record.get("kind", ""))
-    return record.get("kind", "")
-
-
-def activation_name(trace: Trace, record: dict) -> str | None:
-    """The activation of a dense layer (its ``activation:``), or the layer's own type."""
-    layers = _layer_configs(trace, record)
-    index = record.get("index")
-    if isinstance(index, int) and 0 <= index < len(layers):
-        activation = layers[index].get("activation")
-        if isinstance(activation, dict):
-            return activation.get("type")
-        if isinstance(activation, str):
-            return activation
+def _matching_forward(group: list[dict], record: dict) -> dict | None:
+    """The forward record of the same layer and pass that this backward record undoes."""
+    index = _position(group, record)
+    for candidate in reversed(group[:index]):
+        if candidate["type"] == "forward" and candidate["layer"] == record["layer"]:
+            return candidate
     return None
 
 
-def derivative_formula(activation: str | None) -> str | None:
-    """The registered activation's f'(z) formula, e.g. "f'(z) = a(1 - a)"."""
-    if activation is None:
-        return None
-    from engine.report.compose import registry
-
-    component = registry().components["activations"].get(activation)
-    return None if component is None else component.implementation.derivative_formula
+def upstream(group: list[dict], record: dict) -> str:
+    """Where this layer's ∂L/∂a comes from: the loss, or the layer after it."""
+    index = _position(group, record)
+    for candidate in reversed(group[:index]):
+        if candidate["type"] == "loss":
+            return "the loss: ∂L/∂ŷ"
+        if candidate["type"] == "backward":
+            return f"layer {layer_label(candidate)}: its ∂L/∂x"
+    return "the layer after it"

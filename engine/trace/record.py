@@ -43,6 +43,7 @@ def loss_record(
             "prediction": writer.tensor(prediction),
             "target": writer.tensor(target),
             "dL/dprediction": writer.tensor(grad),
+            **({"note": loss.fused_note} if getattr(loss, "fused", False) else {}),
         }
     )
 

@@ -57,10 +57,12 @@ class Rule:
         self.config = update.config
 
     def recorded(self, name: str):
-        """A recorded state entry; its absence is a disagreement."""
+        """A recorded state entry (None when missing; ``state_claim`` reports that)."""
         return self.update.state.get(name)
 
     def previous(self, name: str, initial=0.0):
+        """The state entry the previous update left (``initial`` before the first step;
+        None when the step before is not traced)."""
         previous = self.update.previous
         if previous is None:
             return None
@@ -83,12 +85,14 @@ class Rule:
     def applied(self, compute, how: str, *inputs) -> None:
         check, update = self.check, self.update
         if all(i is not None for i in inputs) and check.whole("applied", *inputs):
+            how += f", lr = {update.lr:g}"
             check.compare(update.place, "applied", update.applied, compute(), how)
         elif any(i is None for i in inputs):
             check.skip("applied: a state entry it needs is missing")
 
     def gradient(self):
-        """g' = g + λ·p (L2 weight decay), or None when an input is summarized."""
+        """g' = g + λ·p (L2 weight decay); a summarized input is handed on, so the claims
+        that need g' are skipped."""
         update, decay = self.update, self.config.get("weight_decay", 0.0)
         if not decay or not isinstance(update.grad, np.ndarray):
             return update.grad  # a summary: the claims that need it are skipped
@@ -232,7 +236,7 @@ def adam(rule: Rule, decoupled: bool = False) -> None:
                 name,
                 update.state[name],
                 value / (1.0 - beta**t),
-                f"{name} = {source}/(1 - {beta:g}^t), t = {t}",
+                f"{name} = {source}/(1 - {beta:g}^t), t = {float(t):g}",
             )
     m_hat, v_hat = rule.recorded("m_hat"), rule.recorded("v_hat")
     if decoupled:
@@ -262,6 +266,9 @@ RULES = {"sgd": sgd, "rmsprop": rmsprop, "adagrad": adagrad, "adam": adam, "adam
 def check_update(check: Checker, update: Update) -> None:
     """Every claim of one update record: its state and the change applied."""
     rule = RULES.get(update.config.get("type"))
+    if update.lr is None:
+        check.skip("applied and state: the update record has no lr", quantity="lr")
+        return
     if rule is None:
         check.skip(f"optimizer '{update.config.get('type')}' is not known to the verifier")
         return

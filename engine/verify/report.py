@@ -20,7 +20,10 @@ import numpy as np
 from engine.trace.tensors import HEAD_VALUES, Summary
 
 SUMMARIZED = "an input is summarized in the trace (more than trace.max_values numbers)"
-MISSING = "an input is not in the trace (e.g. the parameters of a step without updates)"
+MISSING = (
+    "an input is not in the trace whole (the parameters of a step without updates, or "
+    "clipped weights known by their summary only)"
+)
 DEFAULT_ATOL = 1e-9
 DEFAULT_RTOL = 1e-7
 
@@ -69,6 +72,7 @@ class Disagreement:
     bad: int = 1
     total: int = 1
     how: str = ""
+    allowed: float | None = None
 
     @property
     def step(self) -> int | None:
@@ -84,6 +88,9 @@ class Disagreement:
             name += "[" + ", ".join(str(i) for i in self.index) + "]"
         text = f"{self.place}: {name}: recorded {_show(self.recorded)}, "
         text += f"recomputed {_show(self.recomputed)}"
+        if self.allowed is not None:
+            difference = abs(self.recorded - self.recomputed)
+            text += f", difference {difference:.3g} > allowed {self.allowed:.3g}"
         if self.total > 1:
             text += f" ({self.bad} of {self.total} entries disagree)"
         if self.how:
@@ -227,6 +234,7 @@ class Checker:
                 bad=int(bad.sum()),
                 total=int(bad.size),
                 how=how,
+                allowed=float(self.tolerance.allowed(recomputed[worst])),
             )
         )
         return False

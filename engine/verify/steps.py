@@ -1,28 +1,28 @@
-"""One traced step of a network, checked claim by claim, and the links between steps.
+"""One traced pass of a network, checked claim by claim, and the links between steps.
 
 A traced step's records, in file order: ``step`` (lr, batch), ``forward`` per layer,
 ``loss``, ``backward`` per layer (last first), ``clip`` (when gradients were rescaled) and
-``update`` per parameter. Besides each layer's own claims (``layers``), the loss's
-(``losses``) and each update's (``optimizers``), a step makes these:
+``update`` per parameter. Besides each layer's own claims (``layers``), the loss's and each
+update's (``optimizers``), a step makes these:
 
+- before = the after of the update before (the value after an update is the value before
+  the next use), and the forward pass used before;
 - the next layer's x is this layer's output, and the loss's prediction the last output;
 - the gradient arriving at a layer is the next layer's dL/dx (the loss's dL/dprediction
   at the last layer);
 - each update's gradient is the backward pass's dL/dθ, clipped as the clip record says;
-- after = before + applied, and before = the previous step's after (the value after an
-  update is the value before the next use); the forward pass used before;
-- the update's lr is the step's lr (and the per-step scalars' lr); the scalars' loss and
-  gradient norms are the traced ones.
+- after = before + applied; the update's lr is the step's lr.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.trace.tensors import Summary, decode
+from engine.trace.tensors import decode
 from engine.verify import layers, losses, optimizers
 from engine.verify.report import SUMMARIZED, Checker, Place
 
@@ -34,23 +34,43 @@ def decode_all(values: dict | None) -> dict:
     return {name: decode(value) for name, value in (values or {}).items()}
 
 
+def number(value):
+    """A scalar from the trace (NaN and infinities may be written as strings)."""
+    if isinstance(value, str):
+        return float(value)
+    return value
+
+
 @dataclass
 class Update:
-    """A decoded update record."""
+    """A decoded update record; ``step`` is where it happened."""
 
     key: str
+    step: int
     lr: float
     before: object
     grad: object
     applied: object
     after: object
     state: dict
-    raw: dict
+
+    @classmethod
+    def from_record(cls, record: dict) -> Update:
+        return cls(
+            record["param"],
+            record["step"],
+            record.get("lr"),
+            decode(record.get("before")),
+            decode(record.get("grad")),
+            decode(record.get("applied")),
+            decode(record.get("after")),
+            decode_all(record.get("state")),
+        )
 
 
 @dataclass
 class StepRecords:
-    """The records of one traced step (of one network, in a GAN phase)."""
+    """The records of one traced pass: a supervised step, or one batch of a GAN phase."""
 
     step: int
     info: dict | None = None
@@ -73,16 +93,7 @@ class StepRecords:
         elif kind == "clip":
             self.clip = record
         elif kind == "update":
-            self.updates[record["param"]] = Update(
-                record["param"],
-                record.get("lr"),
-                decode(record.get("before")),
-                decode(record.get("grad")),
-                decode(record.get("applied")),
-                decode(record.get("after")),
-                decode_all(record.get("state")),
-                record,
-            )
+            self.updates[record["param"]] = Update.from_record(record)
 
 
 @dataclass
@@ -107,12 +118,8 @@ class Network:
         """(short name, key) of each parameter of layer ``index``: ("W", "hidden.W")."""
         return [(name, f"{self.names[index]}.{name}") for name in self.params[index]]
 
-    def layer_of(self, key: str) -> tuple[int, str] | None:
-        for index in range(len(self.names)):
-            for name, full in self.keys(index):
-                if full == key:
-                    return index, name
-        return None
+    def all_keys(self) -> list[str]:
+        return [key for index in range(len(self.names)) for _, key in self.keys(index)]
 
 
 def fused_output(network: Network, loss_config: dict) -> bool:
@@ -125,58 +132,49 @@ def fused_output(network: Network, loss_config: dict) -> bool:
     return isinstance(activation, dict) and activation.get("type") == wanted
 
 
-def _number(value):
-    """A scalar from the trace (NaN and infinities are written as strings)."""
-    if isinstance(value, str):
-        return float(value)
-    return value
+#: recompute(loss record, prediction, target) -> LossValue, or None when unknown.
+LossRule = Callable[[dict, np.ndarray, np.ndarray], "losses.LossValue | None"]
 
 
 class StepChecker:
-    """Checks the traced steps of one network trained with one loss and one optimizer.
+    """Checks the traced passes of one network and the updates of its optimizer.
 
-    ``phase`` labels the places of a GAN phase; ``total_steps`` is the run's step count.
+    ``loss_rule`` recomputes a loss record (None: the network's output goes on to another
+    network); ``fused``: the loss takes over the last layer's activation backward.
     """
 
     def __init__(
         self,
         check: Checker,
         network: Network,
-        loss_config: dict | None,
         optimizer_config: dict,
         total_steps: int,
+        loss_rule: LossRule | None = None,
+        loss_name: str = "loss",
+        fused: bool = False,
         train: dict | None = None,
-        phase: str | None = None,
     ):
         self.check = check
         self.network = network
-        self.loss_config = loss_config
         self.optimizer_config = optimizer_config
         self.total_steps = total_steps
+        self.loss_rule = loss_rule
+        self.loss_name = loss_name
+        self.fused = fused
         self.train = train or {}
-        self.phase = phase
-        self.fused = loss_config is not None and fused_output(network, loss_config)
-
-    def place(self, step: int, where: str) -> Place:
-        return Place(step, where, self.phase)
-
-    # --- parameters -------------------------------------------------------------------
-
-    def parameters_used(self, records: StepRecords, previous: StepRecords | None) -> dict:
-        """key -> the value the forward pass used: the update's before, else the value the
-        previous (consecutive) step left."""
-        used = {key: u.before for key, u in records.updates.items()}
-        for index in range(len(self.network.names)):
-            for _, key in self.network.keys(index):
-                if key not in used and previous is not None and key in previous.updates:
-                    used[key] = previous.updates[key].after
-        return used
 
     # --- forward, loss, backward ------------------------------------------------------
 
     def layer_passes(
-        self, records: StepRecords, used: dict, previous: StepRecords | None, first: bool
+        self,
+        records: StepRecords,
+        used: dict,
+        previous_forward: dict | None,
+        phase: str | None = None,
     ) -> list[layers.LayerPass]:
+        """One LayerPass per traced layer; ``used`` maps parameter keys to the values the
+        forward pass used; ``previous_forward`` maps a layer index to its forward values
+        of the pass before (``{}`` before the first, None when that pass is not traced)."""
         passes = []
         last = len(self.network.names) - 1
         for index, name in enumerate(self.network.names):
@@ -184,13 +182,13 @@ class StepChecker:
             if record is None:
                 continue
             back = records.backward.get(index)
-            if previous is not None and index in previous.forward:
-                before = decode_all(previous.forward[index].get("values"))
+            if previous_forward is None:
+                before = None
             else:
-                before = {} if first else None
+                before = decode_all(previous_forward.get(index, {}).get("values"))
             passes.append(
                 layers.LayerPass(
-                    self.place(records.step, name),
+                    Place(records.step, name, phase),
                     self.network.kinds[index],
                     self.network.configs[index],
                     decode_all(record.get("values")),
@@ -204,9 +202,13 @@ class StepChecker:
             )
         return passes
 
-    def check_forward(self, passes: list[layers.LayerPass]) -> None:
+    def check_forward(self, passes: list[layers.LayerPass], x=None, x_how: str = "") -> None:
+        """Each layer's forward claims and the chain x_i = output_(i-1); ``x``, when given,
+        is what the first layer's x must be."""
         check = self.check
         for i, layer in enumerate(passes):
+            if i == 0 and x is not None:
+                check.compare(layer.place, "x", layer.forward.get("x"), x, x_how)
             layers.check_forward(check, layer)
             if i == 0:
                 continue
@@ -220,12 +222,12 @@ class StepChecker:
                     f"x = the output {name} of layer {passes[i - 1].place.where}",
                 )
 
-    def check_loss(self, records: StepRecords, passes: list[layers.LayerPass]):
+    def check_loss(self, records: StepRecords, passes, phase: str | None = None):
         """The loss value and dL/dprediction; returns dL/dprediction as recorded."""
         record, check = records.loss, self.check
-        if record is None or self.loss_config is None:
+        if record is None or self.loss_rule is None:
             return None
-        place = self.place(records.step, f"loss {self.loss_config.get('type')}")
+        place = Place(records.step, self.loss_name, phase)
         prediction, target = decode(record.get("prediction")), decode(record.get("target"))
         grad = decode(record.get("dL/dprediction"))
         if passes:
@@ -237,33 +239,38 @@ class StepChecker:
                 out,
                 f"the prediction is the output {name} of layer {passes[-1].place.where}",
             )
-        if not check.whole("loss", prediction, target):
+        if not check.whole("loss", prediction):
             return grad
-        result = losses.recompute(self.loss_config, prediction, target, self.fused)
+        if target is not None and not check.whole("loss", target):
+            return grad
+        result = self.loss_rule(record, prediction, target)
         if result is None:
-            check.skip(f"loss '{self.loss_config.get('type')}' is not known to the verifier")
+            check.skip(f"{self.loss_name}: not known to the verifier")
             return grad
         how = "L from the recorded prediction and target"
-        check.compare(place, "loss", _number(record.get("value")), result.value, how)
+        check.compare(place, "loss", number(record.get("value")), result.value, how)
         what = "dL/dz of the last layer (fused with its softmax)" if self.fused else "dL/dŷ"
         check.compare(place, "dL/dprediction", grad, result.grad, what)
         return grad
 
-    def check_backward(self, passes: list[layers.LayerPass], grad) -> None:
+    def check_backward(self, passes: list[layers.LayerPass], grad, source: str = "") -> None:
+        """Each layer's backward claims and the chain: the gradient arriving at a layer is
+        the next layer's dL/dx (``grad`` at the last layer)."""
         check = self.check
         incoming = grad
-        source = "the loss's dL/dprediction"
+        source = source or "the loss's dL/dprediction"
         for layer in reversed(passes):
             if layer.backward is None:
                 return
             name, arrived = layers.incoming_of(layer.backward)
+            if name is None and layer.fused:  # an activation layer the loss took over
+                name, arrived = "dL/dx", layer.backward.get("dL/dx")
+                source += ", passed on unchanged (the loss is fused with this activation)"
             if name is not None and incoming is not None:
                 check.compare(layer.place, name, arrived, incoming, f"{name} = {source}")
             layers.check_backward(check, layer)
             incoming = layer.backward.get("dL/dx")
             source = f"dL/dx of layer {layer.place.where}"
-
-    # --- gradients, clipping, updates ------------------------------------------------
 
     def gradients(self, passes: list[layers.LayerPass]) -> dict:
         """key -> dL/dθ as the backward pass recorded it."""
@@ -277,64 +284,77 @@ class StepChecker:
                 grads[key] = layer.backward.get(f"dL/d{short}")
         return grads
 
-    def check_clip(self, records: StepRecords, grads: dict) -> dict:
+    # --- clipping and updates --------------------------------------------------------
+
+    def check_clip(self, records: StepRecords, grads: dict, phase: str | None = None) -> dict:
         """The clip record's norm and scale; returns the gradients the optimizer saw."""
         check, train = self.check, self.train
         clip_norm, clip_value = train.get("clip_norm"), train.get("clip_value")
-        place = self.place(records.step, "gradient clipping")
-        arrays = list(grads.values())
-        if not (records.clip is not None or clip_norm or clip_value):
+        if records.clip is None and not clip_norm and not clip_value:
             return grads
+        place = Place(records.step, "gradient clipping", phase)
+        arrays = list(grads.values())
         if not arrays or any(not isinstance(g, np.ndarray) for g in arrays):
             check.skip(SUMMARIZED, quantity="gradient clipping")
             return {key: None for key in grads}
-        if clip_value is not None:
-            grads = {key: np.clip(g, -clip_value, clip_value) for key, g in grads.items()}
-        scale = 1.0
         if records.clip is not None:
             raw_norm = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
             check.compare(
-                place,
-                "norm",
-                _number(records.clip.get("norm")),
-                raw_norm,
-                "‖g‖ over all parameters",
+                place, "norm", number(records.clip.get("norm")), raw_norm, "‖g‖ over all θ"
             )
+        if clip_value is not None:
+            grads = {key: np.clip(g, -clip_value, clip_value) for key, g in grads.items()}
+        scale = 1.0
         if clip_norm is not None:
             norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
             expected = clip_norm / (norm + CLIP_EPS) if norm > clip_norm else 1.0
-            recorded = _number(records.clip.get("scale")) if records.clip is not None else 1.0
+            recorded = number(records.clip.get("scale")) if records.clip is not None else 1.0
             check.compare(
                 place,
                 "scale",
                 recorded,
                 expected,
-                f"scale = {clip_norm:g}/(‖g‖ + 1e-6) when ‖g‖ > {clip_norm:g}, else 1 "
-                f"(no clip record)",
+                f"scale = {clip_norm:g}/(‖g‖ + 1e-6) when ‖g‖ > {clip_norm:g} (after clipping "
+                f"by value), else 1 and no clip record",
             )
             scale = expected
         elif records.clip is not None:
             check.fail(place, "clip record", "present", "none", "the scenario sets no clip_norm")
         return {key: g * scale for key, g in grads.items()}
 
+    def check_continuity(self, updates: dict, earlier: dict, how: str, phase=None) -> None:
+        """before = the after of the update before (``earlier``: key -> Update, or a
+        value already transformed, e.g. clipped weights)."""
+        for key, update in updates.items():
+            if key not in earlier:
+                continue
+            previous = earlier[key]
+            after = previous.after if isinstance(previous, Update) else previous
+            if after is None:  # a summary that a transformation (clipping) would change
+                self.check.skip(SUMMARIZED, quantity="before")
+                continue
+            self.check.compare(Place(update.step, key, phase), "before", update.before, after, how)
+
     def check_updates(
         self,
-        records: StepRecords,
-        previous: StepRecords | None,
-        first: bool,
-        seen: dict,
+        updates: dict,
+        states: dict | None,
+        grads: dict,
         lr: float | None,
+        phase: str | None = None,
     ) -> None:
+        """Each update's gradient, lr, after, state and change; ``states`` maps a key to
+        the optimizer state the update started from ({} at the first step, None when
+        unknown), ``grads`` to the gradient the optimizer must have seen."""
         check = self.check
-        for key, update in records.updates.items():
-            place = self.place(records.step, key)
+        clipped = self.train.get("clip_norm") or self.train.get("clip_value")
+        for key, update in updates.items():
+            place = Place(update.step, key, phase)
             if lr is not None:
                 check.compare(place, "lr", update.lr, lr, "the update's lr is the step's lr")
-            if seen.get(key) is not None:
-                how = "grad = dL/dθ of the backward pass"
-                if self.train.get("clip_norm") or self.train.get("clip_value"):
-                    how += ", clipped"
-                check.compare(place, "grad", update.grad, seen[key], how)
+            if grads.get(key) is not None:
+                how = "grad = dL/dθ of the backward pass" + (", clipped" if clipped else "")
+                check.compare(place, "grad", update.grad, grads[key], how)
             if check.whole("after", update.before, update.applied):
                 check.compare(
                     place,
@@ -343,16 +363,6 @@ class StepChecker:
                     update.before + update.applied,
                     "after = before + applied",
                 )
-            earlier = previous.updates.get(key) if previous is not None else None
-            if earlier is not None:
-                check.compare(
-                    place,
-                    "before",
-                    update.before,
-                    earlier.after,
-                    f"before = the after of step {previous.step}",
-                )
-            state = earlier.state if earlier is not None else ({} if first else None)
             optimizers.check_update(
                 check,
                 optimizers.Update(
@@ -363,25 +373,9 @@ class StepChecker:
                     update.lr,
                     update.applied,
                     update.state,
-                    state,
+                    None if states is None else states.get(key),
                 ),
             )
-
-    # --- the whole step ----------------------------------------------------------------
-
-    def check_step(
-        self, records: StepRecords, previous: StepRecords | None, first: bool, lr=None
-    ) -> list[layers.LayerPass]:
-        """All claims of one step; ``previous`` is the step before when it is traced,
-        ``first`` whether this is the first step of training."""
-        used = self.parameters_used(records, previous)
-        passes = self.layer_passes(records, used, previous, first)
-        self.check_forward(passes)
-        grad = self.check_loss(records, passes)
-        self.check_backward(passes, grad)
-        grads = self.check_clip(records, self.gradients(passes))
-        self.check_updates(records, previous, first, grads, lr)
-        return passes
 
 
 def layer_norms(passes: list[layers.LayerPass], network: Network) -> dict[str, float | None]:
@@ -397,7 +391,3 @@ def layer_norms(passes: list[layers.LayerPass], network: Network) -> dict[str, f
         else:
             norms[layer.place.where] = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
     return norms
-
-
-def is_summary(value) -> bool:
-    return isinstance(value, Summary)

@@ -5,29 +5,28 @@ links a step to the data, to the step before and to the per-step scalars:
   and the loss's target the batch's targets;
 - at step 0, parameters given as explicit values (or a constant) in the scenario start
   with those values;
+- the state an optimizer starts a step from is the state the step before left;
 - the scalars' lr, loss and per-layer gradient norms ‖dL/dθ‖ are the traced ones;
 - the end record's step count and final loss are the scalars'.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from engine.trace.reader import Trace
-from engine.verify import steps
+from engine.trace.tensors import decode
+from engine.verify import losses, steps
 from engine.verify.report import SUMMARIZED, Checker, Place
 
+NOT_TRACED = "continuity (before = the previous after): the step before is not traced"
 
-def group_steps(records: list[dict], network: str | None = None) -> list[steps.StepRecords]:
-    """Traced steps in file order (records of other networks or phases are left out when
-    ``network`` is given)."""
+
+def group_steps(records: list[dict]) -> list[steps.StepRecords]:
+    """Traced steps in file order."""
     groups: dict[int, steps.StepRecords] = {}
     for record in records:
         if "step" not in record or record["type"] == "scalars":
-            continue
-        if network is not None and record.get("network") != network:
             continue
         step = record["step"]
         group = groups.get(step)
@@ -46,35 +45,99 @@ def verify_supervised(trace: Trace, check: Checker) -> list[int]:
     scenario = trace.header.get("scenario") or {}
     network = steps.Network.from_header(trace.header["network"], scenario["model"]["layers"])
     train = scenario.get("train") or {}
+    loss_config = scenario.get("loss") or {}
+    fused = steps.fused_output(network, loss_config)
+
+    def loss_rule(record, prediction, target):
+        return losses.recompute(loss_config, prediction, target, fused)
+
     checker = steps.StepChecker(
         check,
         network,
-        scenario.get("loss"),
         scenario.get("optimizer") or {},
         train.get("steps", 1),
+        loss_rule,
+        f"loss {loss_config.get('type')}",
+        fused,
         train,
     )
     rows = scalar_rows(trace)
     previous = None
     traced = []
     for records in group_steps(trace.records):
-        step = records.step
-        traced.append(step)
-        consecutive = previous if previous is not None and previous.step == step - 1 else None
-        if consecutive is None and step > 0:
-            check.skip("continuity and optimizer state: the step before is not traced")
-        lr = records.info.get("lr") if records.info else None
-        passes = checker.check_step(records, consecutive, step == 0, lr)
-        check_data(check, scenario, records, passes)
-        if step == 0:
-            check_initial_values(check, network, records)
-        check_scalars(check, network, records, passes, rows.get(step), lr)
+        traced.append(records.step)
+        check_step(check, checker, scenario, records, previous, rows, trace.end is not None)
         previous = records
     check_end(check, trace, rows, train)
     return traced
 
 
+def check_step(check, checker: steps.StepChecker, scenario, records, previous, rows, complete):
+    step, network = records.step, checker.network
+    if previous is not None and previous.step != step - 1:
+        previous = None
+    if previous is None and step > 0:
+        check.skip(NOT_TRACED)
+    lr = records.info.get("lr") if records.info else None
+    keys = network.all_keys()
+    # the parameters the forward pass used: the updates' before, or what the step before left
+    used = {key: u.before for key, u in records.updates.items()}
+    if previous is not None:
+        checker.check_continuity(
+            records.updates, previous.updates, f"before = the after of step {previous.step}"
+        )
+        for key in keys:
+            if key not in used and key in previous.updates:
+                used[key] = previous.updates[key].after
+        states = {key: u.state for key, u in previous.updates.items()}
+        forward_before = previous.forward
+    else:
+        first = step == 0
+        states = {key: {} for key in keys} if first else None
+        forward_before = {} if first else None
+    if step == 0:
+        check_initial_values(check, network, records)
+    passes = checker.layer_passes(records, used, forward_before)
+    x, y = data_batch(scenario, records)
+    checker.check_forward(passes, x, "x = the data's batch")
+    if passes and records.info is not None and "batch_size" in records.info:
+        check_batch_size(check, records.step, records.info["batch_size"], passes[0].forward)
+    if y is not None:
+        check_target(check, scenario, records, y)
+    grad = checker.check_loss(records, passes)
+    checker.check_backward(passes, grad)
+    grads = checker.check_clip(records, checker.gradients(passes))
+    checker.check_updates(records.updates, states, grads, lr)
+    check_scalars(check, network, records, passes, rows.get(step), lr, complete)
+
+
 # --- data and initial values ------------------------------------------------------------
+
+
+def check_batch_size(check: Checker, step: int, batch_size, values: dict, phase=None) -> None:
+    """The step record's batch size is the number of rows of the first layer's x."""
+    x = values.get("x")
+    if x is not None and len(x.shape) == 2:
+        check.holds(
+            Place(step, "step record", phase),
+            "batch_size",
+            batch_size == x.shape[0],
+            batch_size,
+            x.shape[0],
+            "the rows of the first layer's x",
+        )
+
+
+def data_batch(scenario: dict, records: steps.StepRecords):
+    """(x, y) of the step's batch when the header holds the data (inline, no split)."""
+    data, train = scenario.get("data") or {}, scenario.get("train") or {}
+    if data.get("type") != "inline" or train.get("validation_split") or records.info is None:
+        return None, None
+    batch = records.info.get("batch")
+    x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)
+    if batch is not None:
+        x, y = x[batch], y[batch]
+    return x, y
 
 
 def prepared_target(loss: dict, y: np.ndarray, classes: int) -> np.ndarray:
@@ -88,26 +151,14 @@ def prepared_target(loss: dict, y: np.ndarray, classes: int) -> np.ndarray:
     return y
 
 
-def check_data(check: Checker, scenario: dict, records: steps.StepRecords, passes) -> None:
-    data, train = scenario.get("data") or {}, scenario.get("train") or {}
-    if data.get("type") != "inline" or train.get("validation_split") or not passes:
+def check_target(check: Checker, scenario: dict, records, y: np.ndarray) -> None:
+    if records.loss is None:
         return
-    if records.info is None:
-        return
-    batch = records.info.get("batch")
-    x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)
-    if batch is not None:
-        x, y = x[batch], y[batch]
-    first = passes[0]
-    check.compare(first.place, "x", first.forward.get("x"), x, "x = the data's batch")
-    if records.loss is not None:
-        from engine.trace.tensors import decode
-
-        target = decode(records.loss.get("target"))
-        if isinstance(target, np.ndarray) and target.ndim == 2:
-            place = Place(records.step, "loss")
-            expected = prepared_target(scenario.get("loss") or {}, y, target.shape[1])
-            check.compare(place, "target", target, expected, "the target is the data's batch")
+    target = decode(records.loss.get("target"))
+    if isinstance(target, np.ndarray) and target.ndim == 2:
+        expected = prepared_target(scenario.get("loss") or {}, y, target.shape[1])
+        place = Place(records.step, f"loss {(scenario.get('loss') or {}).get('type')}")
+        check.compare(place, "target", target, expected, "the target is the data's batch")
 
 
 def check_initial_values(check: Checker, network: steps.Network, records) -> None:
@@ -141,20 +192,20 @@ def check_initial_values(check: Checker, network: steps.Network, records) -> Non
 # --- scalars and the end record -----------------------------------------------------------
 
 
-def check_scalars(check: Checker, network, records, passes, row: dict | None, lr) -> None:
+def check_scalars(check: Checker, network, records, passes, row, lr, complete=True) -> None:
     place = Place(records.step, "scalars")
     if row is None:
-        if records.updates:  # a step that finished has its scalars
+        if records.updates and complete:  # a finished step of a whole trace has its scalars
             check.fail(place, "scalars", "missing", "a row for this step")
         return
     if lr is not None and "lr" in row:
-        check.compare(place, "lr", steps._number(row["lr"]), lr, "the scalars' lr is the step's lr")
+        check.compare(place, "lr", steps.number(row["lr"]), lr, "the scalars' lr is the step's")
     if records.loss is not None and "loss" in row:
         check.compare(
             place,
             "loss",
-            steps._number(row["loss"]),
-            steps._number(records.loss.get("value")),
+            steps.number(row["loss"]),
+            steps.number(records.loss.get("value")),
             "the scalars' loss is the loss record's value",
         )
     for name, norm in steps.layer_norms(passes, network).items():
@@ -164,10 +215,11 @@ def check_scalars(check: Checker, network, records, passes, row: dict | None, lr
         if norm is None:
             check.skip(SUMMARIZED, quantity=column)
             continue
-        check.compare(place, column, steps._number(row[column]), norm, "‖dL/dθ‖ of the layer")
+        check.compare(place, column, steps.number(row[column]), norm, "‖dL/dθ‖ of the layer")
 
 
-def check_end(check: Checker, trace: Trace, rows: dict, train: dict) -> None:
+def check_end(check: Checker, trace: Trace, rows: dict, train: dict, loss="loss") -> None:
+    """The end record's step count and final loss against the scalars."""
     end = trace.end
     if end is None:
         return
@@ -190,10 +242,24 @@ def check_end(check: Checker, trace: Trace, rows: dict, train: dict) -> None:
             train["steps"],
             "a completed run took every step",
         )
+    if not rows:
+        return
+    last = rows[max(rows)]
     final = end.get("final_loss")
-    if rows and final is not None:
-        last = rows[max(rows)]
-        if "loss" in last:
-            final, last_loss = steps._number(final), steps._number(last["loss"])
-            if not (isinstance(final, float) and math.isnan(final)):
-                check.compare(place, "final_loss", final, last_loss, "the last step's loss")
+    if final is not None and loss in last:
+        check.compare(
+            place,
+            "final_loss",
+            steps.number(final),
+            steps.number(last[loss]),
+            f"the last step's {loss}",
+        )
+    for name, value in (end.get("metrics") or {}).items():
+        if name in last and isinstance(value, (int, float)):
+            check.compare(
+                place,
+                f"metrics.{name}",
+                steps.number(value),
+                steps.number(last[name]),
+                "the last step's measurement",
+            )

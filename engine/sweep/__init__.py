@@ -1,0 +1,132 @@
+"""Sweeps and ablations: one scenario, many configurations, several seeds each.
+
+    run_sweep(path, executor="local", out_dir=None, progress=None) -> SweepResult
+
+A sweep file (``engine.sweep.spec``) names a scenario, seeds, a grid of values and an
+ablation; every configuration runs once per seed, each run in a normal run folder under
+``OUT_DIR/runs/<config-id>-seed<k>/``. The runs execute locally, in a process pool or on a
+Dask cluster (``engine.sweep.executors``); the results (``engine.sweep.results``) are
+tables of mean, std, min and max over seeds, a comparison plot and an HTML summary. Run
+again with the same OUT_DIR and only the runs that did not finish are run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.sweep.executors import open_executor, parse_executor
+from engine.sweep.results import ConfigurationResult, write_results
+from engine.sweep.runs import RunJob, RunOutcome, file_sha256, finished_outcome
+from engine.sweep.spec import Configuration, Sweep, configurations, load_sweep, plan
+
+
+@dataclass
+class SweepResult:
+    """What ``run_sweep`` returns.
+
+    ``status``: "completed" (every run finished, completed or failed) or "interrupted";
+    ``outcomes``: one per run that finished, in plan order; ``results``: per configuration.
+    """
+
+    sweep: Sweep
+    out_dir: Path
+    status: str
+    configurations: list[Configuration]
+    outcomes: list[RunOutcome]
+    results: list[ConfigurationResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    total: int = 0
+    ran: int = 0
+
+    @property
+    def failed(self) -> list[RunOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def summary(self) -> str:
+        done = len(self.outcomes)
+        resumed = done - self.ran
+        parts = [f"sweep {self.sweep.name}: {self.status}", f"{done} of {self.total} runs"]
+        if resumed:
+            parts.append(f"{resumed} from an earlier invocation")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        text = ", ".join(parts) + f"\n  results: {self.out_dir / 'results.md'}"
+        text += f"\n  summary: {self.out_dir / 'index.html'}"
+        text += "".join(f"\n  note: {note}" for note in self.notes)
+        if self.status == "interrupted":
+            text += "\n  run the same command again to resume where it stopped"
+        return text
+
+
+def default_out_dir(sweep: Sweep) -> Path:
+    return Path("runs") / f"sweep-{sweep.name}"
+
+
+def jobs(sweep: Sweep, out_dir: Path) -> list[RunJob]:
+    """One job per planned run, in plan order (configuration by configuration)."""
+    scenario = str(sweep.scenario_path)
+    digest = file_sha256(sweep.scenario_path)
+    trace = {"trace": sweep.spec.trace.model_dump(mode="json")}
+    return [
+        RunJob(
+            run.id,
+            run.configuration.id,
+            run.seed,
+            run.run_seed,
+            scenario,
+            digest,
+            {**run.configuration.overrides, **trace},
+            str((out_dir / "runs" / run.id).resolve()),
+            tuple(sweep.spec.metrics),
+            sweep.spec.reports,
+        )
+        for run in plan(sweep)
+    ]
+
+
+def run_sweep(
+    path: str | Path,
+    executor: str = "local",
+    out_dir: str | Path | None = None,
+    progress=None,
+) -> SweepResult:
+    """Run every run of a sweep file that has not finished yet, then write the results.
+
+    ``executor``: "local", "processes:N", "dask://HOST:PORT" or "dask-local[:N]".
+    ``out_dir`` defaults to ``runs/sweep-<name>/``. ``progress(done, total, outcome)`` is
+    called after each run (``total`` counts the runs this invocation has to do).
+    Ctrl-C stops the sweep: the results so far are written and status is "interrupted".
+    """
+    parse_executor(executor)  # a bad executor is an error before anything runs
+    sweep = load_sweep(path)
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep)
+    every = configurations(sweep)
+    all_jobs = jobs(sweep, out_dir)
+    outcomes: dict[str, RunOutcome] = {}
+    for job in all_jobs:
+        outcome = finished_outcome(job)
+        if outcome is not None:
+            outcomes[job.run_id] = outcome
+    todo = [job for job in all_jobs if job.run_id not in outcomes]
+    status, ran = "completed", 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if todo:
+            with open_executor(executor) as execute:
+                for outcome in execute(todo):
+                    if outcome.status == "interrupted":
+                        status = "interrupted"
+                        break
+                    outcomes[outcome.run_id] = outcome
+                    ran += 1
+                    if progress is not None:
+                        progress(ran, len(todo), outcome)
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finished = [outcomes[job.run_id] for job in all_jobs if job.run_id in outcomes]
+    results, notes = write_results(sweep, every, finished, out_dir)
+    return SweepResult(sweep, out_dir, status, every, finished, results, notes, len(all_jobs), ran)
+
+
+__all__ = ["SweepResult", "load_sweep", "run_sweep"]

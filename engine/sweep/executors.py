@@ -1,0 +1,192 @@
+"""Where a sweep's runs execute. Each executor turns jobs into outcomes, in the order they
+finish:
+
+    local               in this process, one run after another (the default)
+    processes:N         N worker processes on this machine (concurrent.futures)
+    dask://HOST:PORT    an existing Dask distributed scheduler, via Client.get_executor()
+    dask-local[:N]      a Dask LocalCluster started here: N worker processes (default 2),
+                        one thread each, listening on the loopback interface only
+
+Runs are deterministic, so every executor gives the same numbers for the same sweep. With
+``dask://`` the workers must see the scenario and the output folder at the same paths (one
+machine, or a shared file system): each run writes its own folder.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from engine.errors import TracegradError
+from engine.sweep.runs import RunJob, RunOutcome, run_one
+
+DASK_MISSING = "pip install 'tracegrad[dask]'"
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+HINT = "one of: local, processes:N, dask://HOST:PORT, dask-local, dask-local:N"
+
+
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """A parsed ``--executor`` value."""
+
+    kind: str  # local | processes | dask | dask-local
+    workers: int = 1
+    address: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "processes":
+            return f"{self.workers} processes"
+        if self.kind == "dask":
+            return f"Dask scheduler {self.address}"
+        if self.kind == "dask-local":
+            return f"Dask LocalCluster ({self.workers} workers)"
+        return "this process"
+
+
+def parse_executor(text: str) -> ExecutorChoice:
+    text = text.strip()
+    if text == "local":
+        return ExecutorChoice("local")
+    if text.startswith("dask://"):
+        address = text.removeprefix("dask://")
+        if "://" not in address:  # tcp unless a protocol is given (dask://tls://HOST:PORT)
+            address = "tcp://" + address
+        host, _, port = address.split("://", 1)[1].rpartition(":")
+        if not host or not port.isdigit():
+            raise TracegradError(
+                f"executor '{text}': expected dask://HOST:PORT", hint="e.g. dask://127.0.0.1:8786"
+            )
+        return ExecutorChoice("dask", address=address)
+    for kind, default in (("processes", os.cpu_count() or 1), ("dask-local", 2)):
+        if text == kind:
+            return ExecutorChoice(kind, default)
+        if text.startswith(kind + ":"):
+            count = text.removeprefix(kind + ":")
+            if not count.isdigit() or int(count) < 1:
+                raise TracegradError(
+                    f"executor '{text}': the number of workers must be a whole number >= 1",
+                    hint=f"e.g. {kind}:2",
+                )
+            return ExecutorChoice(kind, int(count))
+    raise TracegradError(f"unknown executor '{text}'", hint=HINT)
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise TracegradError(
+            "the dask executors need Dask, which is not installed",
+            hint=f"install the optional extra: {DASK_MISSING}",
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def _dask_client(choice: ExecutorChoice):
+    distributed = _distributed()
+    if choice.kind == "dask-local":
+        cluster = distributed.LocalCluster(
+            n_workers=choice.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(choice.address, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise TracegradError(
+            f"cannot reach the Dask scheduler at {choice.address}: {error}",
+            hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+            "or use --executor dask-local",
+        ) from None
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Worker processes started inside this block use one BLAS thread each (unless the
+    environment already says otherwise), as Dask's workers do: N processes then share the
+    cores instead of each starting a thread per core, which on a busy machine makes small
+    matrix products many times slower. The variables are read when a worker's numpy loads,
+    hence the "spawn" start method."""
+    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _pool(choice: ExecutorChoice):
+    """A concurrent.futures executor for ``choice`` (None for local)."""
+    if choice.kind == "local":
+        yield None
+    elif choice.kind == "processes":
+        with _one_blas_thread():
+            pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=choice.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            try:
+                yield pool
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        with _dask_client(choice) as client:
+            pool = client.get_executor(pure=False)  # each run once, never cached by key
+            try:
+                yield pool
+            finally:
+                pool.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def open_executor(text: str) -> Iterator:
+    """``with open_executor("processes:2") as execute: for outcome in execute(jobs): ...``"""
+    choice = parse_executor(text)
+    with _pool(choice) as pool:
+        if pool is None:
+            yield _run_here
+        else:
+            yield lambda jobs: _run_pool(pool, jobs)
+
+
+def _run_here(jobs: Iterable[RunJob]) -> Iterator[RunOutcome]:
+    for job in jobs:
+        yield run_one(job)
+
+
+def _run_pool(pool: concurrent.futures.Executor, jobs: Iterable[RunJob]) -> Iterator[RunOutcome]:
+    futures = {pool.submit(run_one, job): job for job in jobs}
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            try:
+                yield future.result()
+            except Exception as error:  # noqa: BLE001 - e.g. a worker process that died
+                yield RunOutcome(
+                    job.run_id,
+                    job.config_id,
+                    job.seed,
+                    job.run_seed,
+                    "failed",
+                    f"the worker running it failed: {type(error).__name__}: {error}",
+                )
+    finally:
+        for future in futures:
+            future.cancel()

@@ -1,0 +1,263 @@
+"""Built-in data sets read from files: ``csv`` (a table next to the scenario) and ``digits``
+(the 8x8 handwritten digits that scikit-learn ships)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from engine import hookimpl
+from engine.components import ComponentConfig, Dataset
+from engine.errors import BuildError
+from plugins.datasets import labeled, standardize_field
+
+Column = str | int
+
+
+class CsvConfig(ComponentConfig):
+    type: Literal["csv"] = "csv"
+    path: str = Field(
+        min_length=1, description="The CSV file, relative to the folder of the scenario file."
+    )
+    target: Column | list[Column] = Field(
+        -1,
+        description="Target column(s), by header name or 0-based index (negative counts "
+        "from the end); default: the last column.",
+    )
+    inputs: list[Column] | None = Field(
+        None, description="Input columns, by name or index; default: every non-target column."
+    )
+    header: bool = Field(True, description="The first row holds column names.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
+    task: Literal["regression", "binary", "multiclass"] = Field(
+        "regression",
+        description="What the target holds: real values, 0/1 labels, or class indices 0..K-1 "
+        "(binary and multiclass need one target column).",
+    )
+    standardize: bool = standardize_field()
+
+    @field_validator("inputs")
+    @classmethod
+    def _some_inputs(cls, value):
+        if value is not None and not value:
+            raise ValueError("list at least one input column, or leave inputs out")
+        return value
+
+
+class Csv(Dataset):
+    """Numbers from a CSV file: one row per sample, named or numbered columns.
+
+    Blank lines are skipped. Every selected cell must be a number; errors name the file and
+    line (``data/points.csv:7: ...``).
+    """
+
+    def load(self, ctx):
+        config = self.config
+        table = CsvTable.read(Path(ctx.base_dir or ".") / config.path, config)
+        targets = [table.index(c) for c in listed(config.target)]
+        if config.inputs is None:
+            inputs = [i for i in range(len(table.columns)) if i not in targets]
+        else:
+            inputs = [table.index(c) for c in config.inputs]
+        both = sorted(set(inputs) & set(targets))
+        if both:
+            raise ValueError(
+                f"column '{table.columns[both[0]]}' of {table.name} is both an input and a target"
+            )
+        if not inputs:
+            raise ValueError(f"{table.name} has no column left for the inputs")
+        x, y = table.numbers(inputs), table.numbers(targets)
+        classes = table.check_labels(y, config.task)
+        return labeled(config, x, y, config.task, classes=classes, info={"path": table.path})
+
+
+def listed(value: Column | list[Column]) -> list[Column]:
+    return value if isinstance(value, list) else [value]
+
+
+@dataclass
+class CsvTable:
+    """The text of a CSV file: column names, data rows, and the line number of each row.
+
+    ``name`` is the path as the scenario wrote it, for messages such as ``points.csv:7: ...``.
+    """
+
+    name: str
+    path: str
+    columns: list[str]
+    header_line: int | None
+    rows: list[list[str]]
+    lines: list[int]
+
+    @classmethod
+    def read(cls, path: Path, config: CsvConfig) -> CsvTable:
+        name = config.path
+        try:
+            handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            raise ValueError(
+                f"CSV file not found: {path} (the path '{name}' is read relative to the "
+                f"folder of the scenario file)"
+            ) from None
+        rows, lines = [], []
+        with handle:
+            reader = csv.reader(handle, delimiter=config.delimiter)
+            try:
+                for row in reader:
+                    if any(cell.strip() for cell in row):
+                        rows.append([cell.strip() for cell in row])
+                        lines.append(reader.line_num)
+            except (csv.Error, UnicodeDecodeError) as error:
+                raise ValueError(
+                    f"{name}:{reader.line_num}: cannot read the CSV: {error}"
+                ) from None
+        if not rows:
+            raise ValueError(f"{name} is empty; expected one row per sample")
+        if config.header:
+            columns, header_line = rows.pop(0), lines.pop(0)
+        else:
+            columns, header_line = [str(i) for i in range(len(rows[0]))], None
+        if not rows:
+            raise ValueError(f"{name} has a header but no data rows")
+        table = cls(name, str(path), columns, header_line, rows, lines)
+        for row, line in zip(rows, lines, strict=True):
+            if len(row) != len(columns):
+                source = f"the header (line {header_line})" if config.header else "the first row"
+                raise ValueError(
+                    f"{name}:{line}: found {len(row)} values, but {source} has {len(columns)}"
+                )
+        return table
+
+    def index(self, column: Column) -> int:
+        """The 0-based index of a column given by name or by (possibly negative) index."""
+        count = len(self.columns)
+        if isinstance(column, int):
+            if not -count <= column < count:
+                raise ValueError(
+                    f"column index {column} is out of range: {self.name} has {count} columns "
+                    f"(0 to {count - 1})"
+                )
+            return column % count
+        if column not in self.columns:
+            where = f"{self.name}:{self.header_line}" if self.header_line else self.name
+            hint = "" if self.header_line else " (header: false, so name columns by index)"
+            raise ValueError(
+                f"{where}: no column named '{column}'; its columns are: "
+                f"{', '.join(self.columns)}{hint}"
+            )
+        return self.columns.index(column)
+
+    def numbers(self, columns: list[int]) -> np.ndarray:
+        values = np.empty((len(self.rows), len(columns)))
+        for r, (row, line) in enumerate(zip(self.rows, self.lines, strict=True)):
+            for c, column in enumerate(columns):
+                try:
+                    values[r, c] = float(row[column])
+                except ValueError:
+                    values[r, c] = math.nan
+                if not math.isfinite(values[r, c]):
+                    raise ValueError(
+                        f"{self.name}:{line}: column '{self.columns[column]}' holds "
+                        f"'{row[column]}', which is not a finite number"
+                    )
+        return values
+
+    def check_labels(self, y: np.ndarray, task: str) -> int | None:
+        """Number of classes for a multiclass target; errors for labels that do not fit."""
+        if task == "regression":
+            return None
+        if y.shape[1] != 1:
+            raise ValueError(f"task {task} needs one target column, found {y.shape[1]}")
+        binary = task == "binary"
+        allowed = "0 or 1" if binary else "whole numbers 0, 1, 2, ..."
+        for value, line in zip(y[:, 0], self.lines, strict=True):
+            fits = value in (0.0, 1.0) if binary else (value >= 0 and value == int(value))
+            if not fits:
+                raise ValueError(
+                    f"{self.name}:{line}: task {task} needs targets {allowed}, found {value:g}"
+                )
+        return int(y.max()) + 1 if task == "multiclass" else None
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+class DigitsConfig(ComponentConfig):
+    type: Literal["digits"] = "digits"
+    scale: Literal["unit", "symmetric", "raw"] = Field(
+        "unit",
+        description="Pixel values: unit p/16 in [0, 1]; symmetric p/8 - 1 in [-1, 1] (for a "
+        "GAN generator ending in tanh); raw the stored 0..16.",
+    )
+    digits: list[int] | None = Field(
+        None,
+        min_length=1,
+        description="Keep only these digits, e.g. [0, 1]; their labels become 0, 1, ... in "
+        "the order given. Default: all ten, label = digit.",
+    )
+    samples: int | None = Field(
+        None, ge=1, description="Use a random subset of this many images; default: all 1797."
+    )
+    standardize: bool = standardize_field()
+
+    @field_validator("digits")
+    @classmethod
+    def _valid_digits(cls, value):
+        if value is not None:
+            if any(not 0 <= d <= 9 for d in value):
+                raise ValueError(f"digits are 0 to 9, found {value}")
+            if len(set(value)) != len(value):
+                raise ValueError(f"each digit once, found {value}")
+        return value
+
+
+def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 8×8 images (N, 64) with pixel values 0..16 and their digits (N,)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise BuildError(
+            "the digits data set is read from scikit-learn, which is not installed",
+            hint="pip install 'tracegrad[digits]'  (or: pip install scikit-learn)",
+        ) from None
+    bunch = load_digits()
+    return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
+
+
+class Digits(Dataset):
+    """The 8×8 handwritten digits shipped with scikit-learn (UCI optical digits): 1797 images
+    flattened to 64 inputs (row by row), 10 classes, multiclass labels.
+
+    Needs scikit-learn: ``pip install 'tracegrad[digits]'``.
+    """
+
+    def load(self, ctx):
+        config = self.config
+        pixels, digits = load_sklearn_digits()
+        labels = digits
+        if config.digits is not None:
+            keep = np.isin(digits, config.digits)
+            pixels, digits = pixels[keep], digits[keep]
+            labels = np.array([config.digits.index(d) for d in digits])
+        rng = ctx.rng("data")
+        order = rng.permutation(len(pixels))[: config.samples]
+        pixels, labels = pixels[order], labels[order]
+        if config.scale == "unit":
+            pixels = pixels / 16.0
+        elif config.scale == "symmetric":
+            pixels = pixels / 8.0 - 1.0
+        classes = len(config.digits) if config.digits is not None else 10
+        info = {"image_shape": (8, 8), "digits": config.digits or list(range(10))}
+        return labeled(config, pixels, labels, "multiclass", classes=classes, info=info)
+
+
+@hookimpl
+def tracegrad_register_datasets(register):
+    register("csv", Csv, CsvConfig)
+    register("digits", Digits, DigitsConfig)

@@ -1,0 +1,42 @@
+"""The plugin author's guide cannot drift: every hook has its section, every kind its docs."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from engine import hookspecs
+from engine.plugins import KINDS
+from tests.conftest import ROOT
+
+GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+
+
+def _hook_names() -> list[str]:
+    names = [
+        name
+        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("tracegrad_")
+    ]
+    for _, cls in inspect.getmembers(hookspecs, inspect.isclass):
+        names += [name for name in vars(cls) if name.startswith("tracegrad_")]
+    return names
+
+
+def test_every_hook_has_a_section_in_the_plugin_guide():
+    sections = set(re.findall(r"^### (tracegrad_\w+)$", GUIDE, flags=re.M))
+    hooks = set(_hook_names())
+    assert hooks, "no hooks found"
+    assert hooks - sections == set(), "hooks without a section in docs/plugins.md"
+    assert sections - hooks == set(), "sections in docs/plugins.md for hooks that do not exist"
+
+
+def test_every_kind_has_its_registration_hook_documented():
+    for hook, _ in KINDS.values():
+        assert f"### {hook}" in GUIDE
+
+
+def test_every_hook_has_a_docstring():
+    for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
+        if name.startswith("tracegrad_"):
+            assert function.__doc__, name
