@@ -6,8 +6,9 @@ Both sides do the same work per step (Goodfellow et al. 2014, Algorithm 1, k = 1
        backward through D, Adam step on D
     G: z ~ N(0, I);  L_G = BCE(D(G(z)), 1);  backward through D and G, Adam step on G
 
-G and D: two hidden layers of 128 leaky_relu units (slope 0.01), batch 256, Adam lr 1e-4,
-betas (0.5, 0.999). The engine's time is measured between its first and last step through
+G and D: two hidden layers of 128 leaky_relu units (slope 0.01), batch 256, Adam with the
+scenario's lr and betas (the baselines keep the lr constant: the engine's schedule is one
+number per step). The engine's time is measured between its first and last step through
 the ``progress`` callback, so neither the first step nor the sample metrics of the last
 step are counted.
 """

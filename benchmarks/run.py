@@ -1,8 +1,8 @@
 """Tracegrad's benchmarks: ratios measured in one process, each against a baseline of the same
 run, printed as Markdown tables.
 
-    python benchmarks/run.py                 # everything (about 15 minutes on 2 cores)
-    python benchmarks/run.py --quick         # shorter runs, fewer repeats (a few minutes)
+    python benchmarks/run.py                 # everything (about 6 minutes on 2 cores)
+    python benchmarks/run.py --quick         # shorter runs, fewer repeats (1-2 minutes)
     python benchmarks/run.py --only overhead,torch
 
 Sections: overhead (engine vs a plain numpy loop), torch (engine vs PyTorch, float64),
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -57,15 +58,18 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     limit_threads(args.threads)
     sys.path[:0] = [str(HERE), str(HERE.parent)]
-    from sections import Bench  # noqa: PLC0415 (after the thread limits are set)
+    from sections import Bench  # imported after the thread limits are set
 
     command = " ".join(["python benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])
     bench = Bench(args.quick, args.repeats, args.threads, command)
-    print(bench.preamble(platform.platform(), os.cpu_count()), flush=True)
-    began = time.perf_counter()
-    for name in args.only:
-        print(getattr(bench, name)(), flush=True)
-    print(bench.epilogue(time.perf_counter() - began), flush=True)
+    try:
+        print(bench.preamble(platform.platform(), os.cpu_count()), flush=True)
+        began = time.perf_counter()
+        for name in args.only:
+            print(getattr(bench, name)(), flush=True)
+        print(bench.epilogue(time.perf_counter() - began), flush=True)
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)  # the traces written on the way
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Each returns the seconds taken by ``steps`` training steps.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import numpy as np
 
 import engine
 from engine.build import build
+from engine.trace import TraceWriter, record
 
 TEACHER = str(Path(__file__).with_name("teacher_data.py"))
 LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8
@@ -99,6 +101,39 @@ def engine_seconds(scenario, trace_path=False) -> float:
     if result.status != "completed":
         raise RuntimeError(f"benchmark run {result.status}: {result.message}")
     return result.seconds
+
+
+@contextlib.contextmanager
+def timed_tracing():
+    """Add up, in ``spent[0]``, the seconds spent in the trace's own functions while runs
+    go on: the per-step scalars (``TraceWriter.scalars``, with the chunks it writes) and
+    the records of traced steps (``engine.trace.record``). Unlike the difference of two
+    runs, this does not move with the load of the machine."""
+    spent = [0.0]
+    originals = []
+
+    def timed(owner, name):
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - began
+
+        originals.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    timed(TraceWriter, "scalars")
+    for name in ("forward_records", "loss_record", "backward_records", "snapshot"):
+        timed(record, name)
+    timed(record, "update_records")
+    try:
+        yield spent
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
 
 
 # --- plain numpy -----------------------------------------------------------------------------

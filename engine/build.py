@@ -179,9 +179,7 @@ def traced_sizes(network: Network, batch: int) -> list[list[int]]:
     return sizes
 
 
-def build(
-    scenario: Scenario, limits: Limits | None = None, precision: str | None = None
-) -> Built:
+def build(scenario: Scenario, limits: Limits | None = None, precision: str | None = None) -> Built:
     """Build everything, refusing (LimitError) what would exceed ``limits`` before allocating.
 
     ``precision`` ("float64" or "float32") overrides the scenario's (gradcheck needs float64).
@@ -192,8 +190,11 @@ def build(
     ctx = new_context(scenario, precision)
     data = load_data(scenario, ctx)
     check_samples(data.x.size, limits, scenario.where)
-    check_parameters(layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
-                     limits, scenario.where)
+    check_parameters(
+        layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
+        limits,
+        scenario.where,
+    )
     network = build_network(spec.model.layers, data.x.shape[1], ctx, scenario.where)
     batch = min(spec.train.batch_size or len(data.x), len(data.x))
     check_trace(spec, traced_sizes(network, batch), limits, scenario.where)

@@ -18,6 +18,7 @@ A TracegradError prints as ``where: error: message`` plus a hint, exit status 2,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -109,10 +110,10 @@ def cmd_run(args) -> int:
     from engine.progress import ProgressBar
 
     bar = ProgressBar(scenario.spec.name, enabled=not args.quiet and sys.stderr.isatty())
-    with _sigterm_as_interrupt():
-        result = engine.run(
-            scenario, trace=args.trace, run_dir=args.run_dir, progress=bar, limits=_limits(args)
-        )
+    # Ctrl-C and SIGTERM end the run between two steps (engine.interrupt): status interrupted
+    result = engine.run(
+        scenario, trace=args.trace, run_dir=args.run_dir, progress=bar, limits=_limits(args)
+    )
     bar.close()
     print(result.summary())
     if args.report:
@@ -121,24 +122,23 @@ def cmd_run(args) -> int:
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C so the run ends with status 'interrupted'."""
+    """SIGTERM during a sweep, handled like Ctrl-C: the sweep stops and can be resumed."""
 
 
-class _sigterm_as_interrupt:
-    def __enter__(self):
-        def handler(signum, frame):
-            raise _Terminated()
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise _Terminated()
 
-        try:
-            self.previous = signal.signal(signal.SIGTERM, handler)
-        except ValueError:  # not the main thread
-            self.previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-        return False
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 # --- validate, schema, plugins -----------------------------------------------------------------
@@ -152,6 +152,11 @@ def cmd_validate(args) -> int:
     from engine.build import build
 
     scenario = _load(args)
+    if scenario.spec.kind == "gan":
+        from engine.gan_build import build_gan
+
+        print(f"{args.file}: valid ({build_gan(scenario, limits=_limits(args)).describe()})")
+        return 0
     built = build(scenario, _limits(args))  # what only building shows: shapes, data, limits
     layers = ", ".join(layer.describe() for layer in built.network.layers)
     print(
@@ -221,7 +226,13 @@ def _args_gradcheck(parser):
 def cmd_gradcheck(args) -> int:
     from engine.gradcheck import check_scenario
 
-    results = check_scenario(_load(args), max_entries=args.max_entries)
+    scenario = _load(args)
+    if scenario.spec.kind == "gan":  # G's loss through D into G, and D's loss
+        from engine.gan_gradcheck import check_gan
+
+        results = check_gan(scenario, max_entries=args.max_entries)
+    else:
+        results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
     print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
     for r in results:

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import interrupt
 from engine.errors import PluginError
 from engine.gan_build import GanBuilt, build_gan, grad_norm
 from engine.gan_components import GanBatch
 from engine.gan_result import GanOutput, GanRunResult
-from engine.limits import Limits, check_samples, check_steps
+from engine.limits import Limits
 from engine.metrics import SampleMetrics
 from engine.scenario import Scenario
 from engine.trace import record
@@ -44,10 +45,7 @@ def train_gan(
     limits: dict | None = None,
 ) -> GanRunResult:
     """Train a validated GAN scenario (``engine.run`` calls this for ``kind: gan``)."""
-    limits = Limits.from_settings(limits)
-    check_steps(scenario.spec, limits, scenario.where)
-    built = build_gan(scenario)
-    check_samples(built.data.x.size, limits, scenario.where)
+    built = build_gan(scenario, limits=Limits.from_settings(limits))
     output = GanOutput(scenario, built, trace, run_dir)
     try:
         with np.errstate(all="ignore"):  # the loop reports NaN/inf itself
@@ -108,6 +106,7 @@ class GanLoop:
         status, message = "completed", None
         try:
             for step in range(total):
+                interrupt.check()
                 self.built.ctx.step = step
                 traced = self.policy.traces(step, total)
                 scalars = self.step(step, traced)
@@ -176,6 +175,8 @@ class GanLoop:
         """Call step hook ``tracegrad_gan_<hook>``; add the changes tricks report to ``notes``
         (for the trace), each with the hook's short name. Returns ``notes``."""
         for note in self.hooks.call(f"tracegrad_gan_{hook}", **kwargs):
+            if isinstance(note, str):  # a plain description, not from GanTrick.change
+                note = {"change": note}
             if note:
                 notes.append({"hook": hook, **note})
         return notes

@@ -15,10 +15,11 @@ import numpy as np
 import pluggy
 
 from engine import hookspecs
-from engine.build import new_context
+from engine.build import layer_widths, new_context
 from engine.components import BuildContext, Data, Optimizer, Schedule
 from engine.errors import BuildError, PluginError
 from engine.gan_components import GanLoss, GanTrick, TrickSetup
+from engine.limits import Limits, check_parameters, check_samples, check_steps
 from engine.network import Network, build_network
 from engine.scenario import Scenario
 
@@ -50,9 +51,10 @@ class TrickHooks:
     def __init__(self, tricks: list[GanTrick]):
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs.GanStepSpecs)
-        for index in reversed(range(len(tricks))):  # pluggy calls the last registered first
-            self.manager.register(tricks[index], name=f"tricks.{index}.{tricks[index].name}")
         try:
+            for index in reversed(range(len(tricks))):  # pluggy calls the last registered first
+                trick = tricks[index]
+                self.manager.register(trick, name=f"tricks.{index}.{trick.name}")
             self.manager.check_pending()
         except pluggy.PluginValidationError as error:
             raise PluginError(
@@ -107,6 +109,13 @@ class GanBuilt:
     @property
     def networks(self) -> dict[str, Network]:
         return {"G": self.generator, "D": self.discriminator}
+
+    def describe(self) -> str:
+        """One line (for ``tracegrad validate``): both networks, the loss, the parameters."""
+        g = ", ".join(layer.describe() for layer in self.generator.layers)
+        d = ", ".join(layer.describe() for layer in self.discriminator.layers)
+        count = self.generator.parameter_count + self.discriminator.parameter_count
+        return f"gan: G {g}; D {d}; loss {self.loss.config.type}; {count} parameters"
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of both networks' parameters ("G.dense0.W", "D.dense0.W", ...)."""
@@ -230,13 +239,21 @@ def setup_tricks(scenario: Scenario, ctx: BuildContext, tricks: list, setup: dic
             ) from None
 
 
-def build_gan(scenario: Scenario, with_data: bool = True) -> GanBuilt:
+def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None = None) -> GanBuilt:
     """Everything a GAN run needs. Without data (loading a finished run), D's inputs are
-    G's outputs and the tricks are not set up."""
+    G's outputs and the tricks are not set up. Sizes beyond ``limits`` are refused before
+    anything large is allocated."""
     spec = scenario.spec
+    limits = limits or Limits.from_settings()
+    check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario)
     data = load_data(scenario, ctx) if with_data else None
     features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
+    if data is not None:
+        check_samples(data.x.size, limits, scenario.where)
+    widths = layer_widths(spec.generator.layers, spec.latent.dim, ("generator", "layers"))
+    widths += layer_widths(spec.discriminator.layers, features, ("discriminator", "layers"))
+    check_parameters(widths, limits, scenario.where)
     loss = scenario.registry.create("gan_losses", spec.loss)
     tricks = create_tricks(scenario, loss)
     d_features = features

@@ -94,12 +94,9 @@ def check_parameters(widths: list[tuple[str, int, int]], limits: Limits, where) 
     is allocated."""
     total = sum(inputs * units + units for _, inputs, units in widths)
     if total > limits.parameters:
+        largest = max(widths, key=lambda width: width[1] * width[2])[0]
         _refuse(
-            "the network's parameter count",
-            total,
-            limits.parameters,
-            "parameters",
-            where(("model", "layers")),
+            "the network's parameter count", total, limits.parameters, "parameters", where(largest)
         )
 
 

@@ -120,9 +120,7 @@ class Network:
     another float type is converted on the way in, so a float32 network stays float32.
     """
 
-    def __init__(
-        self, layers: list[Layer], in_features: int, out_features: int, dtype=np.float64
-    ):
+    def __init__(self, layers: list[Layer], in_features: int, out_features: int, dtype=np.float64):
         self.layers = layers
         self.in_features = in_features
         self.out_features = out_features

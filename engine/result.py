@@ -304,6 +304,15 @@ def load_run(folder: str | Path) -> RunResult:
     built.network.load_state(params)
     trace_file = trace_path if trace_path.is_file() else None
     return RunResult(
-        scenario, built.network, built, history, status, None, len(history), 0.0, metrics,
-        trace_file, folder,
+        scenario,
+        built.network,
+        built,
+        history,
+        status,
+        None,
+        len(history),
+        0.0,
+        metrics,
+        trace_file,
+        folder,
     )

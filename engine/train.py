@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import interrupt
 from engine.build import Built, build
 from engine.components import Parameter
 from engine.limits import Limits
@@ -55,11 +56,16 @@ def run(
     if scenario.spec.kind == "gan":  # a generator and a discriminator: engine/gan.py
         from engine.gan import train_gan
 
-        return train_gan(scenario, trace, run_dir=run_dir, progress=progress, limits=limits)
+        with interrupt.deferred():
+            return train_gan(scenario, trace, run_dir=run_dir, progress=progress, limits=limits)
     built = build(scenario, Limits.from_settings(limits))
     # NaN/inf are detected and explained by the loop itself; numpy's warnings would only
     # repeat it less clearly
-    with open_run(scenario, built, trace, run_dir) as output, np.errstate(all="ignore"):
+    with (
+        interrupt.deferred(),
+        open_run(scenario, built, trace, run_dir) as output,
+        np.errstate(all="ignore"),
+    ):
         return _train(built, output, progress)
 
 
@@ -126,6 +132,7 @@ def _train(built: Built, output, progress) -> RunResult:
     status, message = "completed", None
     try:
         for step in range(total):
+            interrupt.check()
             built.ctx.step = step
             batch = next(batches)
             x, y = (x_all, y_all) if batch is None else (x_all[batch], y_all[batch])
@@ -170,7 +177,7 @@ def _train(built: Built, output, progress) -> RunResult:
             if (step + 1) % eval_every == 0 or step == total - 1:
                 scalars.update(output.evaluate())
             history.append(scalars)
-            writer.scalars(step, scalars, exact=traced)
+            writer.scalars(step, scalars)
             if progress is not None:
                 progress(step + 1, total, value)
     except KeyboardInterrupt:
@@ -191,10 +198,12 @@ class StepHistory(Sequence):
     Here the latest steps are kept as they were appended (up to ``CHUNK``), and older ones as
     one column per quantity: floats and ints in an ``array`` (8 bytes a value), anything else,
     or a quantity missing at some steps, in a list. ``history[i]`` gives step i's dict, with
-    the keys and values that were appended; reading, slicing, iterating and comparing work
-    as for a list of dicts.
+    the keys and values that were appended (a value None reads as absent, as in
+    ``Trace.history()``); reading, slicing, iterating and comparing work as for a list of
+    dicts.
     """
 
+    #: Steps kept as appended before they move into the columns.
     CHUNK = 1000
 
     def __init__(self, rows=()):

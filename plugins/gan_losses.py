@@ -48,7 +48,7 @@ class MinimaxConfig(ComponentConfig):
 
 
 class Minimax(GanLoss):
-    """The minimax game of Goodfellow et al. (2014), min_G max_D V(D, G):
+    """The original game: D maximizes, G minimizes V(D, G) (Goodfellow et al. 2014).
 
         V = E_x[log D(x)] + E_z[log(1 - D(G(z)))],   D(x) = σ(l(x))
         L_D = -V = mean BCE(l_real, 1) + mean BCE(l_fake, 0)
@@ -82,8 +82,9 @@ class NonSaturatingConfig(ComponentConfig):
 
 
 class NonSaturating(Minimax):
-    """The same D as ``minimax``; G maximizes log D(G(z)) instead of minimizing
-    log(1 - D(G(z))) (Goodfellow et al. 2014, section 3): strong gradients early on.
+    """G maximizes log D(G(z)) instead of minimizing log(1 - D(G(z))); D as in minimax.
+
+    Goodfellow et al. (2014), section 3: G's gradient is strong exactly when D wins.
 
         L_D = mean softplus(-l_real) + mean softplus(l_fake)
         L_G = -mean log D(G(z)) = mean BCE(l_fake, 1) = mean softplus(-l_fake)
@@ -108,7 +109,7 @@ class LeastSquaresConfig(ComponentConfig):
 
 
 class LeastSquares(GanLoss):
-    """Least squares GAN (Mao et al. 2017), on D's raw output l (no sigmoid):
+    """Least squares GAN: squared distance of D's raw output l to labels (Mao et al. 2017).
 
         L_D = ½ mean (l_real - b)² + ½ mean (l_fake - a)²,   dL_D/dl = (l - t) / N
         L_G = ½ mean (l_fake - c)²,                          dL_G/dl = (l - c) / N
@@ -149,7 +150,7 @@ class HingeConfig(ComponentConfig):
 
 
 class Hinge(GanLoss):
-    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018), on D's raw score l, no labels:
+    """Hinge loss on D's raw score l, no labels (Lim & Ye 2017; Miyato et al. 2018).
 
         L_D = mean max(0, 1 - l_real) + mean max(0, 1 + l_fake)
         dL_D/dl_real = -[l_real < 1] / N,   dL_D/dl_fake = [l_fake > -1] / N
@@ -182,9 +183,10 @@ class WassersteinConfig(ComponentConfig):
 
 
 class Wasserstein(GanLoss):
-    """Wasserstein GAN (Arjovsky et al. 2017): D is a critic whose score l estimates the
-    Wasserstein-1 distance as E[l_real] - E[l_fake], valid while D is 1-Lipschitz (keep it so
-    with the ``weight_clipping`` or ``gradient_penalty`` trick):
+    """Wasserstein GAN (Arjovsky et al. 2017): D is a critic, its score l has no sigmoid.
+
+    E[l_real] - E[l_fake] estimates the Wasserstein-1 distance while D is 1-Lipschitz (keep
+    it so with the ``weight_clipping`` or ``gradient_penalty`` trick):
 
         L_D = mean l_fake - mean l_real,   dL_D/dl_real = -1 / N,  dL_D/dl_fake = 1 / N
         L_G = -mean l_fake,                dL_G/dl = -1 / N

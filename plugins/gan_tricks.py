@@ -59,9 +59,11 @@ class LabelSmoothingConfig(ComponentConfig):
 
 
 class LabelSmoothing(GanTrick):
-    """Softer targets for D (Salimans et al. 2016; ganhacks 6): every label equal to the
-    loss's real label (1) becomes ``real``, every fake label (0) becomes ``fake``, as a fixed
-    number or drawn per sample from [low, high]:
+    """Softer labels for D: real 1 -> 0.9 (one-sided), fake 0 -> 0.1 (two-sided), or ranges.
+
+    Salimans et al. 2016; ganhacks 6. Every label equal to the loss's real label (1) becomes
+    ``real``, every fake label (0) becomes ``fake``, as a fixed number or drawn per sample
+    from [low, high]:
 
         t_real: 1 -> 0.9 (one-sided)       t_fake: 0 -> 0.1 (two-sided)
 
@@ -108,8 +110,10 @@ class NoisyLabelsConfig(ComponentConfig):
 
 
 class NoisyLabels(GanTrick):
-    """Flip a fraction of D's labels (ganhacks 13: "occasionally flip the labels"): in each
-    chosen batch, round(fraction·N) samples drawn at random get the other class's label,
+    """Flip a fraction of D's labels (ganhacks 13: "occasionally flip the labels").
+
+    In each chosen batch, round(fraction·N) samples drawn at random get the other class's
+    label,
 
         t <- t_real + t_fake - t        (1 <-> 0; a smoothed 0.9 becomes 0.1)
 
@@ -157,8 +161,9 @@ class InstanceNoiseConfig(ComponentConfig):
 
 
 class InstanceNoise(GanTrick):
-    """Gaussian noise on every input of D, real and fake, in both phases (Sønderby et al.
-    2017; Arjovsky & Bottou 2017), annealed linearly to zero:
+    """Gaussian noise on D's inputs, real and fake, annealed to zero (instance noise).
+
+    Sønderby et al. 2017; Arjovsky & Bottou 2017. In both phases, every input of D gets
 
         x̃ = x + ε,   ε ~ N(0, σ(t)² I),   σ(t) = σ₀ · max(0, 1 - t / T_anneal)
 
@@ -197,8 +202,9 @@ class PackingConfig(ComponentConfig):
 
 
 class Packing(GanTrick):
-    """PacGAN (Lin et al. 2018): D judges m samples at once, all real or all G's, so a G
-    that puts its samples on few modes is easy to spot (packs of look-alikes):
+    """D judges m samples at once, all real or all G's (PacGAN, Lin et al. 2018).
+
+    A G that puts its samples on few modes is then easy to spot (packs of look-alikes):
 
         D's input (N, d) -> (N/m, m·d)     row i: samples i·m, ..., i·m + m - 1 side by side
         one label per pack;  in G's phase D's dL/dx (N/m, m·d) -> (N, d) for G
@@ -242,7 +248,9 @@ class WeightClippingConfig(ComponentConfig):
 
 
 class WeightClipping(GanTrick):
-    """Clamp every parameter of D after each of its updates (WGAN, Arjovsky et al. 2017):
+    """Clamp D's parameters to [-c, c] after each of its updates (WGAN).
+
+    Arjovsky et al. 2017:
 
         θ <- clamp(θ, -c, c)        (c = 0.01)
 
@@ -275,6 +283,12 @@ class GradientPenaltyConfig(ComponentConfig):
         description="Where ∇D is taken: on random points between real and fake samples "
         "(WGAN-GP), or on the real samples (with target 0: the R1 penalty).",
     )
+    every: int = Field(
+        1,
+        ge=1,
+        description="Apply the penalty at every k-th step only, weighted k·λ (lazy "
+        "regularization, Karras et al. 2020): about the same effect for 1/k of the cost.",
+    )
 
 
 #: Activations with f(z) = f'(z)·z and f'' = 0 almost everywhere: the second-order backward
@@ -283,8 +297,10 @@ PIECEWISE_LINEAR = {"identity", "relu", "leaky_relu"}
 
 
 class GradientPenalty(GanTrick):
-    """A penalty on the norm of D's gradient with respect to its input (WGAN-GP, Gulrajani
-    et al. 2017), added to D's loss:
+    """A penalty on ‖∇ₓD‖, D's gradient w.r.t. its input, added to D's loss (WGAN-GP, R1).
+
+    Gulrajani et al. 2017 (WGAN-GP); at the real samples with target 0, Mescheder et al.
+    2018 (R1):
 
         x̂ = ε·x_real + (1 - ε)·x_fake,   ε ~ U(0, 1) per sample
         P = λ · mean_n (‖∇_x D(x̂_n)‖ - target)²
@@ -298,7 +314,8 @@ class GradientPenalty(GanTrick):
         u_0 = dP/dh_0 = 2λ/N · (‖h_0‖ - target) · h_0 / ‖h_0‖
         dP/dW_i = u_{i-1}ᵀ·(h_i ⊙ m_i),   u_i = (u_{i-1}·W_i) ⊙ m_i          (up)
 
-    and the biases do not change ∇_x D. Trace: "penalty 0.37 (mean ‖∇D‖ 0.81)".
+    and the biases do not change ∇_x D. With ``every: k`` the penalty acts at every k-th
+    step only, with weight k·λ. Trace: "penalty 0.37 (mean ‖∇D‖ 0.81)".
     """
 
     def setup(self, run):
@@ -329,10 +346,11 @@ class GradientPenalty(GanTrick):
             h = delta @ layer.W.value.T if hasattr(layer, "W") else delta
         return h, saved[::-1]
 
-    def penalty(self, network, x: np.ndarray):
+    def penalty(self, network, x: np.ndarray, weight: float | None = None):
         """P and dP/dW for every dense layer (by parameter key)."""
         grad_x, deltas = self.input_gradient(network, x)
-        weight, target, n = self.config.weight, self.config.target, len(x)
+        weight = self.config.weight if weight is None else weight
+        target, n = self.config.target, len(x)
         norms = np.sqrt(np.sum(grad_x * grad_x, axis=1, keepdims=True))
         value = float(weight * np.mean((norms - target) ** 2))
         safe = np.where(norms > 0, norms, 1.0)
@@ -349,12 +367,15 @@ class GradientPenalty(GanTrick):
 
     @hookimpl
     def tracegrad_gan_d_gradients(self, batch, discriminator, step):
+        every = self.config.every
+        if step % every:
+            return None
         if self.config.at == "real":
             x = batch.real
         else:
             eps = self.rng.uniform(size=(len(batch.real), 1))
             x = eps * batch.real + (1.0 - eps) * batch.fake
-        value, grads, norms = self.penalty(discriminator, x)
+        value, grads, norms = self.penalty(discriminator, x, every * self.config.weight)
         for p in discriminator.parameters:
             if p.key in grads:
                 p.grad = p.grad + grads[p.key]
@@ -409,10 +430,12 @@ class DStepsScheduleConfig(ComponentConfig):
 
 
 class DStepsSchedule(GanTrick):
-    """Train D more at some steps (Goodfellow et al.'s k, made to vary). The WGAN schedule
-    (Arjovsky et al. 2017) is ``{boost_first: 25, boost_every: 500, boost_d_steps: 100}``
-    with ``train.d_steps: 5``: the critic is trained to near-optimality early on and now and
-    then. Trace: ``d_steps`` in the step record and the per-step scalars.
+    """Train D more at some steps: Goodfellow et al.'s k, made to vary over training.
+
+    The WGAN schedule (Arjovsky et al. 2017) is
+    ``{boost_first: 25, boost_every: 500, boost_d_steps: 100}`` with ``train.d_steps: 5``:
+    the critic is trained to near-optimality early on and now and then. Trace: ``d_steps``
+    in the step record and the per-step scalars.
     """
 
     @hookimpl

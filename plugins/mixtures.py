@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Data, Dataset
@@ -33,7 +33,13 @@ class RingConfig(ComponentConfig):
     modes: int = Field(8, ge=1, description="Number of Gaussian modes K on the circle.")
     radius: float = Field(2.0, gt=0, description="Radius of the circle the modes sit on.")
     std: float = Field(0.02, gt=0, description="Std of each mode.")
-    samples: int = Field(1000, ge=1, description="Number of points, shared evenly by modes.")
+    samples: int = Field(
+        1000,
+        ge=1,
+        le=10_000_000,
+        validation_alias=AliasChoices("samples", "size"),
+        description="Number of points, shared evenly by modes (`size` is accepted too).",
+    )
 
 
 class Ring(Dataset):
@@ -56,7 +62,13 @@ class GridConfig(ComponentConfig):
     )
     spacing: float = Field(2.0, gt=0, description="Distance between neighbouring modes.")
     std: float = Field(0.05, gt=0, description="Std of each mode.")
-    samples: int = Field(1000, ge=1, description="Number of points, shared evenly by modes.")
+    samples: int = Field(
+        1000,
+        ge=1,
+        le=10_000_000,
+        validation_alias=AliasChoices("samples", "size"),
+        description="Number of points, shared evenly by modes (`size` is accepted too).",
+    )
 
 
 class Grid(Dataset):
@@ -78,7 +90,13 @@ class GaussianConfig(ComponentConfig):
     type: Literal["gaussian"] = "gaussian"
     mean: float = Field(0.0, description="Mean μ.")
     std: float = Field(1.0, gt=0, description="Standard deviation σ.")
-    samples: int = Field(1000, ge=1, description="Number of points.")
+    samples: int = Field(
+        1000,
+        ge=1,
+        le=10_000_000,
+        validation_alias=AliasChoices("samples", "size"),
+        description="Number of points (`size` is accepted too).",
+    )
 
 
 class Gaussian(Dataset):

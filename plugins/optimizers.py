@@ -66,10 +66,12 @@ class ParameterGroup:
 
     def holds(self, params: list[Parameter]) -> bool:
         """Still the same parameters, each still a view of the vector, each with a gradient."""
-        return len(params) == len(self.params) and all(
-            p is q and p.value is view and p.grad is not None
-            for p, q, view in zip(params, self.params, self.views)
-        )
+        if len(params) != len(self.params):
+            return False
+        for p, q, view in zip(params, self.params, self.views):
+            if p is not q or p.value is not view or p.grad is None:
+                return False
+        return True
 
     def gather(self) -> Parameter:
         for p, grad in zip(self.params, self.grad_views):

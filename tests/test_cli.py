@@ -83,3 +83,14 @@ def test_python_dash_m_engine_is_the_command():
         [sys.executable, "-m", "engine", "--version"], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0 and result.stdout.startswith("tracegrad ")
+
+
+def test_validate_and_gradcheck_gan_scenarios(cli):
+    ring8 = ROOT / "scenarios" / "gan" / "ring8.yaml"
+    result = cli("validate", ring8)
+    assert result.code == 0 and "valid (gan: G dense 2→128" in result.out
+    huge = cli("validate", ring8, "--set", "latent.dim=100000000")
+    assert huge.code == 2 and "parameter count" in huge.err and "Traceback" not in huge.err
+    check = cli("gradcheck", ROOT / "scenarios" / "gan" / "gaussian_1d.yaml")
+    assert check.code == 0 and "parameters within 1e-06" in check.out
+    assert "G." in check.out and "D." in check.out

@@ -41,7 +41,7 @@ NEEDS_EXTRAS = ("digits",)
 
 def _bases() -> list[dict]:
     bases = [yaml.safe_load(SMALL)]
-    for path in sorted(SCENARIOS.glob("*.yaml")):
+    for path in sorted([*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("gan/*.yaml")]):
         if any(word in path.name for word in NEEDS_EXTRAS):
             continue
         data = yaml.safe_load(path.read_text())

@@ -244,3 +244,10 @@ def test_a_run_is_reproducible():
     second = engine.run(tiny(), trace=False)
     for key, value in first.params.items():
         np.testing.assert_array_equal(value, second.params[key])
+
+
+def test_describe_names_both_networks():
+    built = build_gan(load_scenario(tiny()))
+    text = built.describe()
+    assert text.startswith("gan: G dense 2→5, tanh, dense 5→2; D dense 2→6, leaky_relu")
+    assert text.endswith(f"{2 * 5 + 5 + 5 * 2 + 2 + 2 * 6 + 6 + 6 + 1} parameters")

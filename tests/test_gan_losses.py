@@ -157,3 +157,27 @@ def test_discriminator_loss_gradient(name):
     for p, g in zip(D.parameters, real_grads):
         numeric, _ = numerical_gradient(objective, p.value)
         np.testing.assert_allclose(p.grad + g, numeric, rtol=1e-5, atol=1e-8, err_msg=p.key)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_check_gan_passes_for_every_loss(name):
+    from engine.gan_gradcheck import check_gan
+
+    results = check_gan(load_scenario(tiny(loss={"type": name})))
+    keys = {r.name for r in results}
+    assert {"G.dense0.W", "G.dense1.b", "D.dense0.W", "D.dense1.b"} <= keys
+    assert all(r.ok() for r in results), [(r.name, r.error) for r in results if not r.ok()]
+
+
+def test_check_gan_catches_a_wrong_gradient(monkeypatch):
+    from engine.gan_gradcheck import check_gan
+    from plugins.gan_losses import NonSaturating
+
+    original = NonSaturating.generator
+    monkeypatch.setattr(
+        NonSaturating,
+        "generator",
+        lambda self, l, t: (original(self, l, t)[0], original(self, l, t)[1] * 1.01),
+    )
+    results = check_gan(load_scenario(tiny()))
+    assert not all(r.ok() for r in results if r.name.startswith("G."))

@@ -4,6 +4,7 @@ reported with the file:line of the offending key."""
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,12 @@ def test_supervised_scenarios_are_unchanged(write_scenario):
 
     scenario = load_scenario(write_scenario(SMALL))
     assert scenario.spec.kind == "supervised"
+
+
+def test_the_documented_ring8_example_runs_verbatim(tmp_path):
+    """The GAN scenario of the format's specification (with ``size:``), a few steps."""
+
+    path = Path(__file__).parent / "data" / "issue_ring8.yaml"
+    result = engine.run(path, trace=tmp_path / "t.jsonl", overrides={"train.steps": 3})
+    assert result.status == "completed"
+    assert result.scenario.resolved()["data"]["samples"] == 100000

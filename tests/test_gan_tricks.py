@@ -389,3 +389,30 @@ def test_packing_needs_a_multiple_of_the_batch_size():
     with pytest.raises(BuildError) as error:
         built_with({"type": "packing", "samples": 3})
     assert "batch_size 8 is not a multiple of 3" in error.value.message
+
+
+def test_lazy_gradient_penalty_acts_every_k_steps_with_k_times_the_weight():
+    config = {"type": "gradient_penalty", "weight": 2.0, "target": 0.0, "at": "real", "every": 3}
+    built = built_with(config, loss={"type": "wasserstein"})
+    trick, D = built.tricks[0], built.discriminator
+    batch = d_batch(built)
+    batch.real = np.random.default_rng(0).normal(size=(N, 2))
+    for p in D.parameters:
+        p.grad = np.zeros_like(p.value)
+    assert call(built, "tracegrad_gan_d_gradients", batch=batch, discriminator=D, step=1) == []
+    assert batch.penalties == {} and all(not p.grad.any() for p in D.parameters)
+    call(built, "tracegrad_gan_d_gradients", batch=batch, discriminator=D, step=3)
+    plain, _, _ = trick.penalty(D, batch.real, 2.0)
+    assert batch.penalties["gradient_penalty"] == pytest.approx(3 * plain)
+
+
+class WrongArguments(GanTrick):
+    @engine.hookimpl
+    def tracegrad_gan_d_labels(self, batch, step, labels):
+        return None
+
+
+def test_a_trick_hook_with_unknown_arguments_is_refused():
+    with pytest.raises(engine.TracegradError) as error:
+        TrickHooks([WrongArguments(type("Config", (), {"type": "wrong"})())])
+    assert "labels" in str(error.value)

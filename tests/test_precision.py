@@ -241,24 +241,16 @@ def test_step_history_reads_like_a_list_of_dicts():
 
 
 def test_run_history_and_trace_scalars_agree(tmp_path):
-    """Loss, learning rate and evaluations exact at every step; gradient norms exact at
-    traced steps, to 4 significant digits at the others."""
+    """Every per-step scalar is written exactly (compact base64 columns, see the writer)."""
     extra = {"trace": {"steps": [0, 33], "every": 50}}
     extra["train"] = {"steps": 120, "batch_size": 32, "eval_every": 20, "validation_split": 0.25}
     result = engine.run(scenario(**extra), trace=tmp_path / "trace.jsonl")
     trace = read_trace(tmp_path / "trace.jsonl")
-    traced = set(trace.traced_steps)
-    assert traced == {0, 33, 50, 100, 119}
+    assert set(trace.traced_steps) == {0, 33, 50, 100, 119}
     rows = trace.history()
     assert len(rows) == len(result.history) == 120
     for ours, written in zip(result.history, rows):
-        assert ours.keys() == written.keys()
-        for name, value in ours.items():
-            if name.startswith("grad_norm.") and ours["step"] not in traced:
-                assert written[name] == pytest.approx(value, rel=5e-4)
-                assert float(f"{written[name]:.4g}") == written[name]  # 4 digits at most
-            else:
-                assert written[name] == value, (ours["step"], name)
+        assert ours == written, ours["step"]
     assert "val_loss" in rows[19] and "val_loss" not in rows[20]
 
 

@@ -256,6 +256,12 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path, line_sweep):
 def test_a_changed_scenario_is_run_again(tmp_path, line_sweep):
     out = tmp_path / "out"
     run_sweep(line_sweep, out_dir=out)
+    write(
+        tmp_path,
+        "line.yaml",
+        "# layout and comments\n" + LINE.replace("{steps: 40}", "\n  steps: 40"),
+    )
+    assert run_sweep(line_sweep, out_dir=out).ran == 0
     write(tmp_path, "line.yaml", LINE.replace("steps: 40", "steps: 41"))
     assert run_sweep(line_sweep, out_dir=out).ran == 6
 
@@ -376,7 +382,7 @@ def test_a_dask_cluster_gives_the_same_results_as_local(tmp_path, line_sweep):
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         address = cluster.scheduler_address.removeprefix("tcp://")
         remote = run_sweep(line_sweep, f"dask://{address}", out_dir=tmp_path / "dask")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
-from engine.sweep.runs import RunJob, RunOutcome, file_sha256, finished_outcome
+from engine.sweep.runs import RunJob, RunOutcome, finished_outcome, scenario_digest
 from engine.sweep.spec import Configuration, Sweep, configurations, load_sweep, plan
 
 
@@ -66,7 +66,7 @@ def default_out_dir(sweep: Sweep) -> Path:
 def jobs(sweep: Sweep, out_dir: Path) -> list[RunJob]:
     """One job per planned run, in plan order (configuration by configuration)."""
     scenario = str(sweep.scenario_path)
-    digest = file_sha256(sweep.scenario_path)
+    digest = scenario_digest(sweep.scenario_path)
     trace = {"trace": sweep.spec.trace.model_dump(mode="json")}
     return [
         RunJob(

@@ -95,7 +95,7 @@ def _dask_client(choice: ExecutorChoice):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port, on loopback too
         )
         with cluster, distributed.Client(cluster) as client:
             yield client

@@ -2,8 +2,8 @@
 (``RunOutcome``), and how a finished run is recognized when a sweep resumes.
 
 A run folder ``OUT_DIR/runs/<config-id>-seed<k>/`` holds what ``tracegrad run`` writes
-(trace.jsonl, scenario.yaml, params.npz), plus ``job.json`` (what was asked: the scenario
-file's SHA-256, the overrides, the seeds) and, when written, ``report.html``. A run is
+(trace.jsonl, scenario.yaml, params.npz), plus ``job.json`` (what was asked: a digest of
+the scenario's content, the overrides, the seeds) and, when written, ``report.html``. A run is
 finished when ``job.json`` matches the job and the trace ends with status completed or
 failed (or ``failed.json`` records an error raised before the trace was closed).
 """
@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import yaml_source
 from engine.errors import TracegradError
 from engine.files import write_atomic
 from engine.trace.reader import read_trace
@@ -35,7 +36,7 @@ class RunJob:
     seed: int
     run_seed: int
     scenario: str  # absolute path
-    scenario_sha256: str
+    scenario_digest: str
     overrides: dict[str, Any]
     run_dir: str  # absolute path
     metrics: tuple[str, ...]
@@ -44,7 +45,7 @@ class RunJob:
     def identity(self) -> dict[str, Any]:
         """What ``job.json`` records; a run folder whose job.json differs is run again."""
         return {
-            "scenario_sha256": self.scenario_sha256,
+            "scenario_digest": self.scenario_digest,
             "overrides": self.overrides,
             "seed": self.seed,
             "run_seed": self.run_seed,
@@ -71,8 +72,11 @@ class RunOutcome:
         return asdict(self)
 
 
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def scenario_digest(path: str | Path) -> str:
+    """SHA-256 of the scenario file's content as data (sorted JSON): editing a comment or
+    the layout of the file changes nothing, editing a value changes the digest."""
+    data, _ = yaml_source.load(Path(path).read_text(encoding="utf-8"), str(path))
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def run_one(job: RunJob) -> RunOutcome:
@@ -125,8 +129,8 @@ def error_text(error: TracegradError) -> str:
 
 def _changed(job: RunJob) -> bool:
     try:
-        return file_sha256(job.scenario) != job.scenario_sha256
-    except OSError:
+        return scenario_digest(job.scenario) != job.scenario_digest
+    except (OSError, UnicodeDecodeError, TracegradError):
         return True
 
 

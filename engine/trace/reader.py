@@ -6,9 +6,12 @@ other unreadable line is a TraceError with ``file:line``.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from engine.errors import TraceError
 
@@ -91,7 +94,14 @@ def read_trace(path: str | Path) -> Trace:
             trace = Trace(path, record)
             continue
         if record["type"] == "scalars":
-            _merge_scalars(trace.scalars, record)
+            try:
+                _merge_scalars(trace.scalars, record)
+            except (KeyError, TypeError, ValueError) as error:
+                raise TraceError(
+                    f"malformed scalars record ({error})",
+                    f"{path}:{number}",
+                    hint="the file is damaged; re-run the scenario",
+                ) from None
         elif record["type"] == "end":
             trace.end = record
         else:
@@ -104,11 +114,28 @@ def read_trace(path: str | Path) -> Trace:
     return trace
 
 
+NON_FINITE = {"nan", "inf", "-inf"}  # how the writer spells floats JSON has no literal for
+
+
+def decode_column(column, count: int) -> list:
+    """A chunk's column as a list (see engine.trace.writer: base64 bytes, repeats, lists)."""
+    if isinstance(column, list):
+        return [float(v) if v in NON_FINITE else v for v in column]
+    if "repeat" in column:
+        return [column["repeat"]] * count
+    if "f64" in column:
+        return np.frombuffer(base64.b64decode(column["f64"]), dtype="<f8").tolist()
+    if "i64" in column:
+        return np.frombuffer(base64.b64decode(column["i64"]), dtype="<i8").tolist()
+    raise ValueError(f"unknown column encoding {sorted(column)}")
+
+
 def _merge_scalars(scalars: dict[str, list], record: dict) -> None:
     before = len(scalars.get("step", []))
-    count = record["count"]
-    for name, column in record["columns"].items():
-        scalars.setdefault(name, [None] * before).extend(column)
+    first, count = record["step"], record["count"]
+    columns = {"step": list(range(first, first + count)), **record["columns"]}
+    for name, column in columns.items():
+        scalars.setdefault(name, [None] * before).extend(decode_column(column, count))
     for column in scalars.values():
         if len(column) < before + count:
             column.extend([None] * (before + count - len(column)))

@@ -12,17 +12,17 @@ Record types, in file order::
 
 Nothing time-dependent is written, so the same scenario and seed give the same bytes.
 
-The scalars are most of a long run's trace, so they are stored compactly: a chunk holds up
-to SCALAR_CHUNK steps, a quantity that appears only now and then (accuracy at evaluation
-steps) starts a new chunk instead of following a run of nulls, and trailing nulls are left
-out (the reader fills them in). On steps that are not traced, the curves (``CURVES``: the
-gradient norms) keep CURVE_DIGITS significant digits: they are read as plots, and a traced
-step keeps them exact, next to the arrays they are computed from. The loss and the learning
-rate are always exact.
+The scalars are most of a long run's trace, so they are stored compactly but exactly: a
+chunk holds up to SCALAR_CHUNK steps; its step numbers follow from ``step`` and ``count``; a
+column of finite numbers is written as the base64 text of its little-endian float64 (or int64)
+bytes, ``{"f64": "..."}``, a constant column as ``{"repeat": value}``, and a column with gaps
+or NaN as a plain JSON list. ``engine.trace.reader`` turns them back into lists. A quantity
+that appears only now and then (accuracy at evaluation steps) starts a new chunk.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from itertools import chain
@@ -35,9 +35,6 @@ from engine.trace import tensors
 
 SCHEMA_VERSION = 1
 SCALAR_CHUNK = 100
-#: Columns stored as curves (name prefixes) and their significant digits on untraced steps.
-CURVES = ("grad_norm.",)
-CURVE_DIGITS = 4
 #: ``json.dumps(record, separators=(",", ":"))``, with the encoder made once.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
 
@@ -49,39 +46,16 @@ def _plain(value):
     return value
 
 
-def _plain_column(column: list) -> list:
-    if set(map(type, column)) == {float} and all(map(math.isfinite, column)):
-        return column  # the usual case, checked in two passes of C
-    return [_plain(value) for value in column]
-
-
-def curves(columns: list[list], exact: list[int]) -> list[list]:
-    """Columns of floats with CURVE_DIGITS significant digits, except the rows in ``exact``.
-
-    Each number is rounded to k / 10^d with k a whole number and 10^d exact (0 <= d <= 22):
-    the float nearest that decimal, which prints as it (0.012345678 -> 0.01235). Numbers
-    outside that range, zeros, NaN and infinities are kept as they are, and so are columns
-    that hold anything but floats. Columns of one length are rounded together, as one array.
-    """
-    floats = [i for i, column in enumerate(columns) if set(map(type, column)) == {float}]
-    if len({len(columns[i]) for i in floats}) > 1:  # columns with gaps: one at a time
-        return [curves([column], exact)[0] for column in columns]
-    if not floats:
-        return columns
-    values = np.array([columns[i] for i in floats])
-    size = np.abs(values)
-    rounded = np.isfinite(values) & (size > 0)
-    d = (CURVE_DIGITS - 1) - np.floor(np.log10(np.where(rounded, size, 1.0)))
-    rounded &= (d >= 0) & (d <= 22)
-    scale = 10.0 ** np.where(rounded, d, 0.0)
-    points = np.where(rounded, np.round(values * scale) / scale, values).tolist()
-    result = list(columns)
-    for i, column in zip(floats, points):
-        for row in exact:
-            if row < len(column):
-                column[row] = columns[i][row]
-        result[i] = column
-    return result
+def encode_column(column: list):
+    """A column of one chunk, compact and exact (see the module docstring)."""
+    kinds = set(map(type, column))
+    if not kinds <= {float, int} or not all(map(math.isfinite, column)):
+        return [_plain(value) for value in column]
+    if all(value == column[0] for value in column) and len(kinds) == 1:
+        return {"repeat": column[0]}
+    if kinds == {int}:
+        return {"i64": base64.b64encode(np.asarray(column, dtype="<i8").tobytes()).decode()}
+    return {"f64": base64.b64encode(np.asarray(column, dtype="<f8").tobytes()).decode()}
 
 
 class TraceWriter:
@@ -95,7 +69,6 @@ class TraceWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("w", encoding="utf-8")
         self._rows: list[dict] = []  # the buffered steps' scalars, one dict per step
-        self._exact: list[int] = []  # rows whose curves are kept exact (traced steps)
         self._names: set[str] = set()  # the quantities of the chunk's first step
         self._uniform = True  # every buffered step has all of them
         self._first_step: int | None = None
@@ -116,12 +89,10 @@ class TraceWriter:
         self._file.write(_ENCODER.encode(record) + "\n")
         self._file.flush()
 
-    def scalars(self, step: int, values: dict[str, float], exact: bool = True) -> None:
+    def scalars(self, step: int, values: dict[str, float]) -> None:
         """Buffer one step's scalars; written in chunks of up to SCALAR_CHUNK steps.
 
         ``values`` is kept until the chunk is written, so it must not change after the call.
-        ``exact=False`` (a step that is not traced) stores the curves with CURVE_DIGITS
-        significant digits.
         """
         if self._file is None:
             return
@@ -132,8 +103,6 @@ class TraceWriter:
             self._first_step, self._names, self._uniform = step, set(values), True
         elif len(values) != len(self._names):  # some quantity is missing at this step
             self._uniform = False
-        if exact:
-            self._exact.append(len(rows))
         rows.append(values)
         if len(rows) >= SCALAR_CHUNK:
             self.flush_scalars()
@@ -149,13 +118,11 @@ class TraceWriter:
                     column = columns[name] = [row.get(name) for row in rows]
                     while column[-1] is None:  # the reader fills a short column with nulls
                         column.pop()
-            names = [name for name in columns if name.startswith(CURVES)]
-            rounded = curves([columns[name] for name in names], self._exact)
-            columns.update(zip(names, rounded))
-            columns = {name: _plain_column(column) for name, column in columns.items()}
+            columns.pop("step", None)  # it follows from the chunk's first step and count
+            columns = {name: encode_column(column) for name, column in columns.items()}
             first, count = self._first_step, len(rows)
             self.write({"type": "scalars", "step": first, "count": count, "columns": columns})
-        self._rows, self._exact, self._first_step = [], [], None
+        self._rows, self._first_step = [], None
 
     def close(self, end: dict | None = None) -> None:
         if self._file is None:
