@@ -296,12 +296,13 @@ class GanLoop:
             self.trace_g_backward(step, logits, batch.target, value, grad_logits, grad_x, tag)
             before = record.snapshot(G)
         self.built.optimizers["G"].step(G.parameters, lr)
+        if traced:  # the update as the optimizer made it, before any trick changes it (as D's)
+            optimizer = self.built.optimizers["G"]
+            record.update_records(self.tagged["G"], step, G, optimizer, before, lr, **tag)
         notes = self.call("after_update", [], network=G, name="G", step=step)
         for p in D.parameters:
             p.grad = None  # discarded: D is frozen while G learns
         if traced:
-            optimizer = self.built.optimizers["G"]
-            record.update_records(self.tagged["G"], step, G, optimizer, before, lr, **tag)
             self.trace_notes(step, notes, network="G", **tag)
             self.trace_frozen(step, frozen_before, tag)
         return {"g_loss": value, "grad_norm.G": norm}
