@@ -35,6 +35,11 @@ from engine.metrics import SampleMetrics
 from engine.scenario import Scenario
 from engine.trace import record
 
+#: Samples pictured at each traced step (``gan_samples`` records), and the points of D's grid
+#: per axis for 1-D and 2-D data.
+SAMPLE_COUNT = 256
+GRID = {1: 200, 2: 40}
+
 
 def train_gan(
     scenario: Scenario,
@@ -96,6 +101,7 @@ class GanLoop:
         # the same latent vectors at every measurement, so changes are G's, not the draw's
         self.metric_z = built.latent(spec.metrics.samples, ctx.rng("metrics"))
         self.latest: dict = {}
+        self.sample_inputs = None  # (real samples, z) pictured at every traced step
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -110,6 +116,8 @@ class GanLoop:
                 self.built.ctx.step = step
                 traced = self.policy.traces(step, total)
                 scalars = self.step(step, traced)
+                if traced and self.writer.enabled:
+                    self.trace_samples(step)
                 if not (math.isfinite(scalars["d_loss"]) and math.isfinite(scalars["g_loss"])):
                     status, message = "failed", self.diverged(step, scalars)
                     history.append(scalars)
@@ -443,6 +451,35 @@ class GanLoop:
             }
         )
         record.backward_records(self.tagged["G"], step, self.G, **tag)
+
+    def trace_samples(self, step: int) -> None:
+        """A picture of the game at a traced step, written whole (whatever trace.max_values):
+        SAMPLE_COUNT real samples and G(z) for a fixed z (evaluation mode, after this step's
+        update), and for 1-D / 2-D data D's verdict on a grid over the data's range."""
+        built = self.built
+        if self.sample_inputs is None:  # drawn once, from generators of their own
+            data = built.data.x
+            pick = built.ctx.rng("report.real").choice(len(data), SAMPLE_COUNT, replace=True)
+            z = built.latent(SAMPLE_COUNT, built.ctx.rng("report.latent"))
+            self.sample_inputs = (data[pick], z)
+        real, z = self.sample_inputs
+        fake = built.generator.forward(z, training=False)
+        record = {"type": "gan_samples", "step": step, "real": real.tolist(), "fake": fake.tolist()}
+        features = real.shape[1]
+        copies = built.discriminator.in_features // features
+        if features in (1, 2) and copies == 1:
+            both = np.vstack([real, fake])
+            low, high = both.min(axis=0), both.max(axis=0)
+            pad = 0.1 * np.maximum(high - low, 1e-6)
+            axes = [np.linspace(a - p, b + p, GRID[features]) for a, b, p in zip(low, high, pad)]
+            points = np.stack([m.ravel() for m in np.meshgrid(*axes)], axis=1)
+            verdict = built.loss.score(built.discriminator.forward(points, training=False))
+            shape = (GRID[features],) * features
+            record["grid"] = {
+                "axes": [a.tolist() for a in axes],
+                "D": verdict.reshape(shape).tolist(),
+            }
+        self.writer.write(record)
 
     def trace_frozen(self, step: int, before: dict, tag: dict) -> None:
         change = max(

@@ -4,6 +4,7 @@ through D, the trace of a step, results, run folders and ``engine.load_run``."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,3 +252,22 @@ def test_describe_names_both_networks():
     text = built.describe()
     assert text.startswith("gan: G dense 2→5, tanh, dense 5→2; D dense 2→6, leaky_relu")
     assert text.endswith(f"{2 * 5 + 5 + 5 * 2 + 2 + 2 * 6 + 6 + 6 + 1} parameters")
+
+
+def test_traced_steps_picture_real_and_generated_samples_over_d(tmp_path):
+    """Each traced step has a ``gan_samples`` record written whole, and the report plots it."""
+    from engine.report import write_report
+    from engine.trace import read_trace
+
+    path = Path(__file__).parent.parent / "scenarios" / "gan" / "ring8.yaml"
+    result = engine.run(path, trace=tmp_path / "trace.jsonl", overrides={"train.steps": 3})
+    trace = read_trace(result.trace_path)
+    pictures = [r for r in trace.records if r["type"] == "gan_samples"]
+    assert [r["step"] for r in pictures] == trace.traced_steps
+    first = pictures[0]
+    assert np.asarray(first["real"]).shape == (256, 2)
+    assert np.asarray(first["fake"]).shape == (256, 2)
+    grid = np.asarray(first["grid"]["D"])
+    assert grid.shape == (40, 40) and np.all((grid > 0) & (grid < 1))  # probabilities
+    html = write_report(tmp_path, tmp_path / "report.html").read_text()
+    assert html.count("samples-step-") >= len(trace.traced_steps)

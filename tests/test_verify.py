@@ -57,7 +57,8 @@ def test_a_clean_trace_verifies_with_nothing_skipped(clean, name):
     report = verify_trace(clean(CLEAN[name]))
     assert report.ok, report.format()
     assert report.claims > 100
-    assert not report.skipped, report.summary()
+    pictures = [reason for reason in report.skipped if reason.startswith("pictures for reports")]
+    assert set(report.skipped) == set(pictures), report.summary()  # nothing else is skipped
     assert report.steps == list(range(CLEAN[name]["train"]["steps"]))
 
 
@@ -143,7 +144,9 @@ def test_changing_any_recorded_number_is_caught(clean, tmp_path, name, sample):
         (i, path)
         for i, record in enumerate(records[1:], start=1)
         for path in numbers(record)
-        if path[0] not in POSITIONS and path[:2] != ("columns", "step")
+        if path[0] not in POSITIONS
+        and path[:2] != ("columns", "step")
+        and record["type"] != "gan_samples"  # pictures, skipped and counted by the verifier
     ]
     path_out = tmp_path / "trace.jsonl"
     for i, path in random.Random(0).sample(places, sample):

@@ -159,18 +159,29 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
     features = (report.trace.header.get("data") or {}).get("features") or 0
     missing = []
     for step in steps:
-        real, fake = step_batches(report, step)
-        if real is None or fake is None:
-            missing.append(step)
-            continue
-        title = f"step {step}: the batches of D's update"
-        figure = sample_figure(real, fake, None, title)
-        if figure is not None:
-            name = report.figure_name(f"samples-step-{step}")
+        pictured = pictured_samples(report, step)
+        if pictured is not None:
+            real, fake, verdict = pictured
+            title = f"step {step}"
+            caption = (
+                f"Step {step}, after its updates: {len(real)} real samples and G(z) for a fixed "
+                "z (the same at every traced step)"
+                + (", over D's verdict" if verdict is not None else "")
+                + "."
+            )
+        else:
+            real, fake = step_batches(report, step)
+            if real is None or fake is None:
+                missing.append(step)
+                continue
+            verdict, title = None, f"step {step}: the batches of D's update"
             caption = (
                 f"Step {step}: the real batch D saw and G's batch (G's output before this "
                 "step's update of G)."
             )
+        figure = sample_figure(real, fake, verdict, title)
+        if figure is not None:
+            name = report.figure_name(f"samples-step-{step}")
             section.add(Figure(name, plots.to_svg(figure, name), caption, alt=caption))
     if missing:
         shown = ", ".join(str(s) for s in missing[:8]) + (" …" if len(missing) > 8 else "")
@@ -184,6 +195,23 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
         )
     section.blocks.extend(final_samples(report, features))
     return [section] if len(section.blocks) else []
+
+
+def pictured_samples(report: Report, step: int):
+    """(real, G(z), D's verdict or None) from the step's ``gan_samples`` record, if any.
+
+    The grid's ``D[i][j]`` is D at (axes[0][j], axes[1][i]) in 2-D, D at axes[0][i] in 1-D.
+    """
+    for record in report.trace.step_records(step):
+        if record["type"] != "gan_samples":
+            continue
+        real, fake = np.asarray(record["real"]), np.asarray(record["fake"])
+        grid, verdict = record.get("grid"), None
+        if grid is not None:
+            axes = [np.asarray(axis) for axis in grid["axes"]]
+            verdict = (*axes, np.asarray(grid["D"]))
+        return real, fake, verdict
+    return None
 
 
 def step_batches(report: Report, step: int):

@@ -25,7 +25,6 @@ from engine.errors import TracegradError
 from engine.sweep.runs import RunJob, RunOutcome, run_one
 
 DASK_MISSING = "pip install 'tracegrad[dask]'"
-BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 HINT = "one of: local, processes:N, dask://HOST:PORT, dask-local, dask-local:N"
 
 
@@ -113,39 +112,20 @@ def _dask_client(choice: ExecutorChoice):
 
 
 @contextlib.contextmanager
-def _one_blas_thread():
-    """Worker processes started inside this block use one BLAS thread each (unless the
-    environment already says otherwise), as Dask's workers do: N processes then share the
-    cores instead of each starting a thread per core, which on a busy machine makes small
-    matrix products many times slower. The variables are read when a worker's numpy loads,
-    hence the "spawn" start method."""
-    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
-    for name in BLAS_THREADS:
-        os.environ.setdefault(name, "1")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
 def _pool(choice: ExecutorChoice):
     """A concurrent.futures executor for ``choice`` (None for local)."""
     if choice.kind == "local":
         yield None
     elif choice.kind == "processes":
-        with _one_blas_thread():
-            pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=choice.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            try:
-                yield pool
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        # fresh interpreters: forking a process that may hold threads (a Dask client, BLAS)
+        # can deadlock; each worker imports engine, which keeps BLAS to one thread
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=choice.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         with _dask_client(choice) as client:
             pool = client.get_executor(pure=False)  # each run once, never cached by key

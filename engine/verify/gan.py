@@ -498,4 +498,10 @@ def replay(network: steps.Network, params: dict, x: np.ndarray) -> np.ndarray | 
 
 def verify_gan(trace: Trace, check: Checker) -> list[int]:
     """Check every traced update of a GAN trace; returns the traced step numbers."""
+    pictures = sum(record["type"] == "gan_samples" for record in trace.records)
+    if pictures:
+        check.skip(
+            "pictures for reports (gan_samples): G(z) for a z the trace does not hold",
+            count=pictures,
+        )
     return GanVerifier(trace, check).run(trace)
