@@ -60,25 +60,31 @@ def in_precision(data: Data, dtype) -> Data:
     )
 
 
-def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
-    """Load the scenario's data set and hold out ``train.validation_split`` of it."""
-    spec = scenario.spec
-    dataset = scenario.registry.create("datasets", spec.data)
+def load_dataset(scenario: Scenario, ctx: BuildContext) -> Data:
+    """The scenario's data set, its errors pointed at the ``data:`` key of the file."""
+    config = scenario.spec.data
     try:
-        data = dataset.load(ctx)
+        data = scenario.registry.create("datasets", config).load(ctx)
     except (ValueError, OSError) as error:
         raise BuildError(
-            f"cannot load data set '{spec.data.type}': {error}", scenario.where(("data",))
+            f"cannot load data set '{config.type}': {error}", scenario.where(("data",))
         ) from None
     except BuildError as error:
         error.where = error.where or scenario.where(("data",))
         raise
     if data.x.ndim != 2 or len(data.x) == 0:
         raise BuildError(
-            f"data set '{spec.data.type}' gave inputs of shape "
+            f"data set '{config.type}' gave inputs of shape "
             f"{data.x.shape}; expected (samples, features)",
             scenario.where(("data",)),
         )
+    return data
+
+
+def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
+    """Load the scenario's data set and hold out ``train.validation_split`` of it."""
+    spec = scenario.spec
+    data = load_dataset(scenario, ctx)
     if data.y is None and getattr(spec, "kind", "supervised") == "supervised":
         raise BuildError(
             f"data set '{spec.data.type}' has no targets (it is a distribution to sample, "

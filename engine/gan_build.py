@@ -15,7 +15,7 @@ import numpy as np
 import pluggy
 
 from engine import hookspecs
-from engine.build import layer_widths, new_context
+from engine.build import layer_widths, load_dataset, new_context
 from engine.components import BuildContext, Data, Optimizer, Schedule
 from engine.errors import BuildError, PluginError
 from engine.gan_components import GanLoss, GanTrick, TrickSetup
@@ -190,23 +190,7 @@ def _optimizer(scenario: Scenario, ctx: BuildContext, name: str):
 
 def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
     """The real samples (labels, if the data set has any, are not used)."""
-    config = scenario.spec.data
-    try:
-        data = scenario.registry.create("datasets", config).load(ctx)
-    except (ValueError, OSError) as error:
-        raise BuildError(
-            f"cannot load data set '{config.type}': {error}", scenario.where(("data",))
-        ) from None
-    except BuildError as error:
-        error.where = error.where or scenario.where(("data",))
-        raise
-    if data.x.ndim != 2 or len(data.x) == 0:
-        raise BuildError(
-            f"data set '{config.type}' gave samples of shape {data.x.shape}; expected "
-            f"(samples, features)",
-            scenario.where(("data",)),
-        )
-    return data
+    return load_dataset(scenario, ctx)
 
 
 def create_tricks(scenario: Scenario, loss: GanLoss) -> list[GanTrick]:

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 import engine
-from engine.files import save_arrays, write_atomic
+from engine.files import save_arrays
 from engine.gan_build import GanBuilt
 from engine.network import Network
-from engine.result import RunResult, new_run_dir
+from engine.result import RunResult, open_run_folder
 from engine.scenario import Scenario
 from engine.trace import SCHEMA_VERSION, TraceWriter
 
@@ -142,19 +142,8 @@ class GanOutput:
     def __init__(self, scenario: Scenario, built: GanBuilt, trace, run_dir):
         self.scenario, self.built = scenario, built
         self.history: list[dict] = []
-        self.run_dir: Path | None = None
-        trace_path = None
-        if trace is not False:
-            if trace is None or trace is True:
-                self.run_dir = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
-                trace_path = self.run_dir / "trace.jsonl"
-            else:
-                trace_path = Path(trace)
-                self.run_dir = Path(run_dir) if run_dir else trace_path.parent
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.run_dir / "scenario.yaml", scenario.resolved_yaml())
-        self.trace_path = trace_path
-        self.writer = TraceWriter(trace_path, scenario.spec.trace.max_values)
+        self.run_dir, self.trace_path = open_run_folder(scenario, trace, run_dir)
+        self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
         self.writer.write(gan_header(scenario, built))
 
     def finish(

@@ -142,25 +142,30 @@ def header(scenario: Scenario, built: Built) -> dict[str, Any]:
     }
 
 
+def open_run_folder(scenario: Scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
+    """(run folder, trace path) for ``engine.run``'s ``trace``/``run_dir`` arguments; the
+    folder is created with the resolved scenario in it. (None, None) when ``trace`` is False."""
+    if trace is False:
+        return None, None
+    if trace is None or trace is True:
+        folder = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
+        trace_path = folder / "trace.jsonl"
+    else:
+        trace_path = Path(trace)
+        folder = Path(run_dir) if run_dir else trace_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "scenario.yaml", scenario.resolved_yaml())
+    return folder, trace_path
+
+
 class RunOutput:
     """Everything a training loop writes; ``finish`` turns it into a RunResult."""
 
     def __init__(self, scenario: Scenario, built: Built, trace, run_dir):
         self.scenario, self.built = scenario, built
         self.history: list[dict] = []
-        self.run_dir: Path | None = None
-        trace_path = None
-        if trace is not False:
-            if trace is None or trace is True:
-                self.run_dir = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
-                trace_path = self.run_dir / "trace.jsonl"
-            else:
-                trace_path = Path(trace)
-                self.run_dir = Path(run_dir) if run_dir else trace_path.parent
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.run_dir / "scenario.yaml", scenario.resolved_yaml())
-        self.trace_path = trace_path
-        self.writer = TraceWriter(trace_path, scenario.spec.trace.max_values)
+        self.run_dir, self.trace_path = open_run_folder(scenario, trace, run_dir)
+        self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
         self.writer.write(header(scenario, built))
         self.metrics: dict[str, float] = {}
 
