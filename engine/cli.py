@@ -27,6 +27,17 @@ import engine
 from engine.errors import TracegradError
 
 
+def _plugin_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help=help_text,
+    )
+
+
 def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="scenario YAML file")
     parser.add_argument(
@@ -37,14 +48,7 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a field, e.g. --set train.steps=10 (value parsed as YAML; repeatable)",
     )
-    parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PATH_OR_MODULE",
-        help="load a plugin module or .py file (repeatable)",
-    )
+    _plugin_argument(parser, "load a plugin module or .py file (repeatable)")
     parser.add_argument(
         "--no-plugins-from-scenario",
         action="store_true",
@@ -167,14 +171,7 @@ def cmd_validate(args) -> int:
 
 
 def _args_schema(parser):
-    parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PATH_OR_MODULE",
-        help="include a plugin's components",
-    )
+    _plugin_argument(parser, "include a plugin's components")
 
 
 def cmd_schema(args) -> int:
@@ -186,14 +183,7 @@ def cmd_schema(args) -> int:
 
 def _args_plugins(parser):
     parser.add_argument("--kind", help="only this kind (layers, activations, losses, ...)")
-    parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PATH_OR_MODULE",
-        help="also load this plugin",
-    )
+    _plugin_argument(parser, "also load this plugin")
 
 
 def cmd_plugins(args) -> int:
@@ -335,14 +325,7 @@ def _args_report(parser):
         metavar="N",
         help="walk through at most N traced steps (default 6: first, last, evenly between)",
     )
-    parser.add_argument(
-        "--plugin",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="PATH_OR_MODULE",
-        help="load a plugin with more report sections or formats (repeatable)",
-    )
+    _plugin_argument(parser, "load a plugin with more report sections or formats (repeatable)")
 
 
 def cmd_report(args) -> int:

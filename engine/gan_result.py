@@ -7,20 +7,18 @@ The run folder holds, as for a supervised run, ``trace.jsonl``, ``scenario.yaml`
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import engine
 from engine.files import save_arrays
 from engine.gan_build import GanBuilt
 from engine.network import Network
-from engine.result import RunResult, open_run_folder
+from engine.result import RunResult, abort_trace, open_run_folder, run_header
 from engine.scenario import Scenario
-from engine.trace import SCHEMA_VERSION, TraceWriter
+from engine.trace import TraceWriter
 
 
 @dataclass
@@ -108,16 +106,8 @@ def _layers(network: Network, name: str) -> list[dict[str, Any]]:
 def gan_header(scenario: Scenario, built: GanBuilt) -> dict[str, Any]:
     data, loss = built.data, built.loss
     return {
-        "type": "header",
-        "schema_version": SCHEMA_VERSION,
-        "tracegrad_version": engine.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
+        **run_header(scenario, built.ctx),
         "kind": "gan",
-        "seed": scenario.spec.seed,
-        "seed_entropy": built.ctx.seeds.entropy,
-        "scenario_hash": scenario.digest(),
-        "scenario": scenario.resolved(),
         "data": {
             "samples": int(len(data.x)),
             "features": int(data.x.shape[1]),
@@ -186,14 +176,7 @@ class GanOutput:
         )
 
     def abort(self, error: BaseException) -> None:
-        if self.writer.enabled:
-            self.writer.close(
-                {
-                    "status": "failed",
-                    "steps_completed": len(self.history),
-                    "message": f"{type(error).__name__}: {error}",
-                }
-            )
+        abort_trace(self.writer, len(self.history), error)
 
 
 def load_gan_run(

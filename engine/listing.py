@@ -8,7 +8,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
-from engine.plugins import KINDS, Registry
+from engine.plugins import Registry
 
 
 def _field_type(field) -> str:
@@ -64,6 +64,3 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
                 )
         lines.append("")
     return "\n".join(lines)
-
-
-__all__ = ["KINDS", "describe_components"]

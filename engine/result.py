@@ -109,8 +109,8 @@ def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def header(scenario: Scenario, built: Built) -> dict[str, Any]:
-    data = built.data
+def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
+    """What every trace header says about how to reproduce it: versions, seed, scenario."""
     return {
         "type": "header",
         "schema_version": SCHEMA_VERSION,
@@ -118,9 +118,16 @@ def header(scenario: Scenario, built: Built) -> dict[str, Any]:
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "seed": scenario.spec.seed,
-        "seed_entropy": built.ctx.seeds.entropy,
+        "seed_entropy": ctx.seeds.entropy,
         "scenario_hash": scenario.digest(),
         "scenario": scenario.resolved(),
+    }
+
+
+def header(scenario: Scenario, built: Built) -> dict[str, Any]:
+    data = built.data
+    return {
+        **run_header(scenario, built.ctx),
         "data": {
             "samples": int(len(data.x)),
             "features": int(data.x.shape[1]),
@@ -240,15 +247,19 @@ class RunOutput:
         )
 
     def abort(self, error: BaseException) -> None:
-        """Close the trace with status failed when something unexpected stops the run."""
-        if self.writer.enabled:
-            self.writer.close(
-                {
-                    "status": "failed",
-                    "steps_completed": len(self.history),
-                    "message": f"{type(error).__name__}: {error}",
-                }
-            )
+        abort_trace(self.writer, len(self.history), error)
+
+
+def abort_trace(writer: TraceWriter, steps_completed: int, error: BaseException) -> None:
+    """Close the trace with status failed when something unexpected stops the run."""
+    if writer.enabled:
+        writer.close(
+            {
+                "status": "failed",
+                "steps_completed": steps_completed,
+                "message": f"{type(error).__name__}: {error}",
+            }
+        )
 
 
 def _first_nonfinite(network: Network, value: float, norms: dict[str, float]) -> str:

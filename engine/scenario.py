@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,7 +351,7 @@ def _unwrap(annotation):
         origin = typing.get_origin(annotation)
         if origin is Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+        elif origin in (Union, types.UnionType):
             members = [a for a in typing.get_args(annotation) if a is not type(None)]
             if len(members) != 1:
                 return annotation

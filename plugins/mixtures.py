@@ -28,18 +28,23 @@ def mixture(centers: np.ndarray, std: float, samples: int, rng: np.random.Genera
     return Data(x, None, info={"centers": centers, "std": float(std), "mode": modes})
 
 
+def samples_field(description: str):
+    """How many points a mixture data set draws (``size:`` is accepted as another name)."""
+    return Field(
+        1000,
+        ge=1,
+        le=10_000_000,
+        validation_alias=AliasChoices("samples", "size"),
+        description=f"{description} `size` is accepted too.",
+    )
+
+
 class RingConfig(ComponentConfig):
     type: Literal["ring"] = "ring"
     modes: int = Field(8, ge=1, description="Number of Gaussian modes K on the circle.")
     radius: float = Field(2.0, gt=0, description="Radius of the circle the modes sit on.")
     std: float = Field(0.02, gt=0, description="Std of each mode.")
-    samples: int = Field(
-        1000,
-        ge=1,
-        le=10_000_000,
-        validation_alias=AliasChoices("samples", "size"),
-        description="Number of points, shared evenly by modes (`size` is accepted too).",
-    )
+    samples: int = samples_field("Number of points, shared evenly by modes.")
 
 
 class Ring(Dataset):
@@ -62,13 +67,7 @@ class GridConfig(ComponentConfig):
     )
     spacing: float = Field(2.0, gt=0, description="Distance between neighbouring modes.")
     std: float = Field(0.05, gt=0, description="Std of each mode.")
-    samples: int = Field(
-        1000,
-        ge=1,
-        le=10_000_000,
-        validation_alias=AliasChoices("samples", "size"),
-        description="Number of points, shared evenly by modes (`size` is accepted too).",
-    )
+    samples: int = samples_field("Number of points, shared evenly by modes.")
 
 
 class Grid(Dataset):
@@ -90,13 +89,7 @@ class GaussianConfig(ComponentConfig):
     type: Literal["gaussian"] = "gaussian"
     mean: float = Field(0.0, description="Mean μ.")
     std: float = Field(1.0, gt=0, description="Standard deviation σ.")
-    samples: int = Field(
-        1000,
-        ge=1,
-        le=10_000_000,
-        validation_alias=AliasChoices("samples", "size"),
-        description="Number of points (`size` is accepted too).",
-    )
+    samples: int = samples_field("Number of points.")
 
 
 class Gaussian(Dataset):

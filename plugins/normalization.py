@@ -22,7 +22,8 @@ from pydantic import Field
 from engine import hookimpl
 from engine.components import Layer, LayerConfig
 from engine.errors import BuildError
-from engine.refs import ActivationRef, InitRef
+from engine.refs import InitRef
+from plugins.layers import DenseConfig
 
 ONES = {"type": "constant", "value": 1.0}
 ZEROS = {"type": "constant", "value": 0.0}
@@ -339,15 +340,10 @@ class BatchNorm(Layer):
 # --- weight norm: a dense layer with W = g·v/‖v‖ --------------------------------------------
 
 
-class WeightNormConfig(LayerConfig):
+class WeightNormConfig(DenseConfig):
+    """The options of ``dense``; only the parameters to initialize differ."""
+
     type: Literal["weight_norm"] = "weight_norm"
-    units: int = Field(gt=0, description="Number of units (outputs) of the layer, > 0.")
-    activation: ActivationRef = Field(
-        None,
-        description="Activation applied to z, e.g. relu or {type: leaky_relu, "
-        "negative_slope: 0.2}; default: none (a = z).",
-    )
-    bias: bool = Field(True, description="Learn a bias b (z = x·W + b); false: z = x·W.")
     init: dict[str, InitRef] = Field(
         default_factory=dict,
         description="Initial values per parameter (v, g, b): nested lists, v of shape "
