@@ -1,0 +1,63 @@
+"""sha256 digests of every bundled scenario's trace, the guard of refactors.
+
+Each scenario runs for a few steps (``STEPS``; GANs also measure and trace every ``EVERY``
+steps) and its trace is hashed with the header's version fields blanked, so a digest changes
+only when what the engine computes or writes changes. ``python -m tests.trace_digests`` prints
+the current digests as JSON; ``tests/trace_digests.json`` holds the recorded ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+RECORDED = Path(__file__).with_name("trace_digests.json")
+STEPS, EVERY = 24, 8
+VERSION_FIELDS = ("tracegrad_version", "numpy_version", "python_version")
+
+
+def bundled() -> list[Path]:
+    return sorted(SCENARIOS.rglob("*.yaml"))
+
+
+def overrides_for(path: Path, precision: str) -> dict:
+    scenario = engine.load_scenario(path)
+    spec = scenario.spec
+    overrides = {"train.steps": min(spec.train.steps, STEPS), "precision": precision}
+    if hasattr(spec, "metrics"):
+        overrides["metrics.every"] = EVERY
+        overrides["trace.every"] = EVERY
+    return overrides
+
+
+def digest(path: Path, precision: str = "float64") -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.jsonl"
+        engine.run(path, trace=trace, overrides=overrides_for(path, precision))
+        lines = trace.read_bytes().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    for field in VERSION_FIELDS:
+        header.pop(field, None)
+    lines[0] = json.dumps(header, sort_keys=True).encode() + b"\n"
+    return hashlib.sha256(b"".join(lines)).hexdigest()
+
+
+def current() -> dict[str, str]:
+    digests = {}
+    for path in bundled():
+        name = str(path.relative_to(SCENARIOS))
+        for precision in ("float64", "float32"):
+            digests[f"{name} {precision}"] = digest(path, precision)
+    return digests
+
+
+if __name__ == "__main__":
+    json.dump(current(), sys.stdout, indent=2, sort_keys=True)
+    print()
