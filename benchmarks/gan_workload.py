@@ -209,6 +209,6 @@ def matmul_seconds(scenario, dtype=np.float64, repeats: int = 5) -> float:
 
 def engine_data(scenario):
     """The ring samples the engine trains on."""
-    from engine.gan_build import build_gan
+    from plugins.gan.build import build_gan
 
     return build_gan(scenario).data.x

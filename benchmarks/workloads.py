@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 import engine
-from engine.build import build
 from engine.trace import TraceWriter, record
+from plugins.supervised.build import build
 
 TEACHER = str(Path(__file__).with_name("teacher_data.py"))
 LR, BETAS, EPS = 1e-3, (0.9, 0.999), 1e-8

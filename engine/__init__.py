@@ -32,12 +32,14 @@ from engine.components import (  # noqa: E402
     Loss,
     Optimizer,
     OptimizerConfig,
+    ScenarioKind,
     Schedule,
+    StepLoop,
 )
 from engine.errors import TracegradError  # noqa: E402
-from engine.result import load_run  # noqa: E402
+from engine.result import RunResult, load_run  # noqa: E402
+from engine.run import run  # noqa: E402
 from engine.scenario import load_scenario  # noqa: E402
-from engine.train import RunResult, run  # noqa: E402
 
 __all__ = [
     "Activation",
@@ -50,7 +52,9 @@ __all__ = [
     "Optimizer",
     "OptimizerConfig",
     "RunResult",
+    "ScenarioKind",
     "Schedule",
+    "StepLoop",
     "TracegradError",
     "__version__",
     "hookimpl",

@@ -153,20 +153,10 @@ def _args_validate(parser):
 
 
 def cmd_validate(args) -> int:
-    from engine.build import build
-
     scenario = _load(args)
-    if scenario.spec.kind == "gan":
-        from engine.gan_build import build_gan
-
-        print(f"{args.file}: valid ({build_gan(scenario, limits=_limits(args)).describe()})")
-        return 0
-    built = build(scenario, _limits(args))  # what only building shows: shapes, data, limits
-    layers = ", ".join(layer.describe() for layer in built.network.layers)
-    print(
-        f"{args.file}: valid ({scenario.spec.kind}: {layers}; "
-        f"{built.network.parameter_count} parameters)"
-    )
+    # what only building shows: shapes, data, limits
+    built = scenario.kind.build(scenario, _limits(args))
+    print(f"{args.file}: valid ({built.describe()})")
     return 0
 
 
@@ -217,12 +207,7 @@ def cmd_gradcheck(args) -> int:
     from engine.gradcheck import check_scenario
 
     scenario = _load(args)
-    if scenario.spec.kind == "gan":  # G's loss through D into G, and D's loss
-        from engine.gan_gradcheck import check_gan
-
-        results = check_gan(scenario, max_entries=args.max_entries)
-    else:
-        results = check_scenario(scenario, max_entries=args.max_entries)
+    results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
     print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
     for r in results:

@@ -302,6 +302,8 @@ class Reporter:
 
     order: ClassVar[int] = 50
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: The scenario kinds whose reports this reporter adds to; () for every kind.
+    kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ComponentConfig):
         self.config = config
@@ -311,3 +313,88 @@ class Reporter:
 
     def write(self, report, path) -> None:
         raise NotImplementedError
+
+
+class ScenarioKind:
+    """A kind of scenario (``kind:`` in the file): what is trained and how one step goes.
+
+    Registered with ``tracegrad_register_scenario_kinds(register)`` as
+    ``register(name, implementation, fields)``: ``fields`` is the kind's base scenario model
+    (a subclass of ``engine.scenario.ScenarioBase`` with ``kind: Literal[name]``), and
+    ``implementation`` a subclass of this class, instantiated once per registry with no
+    arguments. The run lifecycle (``engine.run``) owns the run folder, the trace header and
+    end record, interrupts, limits, divergence, the scalars and ``params.npz``; a kind
+    supplies what only it knows:
+
+    - ``scenario_model(registry)``: the full pydantic model (component unions filled in);
+    - ``build(scenario, limits, precision=None, with_data=True)``: the built run (an object
+      with ``ctx``, ``state()`` and ``describe()``), refusing what exceeds ``limits``;
+    - ``header(built)``: the trace header's fields after the common ones;
+    - ``loop(built, run)``: a ``StepLoop`` that trains one step at a time;
+    - ``result(built, run, status, message)``: the ``RunResult``; ``load(scenario, params,
+      run)``: a finished run's result from its folder;
+    - ``gradcheck(scenario, max_entries, precision)``: analytic against numerical gradients;
+    - its trace checks are registered apart, with ``tracegrad_register_trace_checks``, so the
+      verifier never imports what it checks;
+    - ``component_kinds``: kinds of component only this kind uses, as
+      {kind: (registration hook, base class)}, with ``hookspecs`` declaring those hooks;
+    - ``step_specs``: the hookspec class of its step hooks (``engine.steps.StepHooks``).
+    """
+
+    name: ClassVar[str] = ""
+    component_kinds: ClassVar[dict[str, tuple[str, type]]] = {}
+    hookspecs: ClassVar[Any] = None
+    step_specs: ClassVar[type | None] = None
+    #: Scalars that must stay finite; the first that is not ends the run as failed.
+    watched: ClassVar[tuple[str, ...]] = ("loss",)
+
+    def scenario_model(self, registry) -> type:
+        raise NotImplementedError
+
+    def build(self, scenario, limits, precision: str | None = None, with_data: bool = True):
+        raise NotImplementedError
+
+    def header(self, built) -> dict[str, Any]:
+        return {}
+
+    def loop(self, built, run) -> StepLoop:
+        raise NotImplementedError
+
+    def result(self, built, run, status: str, message: str | None):
+        raise NotImplementedError
+
+    def load(self, scenario, params: dict[str, np.ndarray], run):
+        raise NotImplementedError
+
+    def gradcheck(self, scenario, max_entries: int = 200, precision="float64") -> list:
+        raise NotImplementedError
+
+
+class StepLoop:
+    """One run of a scenario kind, driven step by step by ``engine.run``.
+
+    ``step(step, traced)`` trains step ``step`` (writing its records to ``run.writer`` when
+    ``traced``) and returns the step's scalars; it may return early, with a non-finite
+    watched scalar, when the step diverged. ``diverged(step, scalars)`` then explains where
+    (and may trace the failing step). ``measures(step, total)`` says whether ``measure(step)``
+    adds its measurements to this step's scalars; ``end(status)`` gives the end record's
+    fields after ``steps_completed``.
+    """
+
+    def step(self, step: int, traced: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def diverged(self, step: int, scalars: dict[str, Any]) -> str:
+        return f"a watched quantity became NaN/inf at step {step}"
+
+    def measures(self, step: int, total: int) -> bool:
+        return step == total - 1
+
+    def measure(self, step: int) -> dict[str, Any]:
+        return {}
+
+    def progress_value(self, scalars: dict[str, Any]) -> float:
+        return scalars.get("loss", float("nan"))
+
+    def end(self, status: str) -> dict[str, Any]:
+        return {}

@@ -141,16 +141,13 @@ def check_network(
 
 
 def check_scenario(
-    scenario, max_entries: int = 200, batch: int = 64, precision: str | None = "float64"
+    scenario, max_entries: int = 200, precision: str | None = "float64"
 ) -> list[CheckResult]:
-    """Gradcheck a scenario's network at its initial parameters on its first ``batch`` samples.
+    """Gradcheck a scenario at its initial parameters, as its kind defines the objectives
+    (a supervised network's loss; a GAN's L_G through D and L_D).
 
     Built in float64 whatever the scenario's ``precision``: with float32's ~7 digits, the
     differences of the central difference formula would be mostly rounding error.
     ``precision=None`` keeps the scenario's.
     """
-    from engine.build import build
-
-    built = build(scenario, precision=precision)
-    x, target = built.data.x[:batch], built.targets[:batch]
-    return check_network(built.network, built.loss, x, target, built.ctx, max_entries)
+    return scenario.kind.gradcheck(scenario, max_entries, precision)

@@ -1,4 +1,4 @@
-"""Every hook Tracegrad calls, in one place.
+"""Every hook of the core, in one place; a scenario kind declares its own step hooks.
 
 A plugin is a module (or object) with functions marked ``@engine.hookimpl`` whose names
 match the specifications below. Each registration hook receives a ``register`` callable:
@@ -83,23 +83,6 @@ def tracegrad_register_datasets(register):
 
 
 @hookspec
-def tracegrad_register_gan_losses(register):
-    """Register GAN losses: classes deriving from ``engine.gan_components.GanLoss``.
-
-    Called once when plugins load; selected by a GAN scenario's ``loss:``.
-    """
-
-
-@hookspec
-def tracegrad_register_gan_tricks(register):
-    """Register GAN tricks: classes deriving from ``engine.gan_components.GanTrick``.
-
-    Called once when plugins load; listed in a GAN scenario's ``tricks:``. A trick acts
-    through the step hooks of ``GanStepSpecs``.
-    """
-
-
-@hookspec
 def tracegrad_register_reporters(register):
     """Register report parts: classes deriving from ``engine.components.Reporter``.
 
@@ -108,62 +91,39 @@ def tracegrad_register_reporters(register):
     """
 
 
-class GanStepSpecs:
-    """The named points of a GAN step where a trick acts.
+@hookspec
+def tracegrad_register_scenario_kinds(register):
+    """Register kinds of scenario: ``register(name, implementation, fields)``.
 
-    Each GAN run has its own plugin manager holding the scenario's trick instances (first
-    listed, first called); the GAN loop (``engine.gan``) calls these hooks on it. A hook no
-    trick implements is never called. ``batch`` is an ``engine.gan_components.GanBatch``;
-    ``step`` counts from 0. A hook that changes something returns ``trick.change(text)``,
-    which the trace records on traced steps (e.g. "real targets 1 -> 0.9").
+    ``implementation`` derives from ``engine.components.ScenarioKind``; ``fields`` is the
+    kind's base scenario model, a subclass of ``engine.scenario.ScenarioBase`` with
+    ``kind: Literal[name]``. Called once when plugins load, before the other registration
+    hooks (a kind may bring kinds of component of its own). The built-ins register
+    ``supervised`` and ``gan``; a scenario file selects one with ``kind:`` (default
+    ``supervised``).
     """
 
-    @hookspec(firstresult=True)
-    def tracegrad_gan_d_steps(self, step, d_steps):
-        """How many D updates step ``step`` makes; ``d_steps`` is ``train.d_steps``.
 
-        Called once per step, before the D phase. First answer wins (firstresult): return
-        an int, or None to leave the number alone.
-        """
+@hookspec
+def tracegrad_step_plugins(scenario):
+    """Objects that act on one run's steps: return a list (or None).
 
-    @hookspec
-    def tracegrad_gan_latent(self, batch, step):
-        """Called after ``batch.z`` was drawn from ``latent.distribution``, before G's
-        forward pass, in both phases (``batch.phase``); may replace ``batch.z``."""
+    Called once at the start of every run (and gradient check) with the validated
+    ``scenario``; each object implements some of the step hooks of the scenario's kind
+    (``scenario.kind.step_specs``: ``SupervisedStepSpecs`` in ``plugins/supervised.py``,
+    ``GanStepSpecs`` in ``plugins/gan/hookspecs.py``), and lives for that run only. Return
+    [] for a scenario that is not your business (e.g. another kind).
+    """
 
-    @hookspec
-    def tracegrad_gan_d_input(self, batch, step):
-        """Called before D's forward pass: in phase "d" may replace ``batch.real`` and
-        ``batch.fake``, in phase "g" ``batch.fake`` (D's input for G's samples).
 
-        In phase "g" the gradient handed to G is D's dL/dx at ``batch.fake``: a trick that
-        adds something independent of G(z) (noise) needs nothing more; one that reshapes or
-        mixes the samples (packing) appends the map from dL/d(new fake) to dL/d(old fake)
-        to ``batch.fake_backward``.
-        """
+@hookspec
+def tracegrad_register_trace_checks(register):
+    """Register how traces of a scenario kind are verified: ``register(kind, check)``.
 
-    @hookspec
-    def tracegrad_gan_d_labels(self, batch, step):
-        """Called in phase "d" before D's loss, when the loss uses labels: may change
-        ``batch.real_target`` and ``batch.fake_target`` (arrays (N, 1))."""
-
-    @hookspec
-    def tracegrad_gan_g_labels(self, batch, step):
-        """Called in phase "g" before G's loss, when the loss uses labels: may change
-        ``batch.target``, the label G trains D's output on its samples towards."""
-
-    @hookspec
-    def tracegrad_gan_d_gradients(self, batch, discriminator, step):
-        """Called in phase "d" after D's backward pass (gradients of both loss terms summed
-        in each parameter's ``grad``), before D's update: may add to the gradients, e.g. a
-        gradient penalty; record the added loss term in ``batch.penalties``."""
-
-    @hookspec
-    def tracegrad_gan_after_update(self, network, name, step):
-        """Called after each optimizer update of G (``name`` "G") or D (``name`` "D"); may
-        change the parameters, e.g. clip D's weights."""
-
-    @hookspec
-    def tracegrad_gan_scalars(self, step):
-        """Called once per step after both phases: return a dict of numbers for the
-        per-step scalars (e.g. {"instance_noise.std": 0.05}), or None."""
+    ``check(trace, checker) -> int`` walks a trace of that kind (an
+    ``engine.trace.reader.Trace``) and compares each recorded claim with an independent
+    derivation through ``checker`` (``engine.verify.report.Checker``), returning the number
+    of steps it checked. ``tracegrad verify`` calls this once, on a plugin manager that holds
+    only the rule modules (``engine.verify.RULE_PLUGINS``), installed plugins and the
+    trace's own plugins: the rules never import the components they check.
+    """

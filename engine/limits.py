@@ -100,10 +100,11 @@ def check_parameters(widths: list[tuple[str, int, int]], limits: Limits, where) 
         )
 
 
-def estimate_trace_bytes(spec, layer_sizes: list[list[int]]) -> int:
+def estimate_trace_bytes(spec, layer_sizes: list[list[int]], whole: int = 0) -> int:
     """Rough size of a trace: traced steps x the arrays each writes, plus the scalars.
 
-    ``layer_sizes``: for each layer, the sizes of the arrays its records hold in one step.
+    ``layer_sizes``: for each layer, the sizes of the arrays its records hold in one step;
+    ``whole``: numbers a traced step writes in full whatever ``trace.max_values`` (pictures).
     """
     policy, steps = spec.trace, spec.train.steps
     traced = len({s for s in policy.steps if s < steps}) + int(policy.last)
@@ -113,12 +114,13 @@ def estimate_trace_bytes(spec, layer_sizes: list[list[int]]) -> int:
     for sizes in layer_sizes:
         for size in sizes:
             per_step += size * BYTES_PER_NUMBER if size <= policy.max_values else BYTES_PER_SUMMARY
+    per_step += whole * BYTES_PER_NUMBER
     scalars = steps * (3 + len(layer_sizes)) * BYTES_PER_SCALAR
     return traced * per_step + scalars
 
 
-def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where) -> None:
-    estimate = estimate_trace_bytes(spec, layer_sizes)
+def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where, whole: int = 0) -> None:
+    estimate = estimate_trace_bytes(spec, layer_sizes, whole)
     if estimate > limits.trace_bytes:
         _refuse(
             "the estimated trace size in bytes",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pluggy
 
-from engine import components, gan_components, hookspecs
+from engine import components, hookspecs
 from engine.errors import PluginError, unknown_name_message
 
 #: The built-in plugins, registered like any other (datasette keeps the same kind of tuple).
@@ -39,12 +39,17 @@ BUILTIN_PLUGINS = (
     "plugins.datasets",
     "plugins.mixtures",
     "plugins.file_data",
-    "plugins.gan_losses",
-    "plugins.gan_tricks",
+    "plugins.supervised",
+    "plugins.clipping",
+    "plugins.gan",
+    "plugins.gan.losses",
+    "plugins.gan.tricks",
     "plugins.reporters",
+    "plugins.gan.reporters",
 )
 
 #: Kind of component -> (registration hook, base class every implementation derives from).
+#: A scenario kind adds kinds of its own (``ScenarioKind.component_kinds``).
 KINDS: dict[str, tuple[str, type]] = {
     "layers": ("tracegrad_register_layers", components.Layer),
     "activations": ("tracegrad_register_activations", components.Activation),
@@ -53,13 +58,21 @@ KINDS: dict[str, tuple[str, type]] = {
     "schedules": ("tracegrad_register_schedules", components.Schedule),
     "initializers": ("tracegrad_register_initializers", components.Initializer),
     "datasets": ("tracegrad_register_datasets", components.Dataset),
-    "gan_losses": ("tracegrad_register_gan_losses", gan_components.GanLoss),
-    "gan_tricks": ("tracegrad_register_gan_tricks", gan_components.GanTrick),
     "reporters": ("tracegrad_register_reporters", components.Reporter),
 }
 
 #: Kinds whose names share one namespace (an activation can stand in ``model.layers``).
 SHARED_NAMESPACES = (("layers", "activations"),)
+
+
+@dataclass(frozen=True)
+class ScenarioKindEntry:
+    """One registered scenario kind: ``name``, its ``ScenarioKind``, its fields, its plugin."""
+
+    name: str
+    kind: components.ScenarioKind
+    fields: type
+    plugin: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,28 @@ class Registry:
     def __init__(self, manager: pluggy.PluginManager):
         self.manager = manager
         self.components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        self.kinds: dict[str, ScenarioKindEntry] = {}
         self._cache: dict[str, object] = {}
+
+    def kind(self, name: str):
+        """The registered scenario kind ``name`` (its ``ScenarioKind`` instance)."""
+        try:
+            return self.kinds[name].kind
+        except KeyError:
+            raise PluginError(unknown_name_message("kinds", name, sorted(self.kinds))) from None
+
+    def add_kind(self, entry: ScenarioKindEntry) -> None:
+        existing = self.kinds.get(entry.name)
+        if existing is not None:
+            raise PluginError(
+                f"scenario kind '{entry.name}' is registered twice: by plugin "
+                f"'{existing.plugin}' and by plugin '{entry.plugin}'",
+                hint="rename one of them, or leave one plugin out",
+            )
+        self.kinds[entry.name] = entry
+        for kind in entry.kind.component_kinds:
+            self.components.setdefault(kind, {})
+        self._cache.clear()
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
@@ -163,6 +197,8 @@ def load_registry(
         )
         if manager.get_plugin(name) is None and not manager.is_registered(module):
             manager.register(module, name=name)
+    registry = Registry(manager)
+    collect_kinds(registry)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:
@@ -171,13 +207,35 @@ def load_registry(
             f"has a hook implementation that matches no Tracegrad hook: {error}",
             hint=f"the hooks are: {', '.join(hook for hook, _ in KINDS.values())}",
         ) from error
-    return collect(manager)
+    return collect(registry)
 
 
-def collect(manager: pluggy.PluginManager) -> Registry:
-    """Call each registration hook plugin by plugin and build the registry."""
-    registry = Registry(manager)
-    for kind, (hook_name, base) in KINDS.items():
+def collect_kinds(registry: Registry) -> None:
+    """Call ``tracegrad_register_scenario_kinds`` plugin by plugin; add each kind's hooks."""
+    manager = registry.manager
+    for impl in reversed(manager.hook.tracegrad_register_scenario_kinds.get_hookimpls()):
+
+        def register(name, implementation, fields, _plugin=impl.plugin_name):
+            registry.add_kind(_checked_kind(_plugin, name, implementation, fields))
+
+        impl.function(**{arg: register for arg in impl.argnames})
+    for entry in registry.kinds.values():
+        if entry.kind.hookspecs is not None:
+            manager.add_hookspecs(entry.kind.hookspecs)
+
+
+def component_kinds(registry: Registry) -> dict[str, tuple[str, type]]:
+    """Every kind of component: the core's, then those the scenario kinds bring."""
+    kinds = dict(KINDS)
+    for entry in registry.kinds.values():
+        kinds.update(entry.kind.component_kinds)
+    return kinds
+
+
+def collect(registry: Registry) -> Registry:
+    """Call each registration hook plugin by plugin and fill the registry."""
+    manager = registry.manager
+    for kind, (hook_name, base) in component_kinds(registry).items():
         hook = getattr(manager.hook, hook_name)
         for impl in reversed(hook.get_hookimpls()):  # registration order
 
@@ -190,6 +248,29 @@ def collect(manager: pluggy.PluginManager) -> Registry:
     return registry
 
 
+def _checked_kind(plugin: str, name, implementation, fields) -> ScenarioKindEntry:
+    from engine.scenario import ScenarioBase
+
+    where = f"plugin '{plugin}' registering scenario kind '{name}'"
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"{where}: the name must be a non-empty string")
+    if not (
+        isinstance(implementation, type) and issubclass(implementation, components.ScenarioKind)
+    ):
+        raise PluginError(
+            f"{where}: the implementation must be a class deriving from "
+            "engine.components.ScenarioKind"
+        )
+    if not (isinstance(fields, type) and issubclass(fields, ScenarioBase)):
+        raise PluginError(f"{where}: the fields must be a subclass of engine.scenario.ScenarioBase")
+    kind_field = fields.model_fields.get("kind")
+    if kind_field is None or typing.get_args(kind_field.annotation) != (name,):
+        raise PluginError(f"{where}: the fields need  kind: Literal[{name!r}]")
+    kind = implementation()
+    kind.name = name
+    return ScenarioKindEntry(name, kind, fields, plugin)
+
+
 def _checked(kind: str, base: type, plugin: str, name, implementation, config) -> Component:
     where = f"plugin '{plugin}' registering {kind[:-1]} '{name}'"
     if not isinstance(name, str) or not name:
@@ -197,7 +278,7 @@ def _checked(kind: str, base: type, plugin: str, name, implementation, config) -
     if not (isinstance(implementation, type) and issubclass(implementation, base)):
         raise PluginError(
             f"{where}: the implementation must be a class deriving from "
-            f"engine.components.{base.__name__}"
+            f"{base.__module__}.{base.__name__}"
         )
     if not (isinstance(config, type) and issubclass(config, components.ComponentConfig)):
         raise PluginError(f"{where}: the config must be a subclass of engine.ComponentConfig")

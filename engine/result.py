@@ -1,28 +1,22 @@
-"""A run's outputs: the run folder, the trace it streams, and the ``RunResult`` returned.
+"""What a run gives back: ``RunResult``, and ``load_run`` for a finished run's folder.
 
-Run folder ``runs/<name>-<YYYYmmdd-HHMMSS>/``:
+Run folder ``runs/<name>-<YYYYmmdd-HHMMSS>/`` (written by ``engine.run``):
     trace.jsonl     the trace (streamed, flushed record by record)
     scenario.yaml   the resolved scenario (defaults filled in, overrides applied)
     params.npz      the parameters when the run ended (also after an interruption)
+
+A scenario kind may return a subclass (a GAN's result can ``generate``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import engine
-from engine.build import Built
-from engine.files import save_arrays, write_atomic
 from engine.network import Network
-from engine.scenario import Scenario
-from engine.trace import SCHEMA_VERSION, TraceWriter, record
 
 
 @dataclass
@@ -33,9 +27,9 @@ class RunResult:
     loss, lr, grad_norm.<layer>, and accuracy/val_loss at evaluation steps); ``predict(x)``.
     """
 
-    scenario: Scenario
+    scenario: Any
     network: Network
-    built: Built
+    built: Any
     history: list[dict]
     status: str
     message: str | None
@@ -99,192 +93,6 @@ class RunResult:
         return render_html_fragment(self.trace_path)
 
 
-def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{name}-{stamp}"
-    suffix = 2
-    while candidate.exists():
-        candidate = root / f"{name}-{stamp}-{suffix}"
-        suffix += 1
-    return candidate
-
-
-def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
-    """What every trace header says about how to reproduce it: versions, seed, scenario."""
-    return {
-        "type": "header",
-        "schema_version": SCHEMA_VERSION,
-        "tracegrad_version": engine.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "seed": scenario.spec.seed,
-        "seed_entropy": ctx.seeds.entropy,
-        "scenario_hash": scenario.digest(),
-        "scenario": scenario.resolved(),
-    }
-
-
-def header(scenario: Scenario, built: Built) -> dict[str, Any]:
-    data = built.data
-    return {
-        **run_header(scenario, built.ctx),
-        "data": {
-            "samples": int(len(data.x)),
-            "features": int(data.x.shape[1]),
-            "task": data.task,
-            "classes": data.classes,
-            "validation_samples": None if data.x_val is None else int(len(data.x_val)),
-        },
-        "network": [
-            {
-                "name": layer.name,
-                "index": index,
-                "type": layer.config.type,
-                "describe": layer.describe(),
-                "formula": layer.formula,
-                "params": {name: list(p.value.shape) for name, p in layer.params.items()},
-            }
-            for index, layer in enumerate(built.network.layers)
-        ],
-    }
-
-
-def open_run_folder(scenario: Scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
-    """(run folder, trace path) for ``engine.run``'s ``trace``/``run_dir`` arguments; the
-    folder is created with the resolved scenario in it. (None, None) when ``trace`` is False."""
-    if trace is False:
-        return None, None
-    if trace is None or trace is True:
-        folder = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
-        trace_path = folder / "trace.jsonl"
-    else:
-        trace_path = Path(trace)
-        folder = Path(run_dir) if run_dir else trace_path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "scenario.yaml", scenario.resolved_yaml())
-    return folder, trace_path
-
-
-class RunOutput:
-    """Everything a training loop writes; ``finish`` turns it into a RunResult."""
-
-    def __init__(self, scenario: Scenario, built: Built, trace, run_dir):
-        self.scenario, self.built = scenario, built
-        self.history: list[dict] = []
-        self.run_dir, self.trace_path = open_run_folder(scenario, trace, run_dir)
-        self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
-        self.writer.write(header(scenario, built))
-        self.metrics: dict[str, float] = {}
-
-    def evaluate(self) -> dict[str, float]:
-        """Accuracy (classification) on the training data, and validation loss/accuracy."""
-        built, results = self.built, {}
-        data, loss, network = built.data, built.loss, built.network
-        classify = data.task in ("binary", "multiclass") and data.y is not None
-        if classify:
-            prediction = network.forward(data.x, training=False)
-            results["accuracy"] = float(np.mean(loss.classify(prediction) == data.y[:, 0]))
-        if data.x_val is not None:
-            prediction = network.forward(data.x_val, training=False)
-            target = loss.prepare_target(data.y_val, network.out_features)
-            results["val_loss"] = float(loss.forward(prediction, target))
-            if classify:
-                results["val_accuracy"] = float(
-                    np.mean(loss.classify(prediction) == data.y_val[:, 0])
-                )
-        self.metrics = results
-        return results
-
-    def diverged(self, step, value, norms, x, y, prediction, grad, batch, lr) -> str:
-        """Trace the failing step in full and say where the first NaN/inf appeared."""
-        writer, network = self.writer, self.built.network
-        writer.write(
-            {
-                "type": "step",
-                "step": step,
-                "lr": lr,
-                "batch_size": len(x),
-                "batch": None if batch is None else batch.tolist(),
-            }
-        )
-        record.forward_records(writer, step, network)
-        record.loss_record(writer, step, self.built.loss, prediction, y, value, grad)
-        record.backward_records(writer, step, network)
-        place = _first_nonfinite(network, value, norms)
-        return (
-            f"{place} at step {step}. Likely cause: the learning rate ({lr:g}) is too high "
-            f"for this network (the updates overshoot and grow), or a log/division saw 0. "
-            f"Try a smaller optimizer.lr or gradient clipping (train.clip_norm)."
-        )
-
-    def finish(self, status: str, message: str | None, completed: int, seconds: float) -> RunResult:
-        built = self.built
-        if not self.metrics and completed and status != "failed":
-            self.evaluate()
-        end = {
-            "status": status,
-            "steps_completed": completed,
-            "final_loss": self.history[-1]["loss"] if self.history else None,
-            "metrics": self.metrics,
-        }
-        if message:
-            end["message"] = message
-        self.writer.close(end)
-        if self.run_dir is not None:
-            save_arrays(self.run_dir / "params.npz", built.network.state())
-        return RunResult(
-            self.scenario,
-            built.network,
-            built,
-            self.history,
-            status,
-            message,
-            completed,
-            seconds,
-            dict(self.metrics),
-            self.trace_path,
-            self.run_dir,
-        )
-
-    def abort(self, error: BaseException) -> None:
-        abort_trace(self.writer, len(self.history), error)
-
-
-def abort_trace(writer: TraceWriter, steps_completed: int, error: BaseException) -> None:
-    """Close the trace with status failed when something unexpected stops the run."""
-    if writer.enabled:
-        writer.close(
-            {
-                "status": "failed",
-                "steps_completed": steps_completed,
-                "message": f"{type(error).__name__}: {error}",
-            }
-        )
-
-
-def _first_nonfinite(network: Network, value: float, norms: dict[str, float]) -> str:
-    for layer in network.layers:
-        for name, array in layer.forward_values().items():
-            if not np.all(np.isfinite(array)):
-                return f"the forward pass of layer '{layer.name}' produced NaN/inf in {name}"
-    if not np.isfinite(value):
-        return f"the loss is {value}"
-    for layer in reversed(network.layers):
-        if not np.isfinite(norms.get(layer.name, 0.0)):
-            return f"the gradient of layer '{layer.name}' is NaN/inf"
-    return "a NaN/inf appeared"
-
-
-@contextlib.contextmanager
-def open_run(scenario: Scenario, built: Built, trace, run_dir):
-    output = RunOutput(scenario, built, trace, run_dir)
-    try:
-        yield output
-    except BaseException as error:
-        output.abort(error)
-        raise
-
-
 def load_run(folder: str | Path) -> RunResult:
     """A run folder (``scenario.yaml`` and ``params.npz``; ``trace.jsonl`` if kept) back as
     a RunResult with the trained parameters, e.g. to call ``generate`` on a GAN later.
@@ -310,25 +118,18 @@ def load_run(folder: str | Path) -> RunResult:
         trace = read_trace(trace_path)
         history, status = trace.history(), trace.status
         metrics = (trace.end or {}).get("metrics") or {}
-    if scenario.spec.kind == "gan":
-        from engine.gan_result import load_gan_run
-
-        return load_gan_run(scenario, params, history, status, metrics, folder)
-    from engine.build import build
-
-    built = build(scenario)
-    built.network.load_state(params)
-    trace_file = trace_path if trace_path.is_file() else None
-    return RunResult(
-        scenario,
-        built.network,
-        built,
-        history,
-        status,
-        None,
-        len(history),
-        0.0,
-        metrics,
-        trace_file,
-        folder,
+    loaded = LoadedRun(
+        folder, history, status, metrics, trace_path if trace_path.is_file() else None
     )
+    return scenario.kind.load(scenario, params, loaded)
+
+
+@dataclass
+class LoadedRun:
+    """What ``load_run`` read from a run folder, handed to the kind's ``load``."""
+
+    folder: Path
+    history: list
+    status: str
+    metrics: dict
+    trace_path: Path | None

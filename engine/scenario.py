@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import yaml_source
 from engine.errors import ScenarioError
@@ -32,31 +32,10 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class TrainConfig(Section):
-    steps: int = Field(gt=0, description="Number of optimizer steps (one mini-batch each).")
-    batch_size: int | None = Field(
-        None, gt=0, description="Samples per step; default: the whole data set (full batch)."
-    )
-    shuffle: bool = Field(True, description="Reshuffle the data each epoch (from the seed).")
-    clip_norm: float | None = Field(
-        None,
-        gt=0,
-        description="Rescale all gradients together when their global L2 norm "
-        "exceeds this value: g <- g * clip_norm / ||g||.",
-    )
-    clip_value: float | None = Field(
-        None, gt=0, description="Clamp every gradient entry to [-clip_value, clip_value]."
-    )
-    eval_every: int = Field(
-        100, gt=0, description="Evaluate validation loss/accuracy every this many steps."
-    )
-    validation_split: float = Field(
-        0.0,
-        ge=0,
-        lt=1,
-        description="Fraction of the samples held out for validation (e.g. 0.2), drawn at "
-        "random from the seed; 0: train on everything.",
-    )
+class TrainBase(Section):
+    """What every kind's ``train:`` has; a kind's own train section derives from this."""
+
+    steps: int = Field(gt=0, description="Number of training steps.")
 
 
 class TraceConfig(Section):
@@ -84,7 +63,7 @@ class TraceConfig(Section):
 
 class ScenarioBase(Section):
     name: str = Field("scenario", min_length=1, description="Name of the run (folder prefix).")
-    kind: Literal["supervised"] = Field("supervised", description="What is trained.")
+    kind: str = Field("supervised", description="What is trained: a registered scenario kind.")
     description: str | None = Field(None, description="Free text shown in reports.")
     seed: int = Field(0, ge=0, description="Root of every random draw (data, init, shuffling).")
     precision: Literal["float64", "float32"] = Field(
@@ -98,7 +77,7 @@ class ScenarioBase(Section):
         description="Plugin modules or .py files to load (paths relative "
         "to the scenario file). Their code runs.",
     )
-    train: TrainConfig
+    train: TrainBase
     trace: TraceConfig = Field(default_factory=TraceConfig)
 
 
@@ -109,32 +88,11 @@ def component_union(configs: list[type]) -> Any:
     return Annotated[Union[tuple(configs)], Field(discriminator="type")]  # noqa: UP007
 
 
-def scenario_model(registry: Registry) -> type[ScenarioBase]:
-    """The pydantic model of a supervised scenario for what ``registry`` holds."""
-
-    def build():
-        layer = component_union(registry.configs("layers") + registry.configs("activations"))
-        model_section = create_model(
-            "Model",
-            __base__=Section,
-            layers=(list[layer], Field(min_length=1, description="The layers, input to output.")),
-        )
-        return create_model(
-            "Scenario",
-            __base__=ScenarioBase,
-            data=(
-                component_union(registry.configs("datasets")),
-                Field(description="The data set."),
-            ),
-            model=(model_section, Field(description="The network.")),
-            loss=(component_union(registry.configs("losses")), Field(description="The loss.")),
-            optimizer=(
-                component_union(registry.configs("optimizers")),
-                Field(description="The optimizer (and its learning-rate schedule)."),
-            ),
-        )
-
-    return registry.cached("scenario_model", build)
+def scenario_model(registry: Registry, kind: str = "supervised") -> type[ScenarioBase]:
+    """The pydantic model of a scenario of ``kind`` for what ``registry`` holds."""
+    return registry.cached(
+        f"scenario_model.{kind}", lambda: registry.kind(kind).scenario_model(registry)
+    )
 
 
 @dataclass
@@ -148,6 +106,11 @@ class Scenario:
     base_dir: Path
     path: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self):
+        """The scenario's kind (a ``ScenarioKind``), which builds, trains and checks it."""
+        return self.registry.kind(self.spec.kind)
 
     def resolved(self) -> dict:
         """The scenario with defaults filled in and overrides applied, as plain data."""
@@ -233,17 +196,17 @@ def load_scenario(
         # against the scenario file's folder
         given = [str(Path(p).resolve()) if _is_path(p) else p for p in plugins]
         registry = load_registry([*given, *scenario_plugins], autoload=autoload, base_dir=base_dir)
-    model = scenario_model(registry)
-    if data.get("kind") == "gan":  # a generator and a discriminator: see engine/gan.py
-        from engine.gan_scenario import gan_scenario_model
-
-        model = gan_scenario_model(registry)
-    elif data.get("kind", "supervised") != "supervised":
+    kind = data.get("kind", "supervised")
+    if not isinstance(kind, str) or kind not in registry.kinds:
+        known = sorted(registry.kinds)
+        close = difflib.get_close_matches(str(kind), known, n=1)
+        guess = f" Did you mean '{close[0]}'?" if close else ""
         raise ScenarioError(
-            f"unknown kind '{data['kind']}': one of supervised, gan",
+            f"unknown kind '{kind}'.{guess} Registered kinds: {', '.join(known)}",
             Scenario(None, registry, source, base_dir, path, overrides).where(("kind",)),
             hint="leave 'kind' out for a supervised scenario",
         )
+    model = scenario_model(registry, kind)
     try:
         spec = model.model_validate(data, context={"registry": registry})
     except ValidationError as error:

@@ -4,9 +4,8 @@ Sections: ``overview`` (outcome, resolved scenario), ``network`` (the network as
 picture), ``curves`` (loss, accuracy, learning rate, gradient norms over every step),
 ``walkthrough`` (traced steps, the chain rule in numbers), ``other_scalars`` (per-step
 quantities no other section plotted). Formats: ``html`` (one self-contained file) and
-``markdown``. GAN runs get ``gan_networks``, ``gan_curves``, ``gan_samples`` and
-``gan_tricks`` instead of ``network`` and ``curves`` (their content is in
-``engine/report/gan.py``).
+``markdown``. ``network`` and ``curves`` are for supervised runs; the GAN kind brings its own
+sections (``plugins/gan/reporters.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
-from engine.report import gan, html, markdown, walkthrough
+from engine.report import html, markdown, walkthrough
 from engine.report.compose import save
 from engine.report.document import Code, Report, Section, Table, Text
 from engine.report.numbers import fmt
@@ -135,11 +134,12 @@ class Network(Reporter):
     """The network as a picture: layers, units, activations and parameter counts."""
 
     order = 20
+    kinds = ("supervised",)
 
     def sections(self, report: Report) -> list[Section]:
         layers = report.trace.header.get("network")
         inputs = (report.trace.header.get("data") or {}).get("features")
-        if not layers or not inputs or gan.is_gan(report):
+        if not layers or not inputs:
             return []
         return [network_section("Network", "network", inputs, layers, report)]
 
@@ -166,9 +166,10 @@ class Curves(Reporter):
     """Loss, accuracy, learning rate and per-layer gradient norms over every step."""
 
     order = 30
+    kinds = ("supervised",)
 
     def sections(self, report: Report) -> list[Section]:
-        if len(report.steps()) == 0 or gan.is_gan(report):
+        if len(report.steps()) == 0:
             return []
         section = Section("Training curves", id="curves")
         traced = report.trace.traced_steps
@@ -251,66 +252,6 @@ class Walkthrough(Reporter):
         return [section]
 
 
-# --- GAN runs --------------------------------------------------------------------------------
-
-
-class GanNetworksConfig(ComponentConfig):
-    type: Literal["gan_networks"] = "gan_networks"
-
-
-class GanNetworks(Reporter):
-    """GAN runs: G and D as pictures."""
-
-    order = 20
-
-    def sections(self, report: Report) -> list[Section]:
-        return gan.networks(report) if gan.is_gan(report) else []
-
-
-class GanCurvesConfig(ComponentConfig):
-    type: Literal["gan_curves"] = "gan_curves"
-
-
-class GanCurves(Reporter):
-    """GAN runs: D and G losses, D(x) and D(G(z)), gradient norms, sample quality over time."""
-
-    order = 30
-
-    def sections(self, report: Report) -> list[Section]:
-        return gan.curves(report) if gan.is_gan(report) else []
-
-
-class GanSamplesConfig(ComponentConfig):
-    type: Literal["gan_samples"] = "gan_samples"
-    max_steps: int = Field(
-        6, gt=0, description="Traced steps whose batches are plotted at most (sampled evenly)."
-    )
-
-
-class GanSamples(Reporter):
-    """GAN runs: real against generated samples, over D's verdict at the end of the run."""
-
-    order = 40
-
-    def sections(self, report: Report) -> list[Section]:
-        if not gan.is_gan(report):
-            return []
-        return gan.samples(report, sample_steps(report.trace.traced_steps, self.config.max_steps))
-
-
-class GanTricksConfig(ComponentConfig):
-    type: Literal["gan_tricks"] = "gan_tricks"
-
-
-class GanTricks(Reporter):
-    """GAN runs: what each trick is for and what it changed; the labels actually used."""
-
-    order = 45
-
-    def sections(self, report: Report) -> list[Section]:
-        return gan.tricks(report) if gan.is_gan(report) else []
-
-
 # --- other quantities ------------------------------------------------------------------------
 
 
@@ -374,10 +315,6 @@ def tracegrad_register_reporters(register):
     register("network", Network, NetworkConfig)
     register("curves", Curves, CurvesConfig)
     register("walkthrough", Walkthrough, WalkthroughConfig)
-    register("gan_networks", GanNetworks, GanNetworksConfig)
-    register("gan_curves", GanCurves, GanCurvesConfig)
-    register("gan_samples", GanSamples, GanSamplesConfig)
-    register("gan_tricks", GanTricks, GanTricksConfig)
     register("other_scalars", OtherScalars, OtherScalarsConfig)
     register("html", Html, HtmlConfig)
     register("markdown", Markdown, MarkdownConfig)

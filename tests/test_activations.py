@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import engine
-from engine.build import FusedActivation, build
 from engine.gradcheck import check_layer, check_scenario
 from engine.network import ActivationLayer
 from engine.plugins import load_registry
 from engine.scenario import load_scenario
+from plugins.supervised.build import FusedActivation, build
 
 REGISTRY = load_registry(autoload=False)
 BUILTIN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu"]

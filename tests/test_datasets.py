@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 import engine
-from engine.build import hold_out, load_data, new_context
+from engine.build import hold_out, new_context
 from engine.components import BuildContext
 from engine.errors import BuildError, ScenarioError
 from engine.plugins import load_registry
 from engine.seeds import SeedTree
+from plugins.supervised.build import load_data
 
 
 @pytest.fixture(scope="module")

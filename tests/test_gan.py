@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import engine
-from engine.gan import GanLoop
-from engine.gan_build import build_gan
-from engine.gan_result import GanOutput
+from engine.run import Run
 from engine.scenario import load_scenario
 from engine.trace import read_trace
+from plugins.gan.build import build_gan
+from plugins.gan.loop import GanLoop
 
 TINY = {
     "name": "tiny-gan",
@@ -58,7 +58,7 @@ def tiny(**sections) -> dict:
 def loop_for(scenario: dict) -> GanLoop:
     loaded = load_scenario(scenario)
     built = build_gan(loaded)
-    return GanLoop(built, GanOutput(loaded, built, False, None))
+    return GanLoop(built, Run(loaded, built, False, None))
 
 
 # --- alternation ---------------------------------------------------------------------------

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.gan_build import build_gan
 from engine.gradcheck import numerical_gradient, relative_error
 from engine.plugins import load_registry
 from engine.scenario import load_scenario
+from plugins.gan.build import build_gan
 from tests.test_gan import tiny
 
 LOSSES = ["minimax", "non_saturating", "least_squares", "hinge", "wasserstein"]
@@ -161,7 +161,7 @@ def test_discriminator_loss_gradient(name):
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_check_gan_passes_for_every_loss(name):
-    from engine.gan_gradcheck import check_gan
+    from plugins.gan.gradcheck import check_gan
 
     results = check_gan(load_scenario(tiny(loss={"type": name})))
     keys = {r.name for r in results}
@@ -170,8 +170,8 @@ def test_check_gan_passes_for_every_loss(name):
 
 
 def test_check_gan_catches_a_wrong_gradient(monkeypatch):
-    from engine.gan_gradcheck import check_gan
-    from plugins.gan_losses import NonSaturating
+    from plugins.gan.gradcheck import check_gan
+    from plugins.gan.losses import NonSaturating
 
     original = NonSaturating.generator
     monkeypatch.setattr(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.components import Data
-from engine.metrics import (
+from plugins.gan.metrics import (
     SampleMetrics,
     median_bandwidth,
     mmd2,

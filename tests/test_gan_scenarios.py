@@ -10,8 +10,8 @@ import pytest
 
 import engine
 from engine.errors import BuildError, ScenarioError
-from engine.gan_build import build_gan
 from engine.scenario import load_scenario
+from plugins.gan.build import build_gan
 from tests.conftest import SCENARIOS
 
 BUNDLED = sorted((SCENARIOS / "gan").glob("*.yaml"))
@@ -109,7 +109,12 @@ def test_the_good_scenario_loads(write_scenario):
             14,
             ["missing required key 'discriminator'"],
         ),
-        ("kind: gan", "kind: gann", 2, ["unknown kind 'gann': one of supervised, gan"]),
+        (
+            "kind: gan",
+            "kind: gann",
+            2,
+            ["unknown kind 'gann'. Did you mean 'gan'? Registered kinds: gan, supervised"],
+        ),
     ],
 )
 def test_validation_errors_point_at_the_line(write_scenario, old, new, line, words):

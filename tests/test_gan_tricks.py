@@ -10,10 +10,12 @@ import yaml
 
 import engine
 from engine.errors import BuildError
-from engine.gan_build import TrickHooks, build_gan
-from engine.gan_components import GanBatch, GanTrick
 from engine.gradcheck import numerical_gradient
 from engine.scenario import load_scenario
+from engine.steps import StepHooks
+from plugins.gan.build import build_gan
+from plugins.gan.components import GanBatch, GanTrick
+from plugins.gan.hookspecs import GanStepSpecs
 from tests.conftest import ROOT
 from tests.test_gan import loop_for, tiny
 
@@ -267,7 +269,7 @@ def test_bad_schedule_is_a_validation_error():
 
 
 def test_hooks_nobody_implements_are_not_called():
-    hooks = TrickHooks([])
+    hooks = StepHooks(GanStepSpecs, [])
     assert hooks.active == {} and hooks.call("tracegrad_gan_d_labels", batch=None, step=0) == []
     built = built_with({"type": "weight_clipping"})
     assert list(built.hooks.active) == ["tracegrad_gan_after_update"]
@@ -317,7 +319,7 @@ class Misspelt(GanTrick):
 
 def test_a_misspelt_trick_hook_is_refused():
     with pytest.raises(engine.TracegradError) as error:
-        TrickHooks([Misspelt(type("Config", (), {"type": "misspelt"})())])
+        StepHooks(GanStepSpecs, [Misspelt(type("Config", (), {"type": "misspelt"})())])
     assert "tracegrad_gan_d_lables" in str(error.value)
 
 
@@ -414,5 +416,5 @@ class WrongArguments(GanTrick):
 
 def test_a_trick_hook_with_unknown_arguments_is_refused():
     with pytest.raises(engine.TracegradError) as error:
-        TrickHooks([WrongArguments(type("Config", (), {"type": "wrong"})())])
+        StepHooks(GanStepSpecs, [WrongArguments(type("Config", (), {"type": "wrong"})())])
     assert "labels" in str(error.value)

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 import engine
-from engine.build import build
 from engine.components import Parameter
 from engine.errors import ScenarioError
 from engine.gradcheck import check_scenario
+from engine.history import StepHistory
 from engine.trace import read_trace
-from engine.train import StepHistory
 from plugins import optimizers
 from plugins.activations import LeakyRelu, LeakyReluConfig, sigmoid
 from plugins.losses import Bce, BceConfig, CrossEntropy, CrossEntropyConfig
+from plugins.supervised.build import build
 
 
 def scenario(steps: int = 60, **extra) -> dict:

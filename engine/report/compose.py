@@ -74,6 +74,8 @@ def compose(
     report.title = f"Tracegrad report: {scenario.get('name', Path(trace.path).stem)}"
     report.notices.extend(status_notices(trace))
     for reporter in sorted(reporters(reg, options), key=lambda r: r.order):
+        if reporter.kinds and report.kind not in reporter.kinds:
+            continue
         try:
             report.sections.extend(reporter.sections(report))
         except Exception as error:  # noqa: BLE001 - one broken section must not cost the report

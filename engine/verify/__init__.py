@@ -5,8 +5,8 @@ losses or optimizers, it re-implements their formulas (``activations``, ``layers
 ``losses``, ``optimizers``) and recomputes each recorded quantity from the recorded
 quantities it depends on. ``report`` holds the tolerance and what was found; ``steps``
 checks one traced pass and its links to the update before; ``supervised`` walks a
-supervised trace; ``gan`` the two networks of a GAN trace, with the GAN losses and label
-tricks in ``gan_rules`` and the per-step claims in ``gan_scalars``.
+supervised trace. Which walk a trace gets is its scenario kind's (``ScenarioKind.verify``):
+the GAN kind's lives in ``plugins/gan/rules/``.
 
     report = verify_trace("runs/xor-20240101-120000/trace.jsonl")
     print(report.format())          # each disagreement, then the summary
@@ -15,10 +15,15 @@ tricks in ``gan_rules`` and the per-step claims in ``gan_scalars``.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import os
 from pathlib import Path
 
 import numpy as np
+import pluggy
 
+from engine import hookspecs
 from engine.errors import TraceError
 from engine.trace.reader import read_trace
 from engine.verify.report import (
@@ -31,6 +36,29 @@ from engine.verify.report import (
 )
 
 __all__ = ["Disagreement", "Tolerance", "VerifyReport", "verify_trace"]
+
+#: The rule modules of the built-in kinds (they import no component they check).
+RULE_PLUGINS = ("plugins.rules.supervised", "plugins.rules.gan")
+
+
+def trace_checks(plugins=()) -> dict:
+    """Scenario kind -> its trace check, from the rule modules, installed plugins and
+    ``plugins`` (``tracegrad_register_trace_checks``)."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    for name in RULE_PLUGINS:
+        manager.register(importlib.import_module(name), name=name)
+    if not os.environ.get("TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD"):
+        with contextlib.suppress(Exception):  # a broken plugin costs its own rules only
+            manager.load_setuptools_entrypoints(hookspecs.PROJECT)
+    for name in plugins:
+        with contextlib.suppress(Exception):
+            if manager.get_plugin(name) is None:
+                manager.register(importlib.import_module(name), name=name)
+    checks: dict = {}
+    for impl in reversed(manager.hook.tracegrad_register_trace_checks.get_hookimpls()):
+        impl.function(register=lambda kind, check: checks.setdefault(kind, check))
+    return checks
 
 
 def verify_trace(
@@ -51,19 +79,15 @@ def verify_trace(
             + (", in the middle of a line" if torn else "")
             + ": the file is truncated (the run was killed or the file was cut)"
         )
-    kind = (trace.header.get("scenario") or {}).get("kind", "supervised")
+    scenario = trace.header.get("scenario") or {}
+    name = scenario.get("kind", "supervised") if isinstance(scenario, dict) else None
+    checks = trace_checks(_plugins_of(scenario))
     try:
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
-            if kind == "gan":
-                from engine.verify.gan import verify_gan
-
-                report.steps = verify_gan(trace, check)
-            elif kind == "supervised" and "network" in trace.header:
-                from engine.verify.supervised import verify_supervised
-
-                report.steps = verify_supervised(trace, check)
+            if name in checks and "network" in trace.header:
+                report.steps = checks[name](trace, check)
             else:
-                report.problems.append(f"traces of kind '{kind}' are not known to the verifier")
+                report.problems.append(f"traces of kind '{name}' are not known to the verifier")
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         raise TraceError(
             f"a record does not have the form the verifier expects "
@@ -72,3 +96,12 @@ def verify_trace(
             hint="the file was edited or written by another version; re-run the scenario",
         ) from error
     return report
+
+
+def _plugins_of(scenario) -> list[str]:
+    """The plugin modules a trace's scenario listed that are importable by name (a plugin
+    given as a file path is not reloaded from a trace)."""
+    plugins = scenario.get("plugins") if isinstance(scenario, dict) else None
+    if not isinstance(plugins, list):
+        return []
+    return [p for p in plugins if isinstance(p, str) and not p.endswith(".py") and "/" not in p]

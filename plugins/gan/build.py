@@ -12,16 +12,21 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pluggy
 
-from engine import hookspecs
-from engine.build import layer_widths, load_dataset, new_context
+from engine.build import in_precision, layer_widths, load_dataset, new_context, traced_sizes
 from engine.components import BuildContext, Data, Optimizer, Schedule
-from engine.errors import BuildError, PluginError
-from engine.gan_components import GanLoss, GanTrick, TrickSetup
-from engine.limits import Limits, check_parameters, check_samples, check_steps
+from engine.errors import BuildError
+from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network
 from engine.scenario import Scenario
+from engine.steps import StepHooks, step_plugins
+from plugins.gan.components import GanLoss, GanTrick, TrickSetup
+from plugins.gan.hookspecs import GanStepSpecs
+
+#: Samples pictured at each traced step (``gan_samples`` records), and the points of D's grid
+#: per axis for 1-D and 2-D data.
+SAMPLE_COUNT = 256
+GRID = {1: 200, 2: 40}
 
 NETWORKS = {"G": "generator", "D": "discriminator"}
 
@@ -41,46 +46,6 @@ def sample_latent(distribution: str, n: int, dim: int, rng: np.random.Generator)
     return z
 
 
-class TrickHooks:
-    """The run's own plugin manager, holding the scenario's trick instances.
-
-    ``call(hook, **kwargs)`` returns the hook's results; a hook no trick implements is not
-    called at all (one dictionary lookup), so tricks cost nothing where they do not act.
-    """
-
-    def __init__(self, tricks: list[GanTrick]):
-        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
-        self.manager.add_hookspecs(hookspecs.GanStepSpecs)
-        try:
-            for index in reversed(range(len(tricks))):  # pluggy calls the last registered first
-                trick = tricks[index]
-                self.manager.register(trick, name=f"tricks.{index}.{trick.name}")
-            self.manager.check_pending()
-        except pluggy.PluginValidationError as error:
-            raise PluginError(
-                f"a GAN trick has a hook that matches no GAN step hook: {error}",
-                hint="the step hooks are: " + ", ".join(self.names()),
-            ) from error
-        self.active = {
-            name: getattr(self.manager.hook, name)
-            for name in self.names()
-            if getattr(self.manager.hook, name).get_hookimpls()
-        }
-
-    @staticmethod
-    def names() -> list[str]:
-        return [name for name in vars(hookspecs.GanStepSpecs) if name.startswith("tracegrad_")]
-
-    def listens(self, hook: str) -> bool:
-        return hook in self.active
-
-    def call(self, hook: str, /, **kwargs):
-        caller = self.active.get(hook)
-        if caller is None:
-            return []
-        return caller(**kwargs)
-
-
 @dataclass
 class GanBuilt:
     scenario: Scenario
@@ -92,7 +57,7 @@ class GanBuilt:
     optimizers: dict[str, Optimizer]
     schedules: dict[str, Schedule | None]
     tricks: list[GanTrick]
-    hooks: TrickHooks
+    hooks: StepHooks
 
     def lr(self, name: str, step: int) -> float:
         """The learning rate of network ``name`` ("G" or "D") at ``step``."""
@@ -104,7 +69,7 @@ class GanBuilt:
 
     def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
         spec = self.scenario.spec.latent
-        return sample_latent(spec.distribution, n, spec.dim, rng)
+        return sample_latent(spec.distribution, n, spec.dim, rng).astype(self.ctx.dtype, copy=False)
 
     @property
     def networks(self) -> dict[str, Network]:
@@ -189,8 +154,23 @@ def _optimizer(scenario: Scenario, ctx: BuildContext, name: str):
 
 
 def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
-    """The real samples (labels, if the data set has any, are not used)."""
-    return load_dataset(scenario, ctx)
+    """The real samples, in the run's precision (labels, if the data set has any, are not
+    used)."""
+    return in_precision(load_dataset(scenario, ctx), ctx.dtype)
+
+
+def check_trace_size(scenario: Scenario, generator, discriminator, limits: Limits) -> None:
+    """Refuse a trace estimated beyond ``limits.trace_bytes``: per traced step, D's real and
+    fake passes in each D update, G and D's passes in each G update, and the samples picture
+    (written whole)."""
+    spec = scenario.spec
+    n, train = spec.train.batch_size, spec.train
+    d_sizes = traced_sizes(discriminator, n)
+    g_sizes = traced_sizes(generator, n)
+    sizes = d_sizes * (2 * train.d_steps + train.g_steps) + g_sizes * train.g_steps
+    features = generator.out_features
+    picture = 2 * SAMPLE_COUNT * features + (GRID[features] ** features if features in GRID else 0)
+    check_trace(spec, sizes, limits, scenario.where, whole=picture)
 
 
 def create_tricks(scenario: Scenario, loss: GanLoss) -> list[GanTrick]:
@@ -223,14 +203,19 @@ def setup_tricks(scenario: Scenario, ctx: BuildContext, tricks: list, setup: dic
             ) from None
 
 
-def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None = None) -> GanBuilt:
+def build_gan(
+    scenario: Scenario,
+    with_data: bool = True,
+    limits: Limits | None = None,
+    precision: str | None = None,
+) -> GanBuilt:
     """Everything a GAN run needs. Without data (loading a finished run), D's inputs are
     G's outputs and the tricks are not set up. Sizes beyond ``limits`` are refused before
     anything large is allocated."""
     spec = scenario.spec
     limits = limits or Limits.from_settings()
     check_steps(spec, limits, scenario.where)
-    ctx = new_context(scenario)
+    ctx = new_context(scenario, precision)
     data = load_data(scenario, ctx) if with_data else None
     features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
     if data is not None:
@@ -244,6 +229,8 @@ def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None 
     for trick in tricks:
         d_features = trick.d_input_features(d_features)
     generator, discriminator = build_networks(scenario, ctx, features, d_features)
+    if with_data:
+        check_trace_size(scenario, generator, discriminator, limits)
     optimizers, schedules = {}, {}
     for name in NETWORKS:
         optimizers[name], schedules[name] = _optimizer(scenario, ctx, name)
@@ -269,8 +256,16 @@ def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None 
         optimizers,
         schedules,
         tricks,
-        TrickHooks(tricks),
+        trick_hooks(scenario, tricks) if with_data else None,
     )
+
+
+def trick_hooks(scenario: Scenario, tricks: list[GanTrick]) -> StepHooks:
+    """The run's step hooks: the scenario's tricks in order, then what plugins offer."""
+    names = [f"tricks.{index}.{trick.name}" for index, trick in enumerate(tricks)]
+    offered = step_plugins(scenario)
+    names += [f"plugin.{index}.{type(p).__name__}" for index, p in enumerate(offered)]
+    return StepHooks(GanStepSpecs, [*tricks, *offered], names)
 
 
 def _last_units(layers: list) -> int:

@@ -12,7 +12,7 @@
         backward through G with dL/dG(z) = dL/dx̃; update G
 
 G never sees the data: everything it learns arrives as D's dL/dx̃. Tricks change the step
-at named points (``engine.hookspecs.GanStepSpecs``). Every step writes its scalars; traced
+at named points (``plugins.gan.hookspecs.GanStepSpecs``). Every step writes its scalars; traced
 steps write every array of both phases, and a record that D's parameters did not change
 during G's phase.
 """
@@ -20,44 +20,16 @@ during G's phase.
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 
 import numpy as np
 
-from engine import interrupt
+from engine.components import StepLoop
 from engine.errors import PluginError
-from engine.gan_build import GanBuilt, build_gan, grad_norm
-from engine.gan_components import GanBatch
-from engine.gan_result import GanOutput, GanRunResult
-from engine.limits import Limits
-from engine.metrics import SampleMetrics
-from engine.scenario import Scenario
 from engine.trace import record
-
-#: Samples pictured at each traced step (``gan_samples`` records), and the points of D's grid
-#: per axis for 1-D and 2-D data.
-SAMPLE_COUNT = 256
-GRID = {1: 200, 2: 40}
-
-
-def train_gan(
-    scenario: Scenario,
-    trace: str | Path | bool | None = None,
-    *,
-    run_dir: str | Path | None = None,
-    progress=None,
-    limits: dict | None = None,
-) -> GanRunResult:
-    """Train a validated GAN scenario (``engine.run`` calls this for ``kind: gan``)."""
-    built = build_gan(scenario, limits=Limits.from_settings(limits))
-    output = GanOutput(scenario, built, trace, run_dir)
-    try:
-        with np.errstate(all="ignore"):  # the loop reports NaN/inf itself
-            return GanLoop(built, output, progress).run()
-    except BaseException as error:
-        output.abort(error)
-        raise
+from plugins.gan.build import GRID, SAMPLE_COUNT, GanBuilt, grad_norm
+from plugins.gan.components import GanBatch
+from plugins.gan.metrics import SampleMetrics
+from plugins.supervised.loop import first_nonfinite
 
 
 class Tagged:
@@ -83,14 +55,15 @@ class Tagged:
         return self.writer.tensors(values)
 
 
-class GanLoop:
-    """One GAN run: the step, its two phases, the trace and the measurements."""
+class GanLoop(StepLoop):
+    """One GAN run: the step, its two phases, the trace and the measurements (``engine.run``
+    drives it a step at a time)."""
 
-    def __init__(self, built: GanBuilt, output: GanOutput, progress=None):
+    def __init__(self, built: GanBuilt, run):
         spec = built.scenario.spec
-        self.built, self.output, self.progress = built, output, progress
-        self.writer = output.writer
-        self.tagged = {name: Tagged(output.writer, network=name) for name in ("G", "D")}
+        self.built, self.run = built, run
+        self.writer = run.writer
+        self.tagged = {name: Tagged(run.writer, network=name) for name in ("G", "D")}
         self.G, self.D, self.loss = built.generator, built.discriminator, built.loss
         self.hooks = built.hooks
         self.train, self.policy = spec.train, spec.trace
@@ -103,44 +76,29 @@ class GanLoop:
         self.latest: dict = {}
         self.sample_inputs = None  # (real samples, z) pictured at every traced step
 
-    # --- the loop ---------------------------------------------------------------------------
+    # --- the loop (driven by engine.run) ----------------------------------------------------
 
-    def run(self) -> GanRunResult:
-        total, every = self.train.steps, self.built.scenario.spec.metrics.every
-        history = self.output.history
-        started = time.perf_counter()
-        status, message = "completed", None
-        try:
-            for step in range(total):
-                interrupt.check()
-                self.built.ctx.step = step
-                traced = self.policy.traces(step, total)
-                scalars = self.step(step, traced)
-                if traced and self.writer.enabled:
-                    self.trace_samples(step)
-                if not (math.isfinite(scalars["d_loss"]) and math.isfinite(scalars["g_loss"])):
-                    status, message = "failed", self.diverged(step, scalars)
-                    history.append(scalars)
-                    self.writer.scalars(step, scalars)
-                    break
-                if (every is not None and (step + 1) % every == 0) or step == total - 1:
-                    scalars.update(self.measure(step))
-                history.append(scalars)
-                self.writer.scalars(step, scalars)
-                if self.progress is not None:
-                    self.progress(step + 1, total, scalars["d_loss"])
-        except KeyboardInterrupt:
-            status, message = "interrupted", f"interrupted after {len(history)} of {total} steps"
+    def failed(self, scalars: dict) -> bool:
+        return not (math.isfinite(scalars["d_loss"]) and math.isfinite(scalars["g_loss"]))
+
+    def measures(self, step: int, total: int) -> bool:
+        every = self.built.scenario.spec.metrics.every
+        return (every is not None and (step + 1) % every == 0) or step == total - 1
+
+    def progress_value(self, scalars: dict) -> float:
+        return scalars["d_loss"]
+
+    def end(self, status: str) -> dict:
+        history = self.run.history
         if status == "interrupted" and history:
             self.measure(len(history) - 1)
-        return self.output.finish(
-            status,
-            message,
-            len(history),
-            time.perf_counter() - started,
-            self.latest,
-            self.metrics.warnings,
-        )
+        last = history[-1] if history else {}
+        return {
+            "final_loss": last.get("g_loss"),
+            "d_loss": last.get("d_loss"),
+            "metrics": self.latest,
+            "warnings": self.metrics.warnings,
+        }
 
     def step(self, step: int, traced: bool) -> dict:
         """One step: D's updates, then G's; returns the step's scalars."""
@@ -177,6 +135,8 @@ class GanLoop:
         scalars["d_steps"] = d_steps
         for extra in self.hooks.call("tracegrad_gan_scalars", step=step):
             scalars.update(extra or {})
+        if traced:
+            self.trace_samples(step)
         return scalars
 
     def call(self, hook: str, notes: list, **kwargs) -> list:
@@ -329,10 +289,15 @@ class GanLoop:
         return values
 
     def diverged(self, step: int, scalars: dict) -> str:
+        """Name the loss that failed and the first layer (G's, then D's) whose forward values
+        hold NaN/inf in the last pass."""
         which = "D's loss" if not math.isfinite(scalars["d_loss"]) else "G's loss"
+        value = scalars["d_loss"] if which == "D's loss" else scalars["g_loss"]
+        norms = {"G": scalars.get("grad_norm.G", 0.0), "D": scalars.get("grad_norm.D", 0.0)}
+        place = first_nonfinite([self.G, self.D], value, norms)
         return (
-            f"{which} became NaN/inf at step {step}: the updates overshoot. Try smaller "
-            f"learning rates (optimizer.discriminator.lr, optimizer.generator.lr)."
+            f"{which} became NaN/inf at step {step} ({place}): the updates overshoot. Try "
+            f"smaller learning rates (optimizer.discriminator.lr, optimizer.generator.lr)."
         )
 
     # --- trace records (traced steps only) --------------------------------------------------

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig
-from engine.gan_components import GanLoss
+from plugins.gan.components import GanLoss
 
 
 def softplus(l: np.ndarray) -> np.ndarray:

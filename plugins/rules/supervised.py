@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.hookspecs import hookimpl
 from engine.trace.reader import Trace
 from engine.trace.tensors import decode
 from engine.verify import losses, steps
@@ -263,3 +264,8 @@ def check_end(check: Checker, trace: Trace, rows: dict, train: dict, loss="loss"
                 steps.number(last[name]),
                 "the last step's measurement",
             )
+
+
+@hookimpl
+def tracegrad_register_trace_checks(register):
+    register("supervised", verify_supervised)

@@ -21,11 +21,13 @@ from engine.gradcheck import CheckResult, numerical_gradient
 FLOOR = 1e-4
 
 
-def check_gan(scenario, max_entries: int = 200, batch: int = 16) -> list[CheckResult]:
+def check_gan(
+    scenario, max_entries: int = 200, batch: int = 16, precision: str | None = "float64"
+) -> list[CheckResult]:
     """Check every parameter of G and D; returns one CheckResult per parameter."""
-    from engine.gan_build import build_gan
+    from plugins.gan.build import build_gan
 
-    built = build_gan(scenario)
+    built = build_gan(scenario, precision=precision)
     G, D, loss, ctx = built.generator, built.discriminator, built.loss, built.ctx
     rng = np.random.default_rng(0)
     z = built.latent(batch, rng)

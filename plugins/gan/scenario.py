@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field, create_model
 
 from engine.plugins import Registry
-from engine.scenario import ScenarioBase, Section, TraceConfig, component_union
+from engine.scenario import ScenarioBase, Section, TraceConfig, TrainBase, component_union
 
 
 class LatentConfig(Section):
@@ -37,7 +37,7 @@ class LatentConfig(Section):
     )
 
 
-class GanTrainConfig(Section):
+class GanTrainConfig(TrainBase):
     steps: int = Field(gt=0, description="Number of training steps (each: D's, then G's updates).")
     batch_size: int = Field(
         64, gt=0, description="Samples per update: real samples for D and latent vectors z."

@@ -1,5 +1,5 @@
 """Built-in GAN tricks, each a small plugin acting through the step hooks of
-``engine.hookspecs.GanStepSpecs`` (ganhacks, Chintala et al.; Salimans et al. 2016;
+``plugins.gan.hookspecs.GanStepSpecs`` (ganhacks, Chintala et al.; Salimans et al. 2016;
 Sønderby et al. 2017; Arjovsky et al. 2017; Gulrajani et al. 2017).
 
 Tricks act in the order the scenario lists them. Every change is returned as
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine import hookimpl
 from engine.components import ComponentConfig
-from engine.gan_components import GanTrick, describe_values
+from plugins.gan.components import GanTrick, describe_values
 
 #: A label given as one number, or as a range [low, high] drawn uniformly per sample.
 Label = float | tuple[float, float]

@@ -8,17 +8,14 @@ The run folder holds, as for a supervised run, ``trace.jsonl``, ``scenario.yaml`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.files import save_arrays
-from engine.gan_build import GanBuilt
 from engine.network import Network
-from engine.result import RunResult, abort_trace, open_run_folder, run_header
+from engine.result import RunResult
 from engine.scenario import Scenario
-from engine.trace import TraceWriter
+from plugins.gan.build import GanBuilt
 
 
 @dataclass
@@ -103,10 +100,10 @@ def _layers(network: Network, name: str) -> list[dict[str, Any]]:
     ]
 
 
-def gan_header(scenario: Scenario, built: GanBuilt) -> dict[str, Any]:
+def gan_header(built: GanBuilt) -> dict[str, Any]:
+    """The trace header's fields after the common ones (``engine.run.run_header``)."""
     data, loss = built.data, built.loss
     return {
-        **run_header(scenario, built.ctx),
         "kind": "gan",
         "data": {
             "samples": int(len(data.x)),
@@ -126,65 +123,32 @@ def gan_header(scenario: Scenario, built: GanBuilt) -> dict[str, Any]:
     }
 
 
-class GanOutput:
-    """The run folder and trace of a GAN run; ``finish`` returns the GanRunResult."""
-
-    def __init__(self, scenario: Scenario, built: GanBuilt, trace, run_dir):
-        self.scenario, self.built = scenario, built
-        self.history: list[dict] = []
-        self.run_dir, self.trace_path = open_run_folder(scenario, trace, run_dir)
-        self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
-        self.writer.write(gan_header(scenario, built))
-
-    def finish(
-        self,
-        status: str,
-        message: str | None,
-        completed: int,
-        seconds: float,
-        metrics: dict,
-        warnings: list[str],
-    ) -> GanRunResult:
-        last = self.history[-1] if self.history else {}
-        end = {
-            "status": status,
-            "steps_completed": completed,
-            "final_loss": last.get("g_loss"),
-            "d_loss": last.get("d_loss"),
-            "metrics": metrics,
-            "warnings": warnings,
-        }
-        if message:
-            end["message"] = message
-        self.writer.close(end)
-        if self.run_dir is not None:
-            save_arrays(self.run_dir / "params.npz", self.built.state())
-        return GanRunResult(
-            self.scenario,
-            self.built.generator,
-            self.built,
-            self.history,
-            status,
-            message,
-            completed,
-            seconds,
-            dict(metrics),
-            self.trace_path,
-            self.run_dir,
-            discriminator=self.built.discriminator,
-            warnings=list(warnings),
-        )
-
-    def abort(self, error: BaseException) -> None:
-        abort_trace(self.writer, len(self.history), error)
+def gan_result(built: GanBuilt, run, status: str, message: str | None) -> GanRunResult:
+    """The result of a finished GAN run (``engine.run`` gives it back)."""
+    loop = run.loop
+    return GanRunResult(
+        built.scenario,
+        built.generator,
+        built,
+        run.history,
+        status,
+        message,
+        run.completed,
+        run.seconds,
+        dict(loop.latest),
+        run.trace_path,
+        run.run_dir,
+        discriminator=built.discriminator,
+        warnings=list(loop.metrics.warnings),
+    )
 
 
-def load_gan_run(
-    scenario: Scenario, params: dict, history: list, status: str, metrics: dict, folder: Path
-) -> GanRunResult:
+def load_gan_run(scenario: Scenario, params: dict, loaded) -> GanRunResult:
     """A GAN run folder's trained G and D (``engine.load_run`` calls this)."""
     from engine.errors import TraceError
-    from engine.gan_build import build_gan
+    from plugins.gan.build import build_gan
+
+    folder, history = loaded.folder, loaded.history
 
     built = build_gan(scenario, with_data=False)
     missing = sorted(set(built.state()) - set(params))
@@ -196,18 +160,17 @@ def load_gan_run(
         )
     built.generator.load_state(params)
     built.discriminator.load_state(params)
-    trace_path = folder / "trace.jsonl"
     return GanRunResult(
         scenario,
         built.generator,
         built,
         history,
-        status,
+        loaded.status,
         None,
         len(history),
         0.0,
-        dict(metrics),
-        trace_path if trace_path.is_file() else None,
+        dict(loaded.metrics),
+        loaded.trace_path,
         folder,
         discriminator=built.discriminator,
     )

@@ -17,9 +17,9 @@ import math
 import numpy as np
 
 from engine.verify import steps
-from engine.verify.gan_rules import d_steps_at, instance_noise_std, score
 from engine.verify.report import Place
-from engine.verify.supervised import check_batch_size
+from plugins.rules.gan.losses import d_steps_at, instance_noise_std, score
+from plugins.rules.supervised import check_batch_size
 
 
 def check_step(verifier, step: int, groups: list, row: dict | None, complete: bool) -> None:

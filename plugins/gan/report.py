@@ -296,8 +296,8 @@ def final_caption(features: int, count: int) -> str:
 def trained_run(report: Report):
     """The finished run (``engine.load_run``: G and D trained) and the data set's samples."""
     from engine.build import new_context
-    from engine.gan_build import load_data
     from engine.result import load_run
+    from plugins.gan.build import load_data
 
     run = load_run(report.run_dir)
     data = load_data(run.scenario, new_context(run.scenario))

@@ -27,16 +27,16 @@ from engine.trace.reader import Trace
 from engine.trace.tensors import Summary, decode
 from engine.verify import layers, steps
 from engine.verify.activations import FORMULAS, formula
-from engine.verify.gan_rules import (
+from engine.verify.report import SUMMARIZED, Checker, Place
+from plugins.rules.gan.losses import (
     USES_LABELS,
     base_labels,
     d_label_sets,
     instance_noise_std,
     term,
 )
-from engine.verify.gan_scalars import check_step
-from engine.verify.report import SUMMARIZED, Checker, Place
-from engine.verify.supervised import check_end
+from plugins.rules.gan.scalars import check_step
+from plugins.rules.supervised import check_end
 
 NETWORKS = {"G": "generator", "D": "discriminator"}
 

@@ -5,7 +5,7 @@ Words used throughout:
   that needs a probability applies D(x) = σ(l) itself, in a numerically stable way;
 - a *batch* (``GanBatch``) is what one update of D or of G works on: latent vectors z, G's
   samples G(z), real samples x, the labels (targets) D or G is trained towards. Tricks change
-  a batch at named points of the step (``engine.hookspecs.GanStepSpecs``).
+  a batch at named points of the step (``plugins.gan.hookspecs.GanStepSpecs``).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class TrickSetup:
 
 class GanTrick:
     """A change to the GAN step, made in hooks: methods marked ``@engine.hookimpl`` named as
-    the hooks of ``engine.hookspecs.GanStepSpecs`` (e.g. ``tracegrad_gan_d_labels``).
+    the hooks of ``plugins.gan.hookspecs.GanStepSpecs`` (e.g. ``tracegrad_gan_d_labels``).
 
     A hook that changes something returns ``self.change("what changed")``; the trace records
     it on traced steps. ``setup`` runs once before training; raise ValueError there when the

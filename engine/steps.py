@@ -1,0 +1,80 @@
+"""Step hooks: the named points of a training step where plugins act.
+
+Each scenario kind declares its step hooks as a hookspec class (``ScenarioKind.step_specs``);
+each run gets its own plugin manager, ``StepHooks``, holding the objects that act on that run:
+the kind's own (a GAN's tricks) and whatever plugins return from
+``tracegrad_step_plugins(scenario)`` (gradient clipping, for instance). First registered,
+first called. A hook nobody implements is never called, so an unused hook costs one dict
+lookup per step.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pluggy
+
+from engine import hookspecs
+from engine.errors import PluginError
+
+
+class StepHooks:
+    """A run's step-hook manager; ``call(hook, **kwargs)`` returns the hook's results."""
+
+    def __init__(self, specs: type, plugins: list, names: list[str] | None = None):
+        self.specs = specs
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(specs)
+        names = names or [f"{index}.{type(p).__name__}" for index, p in enumerate(plugins)]
+        for index in reversed(range(len(plugins))):  # pluggy calls the last registered first
+            self._register(plugins[index], names[index])
+        self.active = {
+            name: getattr(self.manager.hook, name)
+            for name in self.names()
+            if getattr(self.manager.hook, name).get_hookimpls()
+        }
+
+    def _register(self, plugin, name: str) -> None:
+        try:
+            self.manager.register(plugin, name=name)
+            self.manager.check_pending()
+        except pluggy.PluginValidationError as error:
+            raise PluginError(self._explain(plugin, name, error), hint=self._hint()) from error
+
+    def _explain(self, plugin, name: str, error: Exception) -> str:
+        """Which method is wrong, and how: an unknown hook (with a close name) or arguments
+        the hook does not offer."""
+        hooks = self.names()
+        for attribute in dir(plugin):
+            if not attribute.startswith("tracegrad_"):
+                continue
+            if attribute not in hooks:
+                close = difflib.get_close_matches(attribute, hooks, n=1)
+                guess = f" Did you mean '{close[0]}'?" if close else ""
+                return f"'{name}' has a method {attribute}, which is no step hook here.{guess}"
+        return f"'{name}' implements a step hook with arguments it does not offer: {error}"
+
+    def _hint(self) -> str:
+        return "the step hooks are: " + ", ".join(self.names())
+
+    def names(self) -> list[str]:
+        return [name for name in vars(self.specs) if name.startswith("tracegrad_")]
+
+    def listens(self, hook: str) -> bool:
+        return hook in self.active
+
+    def call(self, hook: str, /, **kwargs) -> list:
+        caller = self.active.get(hook)
+        if caller is None:
+            return []
+        return caller(**kwargs)
+
+
+def step_plugins(scenario) -> list:
+    """The objects plugins offer to act on this run's steps (``tracegrad_step_plugins``)."""
+    offered = []
+    for answer in reversed(
+        scenario.registry.manager.hook.tracegrad_step_plugins(scenario=scenario)
+    ):
+        offered.extend(answer or [])
+    return offered

@@ -1,0 +1,87 @@
+"""The GAN kind's hooks: registration of GAN losses and tricks, and the step hooks tricks use.
+
+The GAN kind adds these to the plugin manager (``GanKind.hookspecs``), so a plugin implements
+them exactly like the core's hooks (``engine.hookspecs``).
+"""
+
+from __future__ import annotations
+
+from engine.hookspecs import hookspec
+
+
+@hookspec
+def tracegrad_register_gan_losses(register):
+    """Register GAN losses: classes deriving from ``plugins.gan.components.GanLoss``.
+
+    Called once when plugins load; selected by a GAN scenario's ``loss:``.
+    """
+
+
+@hookspec
+def tracegrad_register_gan_tricks(register):
+    """Register GAN tricks: classes deriving from ``plugins.gan.components.GanTrick``.
+
+    Called once when plugins load; listed in a GAN scenario's ``tricks:``. A trick acts
+    through the step hooks of ``GanStepSpecs``.
+    """
+
+
+class GanStepSpecs:
+    """The named points of a GAN step where a trick acts.
+
+    Each GAN run has its own plugin manager holding the scenario's trick instances (first
+    listed, first called); the GAN loop (``plugins.gan.loop``) calls these hooks on it. A hook no
+    trick implements is never called. ``batch`` is an ``plugins.gan.components.GanBatch``;
+    ``step`` counts from 0. A hook that changes something returns ``trick.change(text)``,
+    which the trace records on traced steps (e.g. "real targets 1 -> 0.9").
+    """
+
+    @hookspec(firstresult=True)
+    def tracegrad_gan_d_steps(self, step, d_steps):
+        """How many D updates step ``step`` makes; ``d_steps`` is ``train.d_steps``.
+
+        Called once per step, before the D phase. First answer wins (firstresult): return
+        an int, or None to leave the number alone.
+        """
+
+    @hookspec
+    def tracegrad_gan_latent(self, batch, step):
+        """Called after ``batch.z`` was drawn from ``latent.distribution``, before G's
+        forward pass, in both phases (``batch.phase``); may replace ``batch.z``."""
+
+    @hookspec
+    def tracegrad_gan_d_input(self, batch, step):
+        """Called before D's forward pass: in phase "d" may replace ``batch.real`` and
+        ``batch.fake``, in phase "g" ``batch.fake`` (D's input for G's samples).
+
+        In phase "g" the gradient handed to G is D's dL/dx at ``batch.fake``: a trick that
+        adds something independent of G(z) (noise) needs nothing more; one that reshapes or
+        mixes the samples (packing) appends the map from dL/d(new fake) to dL/d(old fake)
+        to ``batch.fake_backward``.
+        """
+
+    @hookspec
+    def tracegrad_gan_d_labels(self, batch, step):
+        """Called in phase "d" before D's loss, when the loss uses labels: may change
+        ``batch.real_target`` and ``batch.fake_target`` (arrays (N, 1))."""
+
+    @hookspec
+    def tracegrad_gan_g_labels(self, batch, step):
+        """Called in phase "g" before G's loss, when the loss uses labels: may change
+        ``batch.target``, the label G trains D's output on its samples towards."""
+
+    @hookspec
+    def tracegrad_gan_d_gradients(self, batch, discriminator, step):
+        """Called in phase "d" after D's backward pass (gradients of both loss terms summed
+        in each parameter's ``grad``), before D's update: may add to the gradients, e.g. a
+        gradient penalty; record the added loss term in ``batch.penalties``."""
+
+    @hookspec
+    def tracegrad_gan_after_update(self, network, name, step):
+        """Called after each optimizer update of G (``name`` "G") or D (``name`` "D"); may
+        change the parameters, e.g. clip D's weights."""
+
+    @hookspec
+    def tracegrad_gan_scalars(self, step):
+        """Called once per step after both phases: return a dict of numbers for the
+        per-step scalars (e.g. {"instance_noise.std": 0.05}), or None."""
