@@ -61,7 +61,8 @@ def test_schema_is_draft7(cli):
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     text = result.out
     assert "$defs" not in text and "prefixItems" not in text and "definitions" in schema
-    assert {"data", "model", "loss", "optimizer", "train"} <= set(schema["required"])
+    supervised = schema["definitions"]["Scenario"]
+    assert {"data", "model", "loss", "optimizer", "train"} <= set(supervised["required"])
     assert "Number of optimizer steps" in text
 
 
