@@ -127,17 +127,31 @@ class Network:
         self.dtype = np.dtype(dtype)
         self.parameters: list[Parameter] = [p for layer in layers for p in layer.params.values()]
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = True, outputs: dict | None = None):
+        """The network's output for ``x``; ``outputs``, when given, receives each layer's
+        output by layer name."""
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         for layer in self.layers:
             x = layer.forward(x, training)
+            if outputs is not None:
+                outputs[layer.name] = x
         return x
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
         for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def backward_from(self, name: str, grad: np.ndarray) -> np.ndarray:
+        """dL/dx for a gradient ``grad`` at the output of layer ``name``: the backward pass
+        of that layer and the ones before it, on their cached forward values. Overwrites
+        those layers' parameter gradients and backward values."""
+        index = next(i for i, layer in enumerate(self.layers) if layer.name == name)
+        grad = grad.astype(self.dtype, copy=False)
+        for layer in reversed(self.layers[: index + 1]):
             grad = layer.backward(grad)
         return grad
 

@@ -88,6 +88,10 @@ class GanBatch:
     - ``fake_backward``: for a trick that reshapes or mixes D's fake input (not just adds to
       it), the map from dL/d(its new fake) back to dL/d(the fake it was given); the loop
       applies them last first to D's dL/dx, to hand G dL/dG(z).
+    - ``features_real``, ``features_fake`` (phase "g", for ``tracegrad_gan_g_loss``): D's
+      layer outputs {layer name: (N, units)} on a real batch (when a trick put one in
+      ``real`` in ``tracegrad_gan_d_input``) and on G's samples;
+    - ``terms``: the terms tricks added with ``add_term``.
     """
 
     phase: str
@@ -100,6 +104,36 @@ class GanBatch:
     target: np.ndarray | None = None
     penalties: dict[str, float] = field(default_factory=dict)
     fake_backward: list[Callable[[np.ndarray], np.ndarray]] = field(default_factory=list)
+    features_real: dict[str, np.ndarray] = field(default_factory=dict)
+    features_fake: dict[str, np.ndarray] = field(default_factory=dict)
+    terms: list[LossTerm] = field(default_factory=list)
+
+    def add_term(
+        self,
+        name: str,
+        value: float,
+        *,
+        grads: dict[str, np.ndarray] | None = None,
+        fake_grad: np.ndarray | None = None,
+        formula: str = "",
+    ) -> None:
+        """Add a term to this phase's loss (L_D in phase "d", L_G in phase "g"), with its
+        gradient: ``grads`` {parameter key: dterm/dθ} of the network being updated, and in
+        phase "g" ``fake_grad``, dterm/d(D's input at G's samples), which flows on into G.
+        The loop adds both to the gradients, the value to the loss, and traces a ``term``
+        record (value and gradients) so the trace can be checked."""
+        self.terms.append(LossTerm(name, float(value), dict(grads or {}), fake_grad, formula))
+
+
+@dataclass
+class LossTerm:
+    """A term a trick added to a loss: its value and gradients (see ``GanBatch.add_term``)."""
+
+    name: str
+    value: float
+    grads: dict[str, np.ndarray]
+    fake_grad: np.ndarray | None = None
+    formula: str = ""
 
 
 @dataclass

@@ -73,8 +73,29 @@ class GanStepSpecs:
     @hookspec
     def tracegrad_gan_d_gradients(self, batch, discriminator, step):
         """Called in phase "d" after D's backward pass (gradients of both loss terms summed
-        in each parameter's ``grad``), before D's update: may add to the gradients, e.g. a
-        gradient penalty; record the added loss term in ``batch.penalties``."""
+        in each parameter's ``grad``), before D's update: may add a term to D's loss with
+        ``batch.add_term(name, value, grads={key: dterm/dθ})``, which the loop applies and
+        traces; a trick that changes the gradients itself (the gradient penalty) records the
+        added loss term in ``batch.penalties``."""
+
+    @hookspec
+    def tracegrad_gan_g_loss(self, batch, discriminator, step):
+        """Called in phase "g" after D's backward pass on G's samples, before G's: may add a
+        term to G's loss with ``batch.add_term(name, value, fake_grad=...)``, its gradient
+        with respect to D's input at G's samples (it flows on into G).
+
+        ``batch.features_fake`` holds D's layer outputs on G's samples, and
+        ``batch.features_real`` on a real batch when a trick set ``batch.real`` in
+        ``tracegrad_gan_d_input`` (phase "g"); D's layers still hold the fake batch's
+        forward values, so ``discriminator.backward_from(layer, grad)`` carries a gradient
+        at a layer's output down to D's input (e.g. feature matching, Salimans et al. 2016).
+        """
+
+    @hookspec
+    def tracegrad_gan_g_gradients(self, batch, generator, step):
+        """Called in phase "g" after G's backward pass, before G's update: may add a term to
+        G's loss with ``batch.add_term(name, value, grads={key: dterm/dθ})`` (e.g. historical
+        averaging), as ``tracegrad_gan_d_gradients`` does for D."""
 
     @hookspec
     def tracegrad_gan_after_update(self, network, name, step):

@@ -204,10 +204,14 @@ class GanLoop(StepLoop):
             p.grad = p.grad + g  # dL_D/dθ = d(real term)/dθ + d(fake term)/dθ
 
         notes = self.call("d_gradients", [], batch=batch, discriminator=D, step=step)
+        self.apply_terms(batch, D)
+        for term in batch.terms:
+            batch.penalties[term.name] = term.value
         value = real_value + fake_value + sum(batch.penalties.values())
         norm = grad_norm(D)
         if traced:
             self.trace_notes(step, notes, network="D", **tag)
+            self.trace_terms(step, batch, "D", tag)
             terms = {"real": real_value, "fake": fake_value, **batch.penalties}
             self.writer.write(
                 {
@@ -253,15 +257,34 @@ class GanLoop(StepLoop):
             self.trace_g_batch(step, update, batch, notes)
             frozen_before = record.snapshot(D)
 
-        logits = D.forward(batch.fake, training=True)
+        shaping = self.hooks.listens("tracegrad_gan_g_loss")
+        if shaping and batch.real is not None:  # a trick asked for D's features of real data
+            D.forward(batch.real, training=True, outputs=batch.features_real)
+        features = batch.features_fake if shaping else None
+        logits = D.forward(batch.fake, training=True, outputs=features)
         value, grad_logits = loss.generator(logits, batch.target)
         grad_x = D.backward(grad_logits)  # D's dL/dθ is computed here but never applied
+        if traced:
+            self.trace_g_through_d(step, logits, batch.target, value, grad_logits, tag)
+        if shaping:  # terms on D's features: their gradient joins D's dL/dx
+            notes += self.call("g_loss", [], batch=batch, discriminator=D, step=step)
+            for term in batch.terms:
+                if term.fake_grad is not None:
+                    grad_x = grad_x + term.fake_grad
         for backward in reversed(batch.fake_backward):  # undo reshaping tricks (packing)
             grad_x = backward(grad_x)
         G.backward(grad_x)  # dL/dG(z) = dL/dx̃: G's only view of the data
+        if traced:  # G's backward pass as the chain rule gave it, before any added term
+            self.trace_g_backward(step, grad_x, tag)
+        if self.hooks.listens("tracegrad_gan_g_gradients"):
+            notes += self.call("g_gradients", [], batch=batch, generator=G, step=step)
+            self.apply_terms(batch, G)
+        value += sum(term.value for term in batch.terms)
         norm = grad_norm(G)
         if traced:
-            self.trace_g_backward(step, logits, batch.target, value, grad_logits, grad_x, tag)
+            self.trace_terms(step, batch, "G", tag)
+            if batch.terms:
+                self.trace_g_loss(step, batch, value, tag)
             before = record.snapshot(G)
         self.built.optimizers["G"].step(G.parameters, lr)
         if traced:  # the update as the optimizer made it, before any trick changes it (as D's)
@@ -388,8 +411,49 @@ class GanLoop(StepLoop):
                 }
             )
 
-    def trace_g_backward(self, step, logits, target, value, grad_logits, grad_x, tag) -> None:
+    def apply_terms(self, batch: GanBatch, network) -> None:
+        """Add the parameter gradients of the terms tricks added (``GanBatch.add_term``)."""
+        if not batch.terms:
+            return
+        params = {p.key: p for p in network.parameters}
+        for term in batch.terms:
+            for key, grad in term.grads.items():
+                if key not in params:
+                    raise PluginError(
+                        f"a trick's term '{term.name}' has a gradient for '{key}', which is no "
+                        f"parameter of {batch.phase.upper()}",
+                        hint="parameters: " + ", ".join(params),
+                    )
+                params[key].grad = params[key].grad + grad
+
+    def trace_terms(self, step: int, batch: GanBatch, network: str, tag: dict) -> None:
         w = self.writer
+        for term in batch.terms:
+            data = {"type": "term", "step": step, **tag, "network": network}
+            data.update(name=term.name, formula=term.formula, value=term.value)
+            data["grads"] = w.tensors(term.grads)
+            if term.fake_grad is not None:
+                data["dL/dG(z)"] = w.tensor(term.fake_grad)
+            w.write(data)
+
+    def trace_g_loss(self, step: int, batch: GanBatch, value: float, tag: dict) -> None:
+        """G's loss when tricks added terms to it: the loss's own term and theirs."""
+        terms = {"generator": value - sum(t.value for t in batch.terms)}
+        terms.update((t.name, t.value) for t in batch.terms)
+        self.writer.write(
+            {
+                "type": "gan_loss",
+                "step": step,
+                "network": "G",
+                **tag,
+                "value": value,
+                "terms": terms,
+                "formula": self.loss.generator_formula,
+            }
+        )
+
+    def trace_g_through_d(self, step, logits, target, value, grad_logits, tag) -> None:
+        """G's loss on D's output, and D's (frozen) backward pass to its input."""
         record.forward_records(self.tagged["D"], step, self.D, batch="fake", **tag)
         formula = self.loss.generator_formula
         record.loss_record(
@@ -404,6 +468,10 @@ class GanLoop(StepLoop):
             term=formula,
         )
         record.backward_records(self.tagged["D"], step, self.D, frozen=True, **tag)
+
+    def trace_g_backward(self, step: int, grad_x, tag: dict) -> None:
+        """What G receives (the handoff) and G's backward pass."""
+        w = self.writer
         w.write(
             {
                 "type": "handoff",

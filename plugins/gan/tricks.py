@@ -272,6 +272,131 @@ class WeightClipping(GanTrick):
         )
 
 
+class FeatureMatchingConfig(ComponentConfig):
+    type: Literal["feature_matching"] = "feature_matching"
+    layer: str | None = Field(
+        None,
+        min_length=1,
+        description="D's layer whose outputs are matched, e.g. 'D.hidden'; default: the "
+        "layer before D's last (its last hidden features).",
+    )
+    weight: float = Field(1.0, gt=0, description="λ, the weight of the term in G's loss.")
+
+
+class FeatureMatching(GanTrick):
+    """Feature matching (Salimans et al. 2016, §3.1): G also learns to match the mean of D's
+    intermediate features on real data.
+
+        L_G <- L_G + λ ‖ f̄_real − f̄_fake ‖²,   f̄ = (1/N) Σ_i f(x_i)
+        ∂/∂f(x̃_i) = −(2λ/N) (f̄_real − f̄_fake)      for each of G's samples x̃_i
+
+    f is the output of one of D's layers; the real features are constants for G. Their
+    gradient is carried down D to its input by ``discriminator.backward_from`` and joins
+    D's dL/dx̃ on its way into G. A fresh real batch (the trick's own draw) is taken in each
+    of G's updates.
+    """
+
+    @property
+    def formula(self) -> str:
+        return "λ ‖ mean f(x) − mean f(G(z)) ‖²"
+
+    def setup(self, run) -> None:
+        self.rng, self.data, self.n = run.rng, run.data.x, run.batch_size
+        layers = [layer.name for layer in run.discriminator.layers]
+        if self.config.layer is None:
+            if len(layers) < 2:
+                raise ValueError("D has one layer: there are no intermediate features to match")
+            self.layer = layers[-2]
+        elif self.config.layer not in layers:
+            raise ValueError(
+                f"D has no layer '{self.config.layer}'; D's layers: {', '.join(layers)}"
+            )
+        else:
+            self.layer = self.config.layer
+
+    @hookimpl
+    def tracegrad_gan_d_input(self, batch, step):
+        if batch.phase == "g":
+            batch.real = self.data[self.rng.integers(0, len(self.data), size=self.n)]
+        return None
+
+    @hookimpl
+    def tracegrad_gan_g_loss(self, batch, discriminator, step):
+        real = batch.features_real[self.layer]
+        fake = batch.features_fake[self.layer]
+        gap = real.mean(axis=0) - fake.mean(axis=0)
+        weight = self.config.weight
+        value = weight * float(np.dot(gap, gap))
+        grad_features = np.broadcast_to(-2.0 * weight / len(fake) * gap, fake.shape)
+        fake_grad = discriminator.backward_from(self.layer, np.array(grad_features))
+        batch.add_term("feature_matching", value, fake_grad=fake_grad, formula=self.formula)
+        return self.change(f"G's loss + {value:.6g}: features of {self.layer} matched")
+
+
+class HistoricalAveragingConfig(ComponentConfig):
+    type: Literal["historical_averaging"] = "historical_averaging"
+    network: Literal["D", "G", "both"] = Field(
+        "both", description="Whose parameters are pulled towards their own history."
+    )
+    weight: float = Field(
+        1e-3, gt=0, description="λ, the weight of the term in the network's loss."
+    )
+
+
+class HistoricalAveraging(GanTrick):
+    """Historical averaging (Salimans et al. 2016, §3.3): each network's loss gains a term
+    that pulls its parameters towards their average over past steps.
+
+        L <- L + λ ‖θ − θ̄‖²,   θ̄ = (1/t) Σ_{i<t} θ_i   (the parameters after each update)
+        ∂/∂θ = 2λ (θ − θ̄)
+
+    Before the first update θ̄ is θ itself, so the term starts at 0. The term and its
+    gradient are added through ``GanBatch.add_term``, so the trace records both.
+    """
+
+    @property
+    def formula(self) -> str:
+        return "λ ‖θ − θ̄‖²"
+
+    def setup(self, run) -> None:
+        self.networks = {"G": run.generator, "D": run.discriminator}
+        self.sums: dict[str, np.ndarray] = {}
+        self.counts: dict[str, int] = {}
+
+    def acts_on(self, name: str) -> bool:
+        return self.config.network in (name, "both")
+
+    def add(self, batch, name: str) -> dict | None:
+        if not self.acts_on(name):
+            return None
+        weight, value, grads = self.config.weight, 0.0, {}
+        count = self.counts.get(name, 0)
+        for p in self.networks[name].parameters:
+            mean = self.sums[p.key] / count if count else p.value
+            gap = p.value - mean
+            value += weight * float(np.sum(gap * gap))
+            grads[p.key] = 2.0 * weight * gap
+        batch.add_term("historical_averaging", value, grads=grads, formula=self.formula)
+        return self.change(f"{name}'s loss + {value:.6g} (θ̄ over {count} updates)")
+
+    @hookimpl
+    def tracegrad_gan_d_gradients(self, batch, discriminator, step):
+        return self.add(batch, "D")
+
+    @hookimpl
+    def tracegrad_gan_g_gradients(self, batch, generator, step):
+        return self.add(batch, "G")
+
+    @hookimpl
+    def tracegrad_gan_after_update(self, network, name, step):
+        if self.acts_on(name):
+            for p in network.parameters:
+                total = self.sums.get(p.key)
+                self.sums[p.key] = p.value.copy() if total is None else total + p.value
+            self.counts[name] = self.counts.get(name, 0) + 1
+        return None
+
+
 class GradientPenaltyConfig(ComponentConfig):
     type: Literal["gradient_penalty"] = "gradient_penalty"
     weight: float = Field(10.0, gt=0, description="λ, the weight of the penalty in D's loss.")
@@ -459,6 +584,8 @@ BUILTIN = (
     ("weight_clipping", WeightClipping, WeightClippingConfig),
     ("gradient_penalty", GradientPenalty, GradientPenaltyConfig),
     ("d_steps_schedule", DStepsSchedule, DStepsScheduleConfig),
+    ("feature_matching", FeatureMatching, FeatureMatchingConfig),
+    ("historical_averaging", HistoricalAveraging, HistoricalAveragingConfig),
 )
 
 

@@ -112,7 +112,16 @@ def check_d_scalars(verifier, place: Place, group, row: dict) -> None:
 
 def check_g_scalars(verifier, place: Place, group, row: dict) -> None:
     records = group.passes.get(("D", "fake"))
-    if records is not None and records.loss is not None and "g_loss" in row:
+    g_loss = group.other.get("gan_loss")
+    if g_loss is not None and "g_loss" in row:  # tricks added terms to G's loss
+        verifier.check.compare(
+            place,
+            "g_loss",
+            steps.number(row["g_loss"]),
+            steps.number(g_loss.get("value")),
+            "L_G of G's last update (with the tricks' terms)",
+        )
+    elif records is not None and records.loss is not None and "g_loss" in row:
         verifier.check.compare(
             place,
             "g_loss",

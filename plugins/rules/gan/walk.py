@@ -74,6 +74,8 @@ class GanUpdate:
             self.passes.setdefault(key, steps.StepRecords(self.step)).add(record)
         elif kind == "trick":
             self.other.setdefault("tricks", []).append(record)
+        elif kind == "term":
+            self.other.setdefault("terms", []).append(record)
         else:
             self.other[kind] = record
 
@@ -222,7 +224,7 @@ class GanVerifier:
             logits[batch] = decode(records.loss.get("prediction")) if records.loss else None
             self.d_forward = (group.step, records.forward)
         self.check_d_loss(group)
-        expected = self.d_gradients(grads)
+        expected = self.with_terms(group, self.d_gradients(grads))
         info = self.infos.get(group.step) or {}
         checker = self.checker("D")
         checker.check_updates(group.updates, states, expected, info.get("lr.D"), group.label())
@@ -267,6 +269,42 @@ class GanVerifier:
             else:
                 self.check.skip(SUMMARIZED, quantity="grad")
         return total
+
+    def with_terms(self, group: GanUpdate, grads: dict) -> dict:
+        """The gradients plus those of the loss terms tricks added (``term`` records). Each
+        term's value and gradient are taken as recorded: the rules of a plugin's term are
+        its own, so they are counted as skipped here."""
+        terms = group.other.get("terms", [])
+        for term in terms:
+            self.check.skip(
+                f"the value and gradient of the {term.get('name')} term (recorded by the "
+                "trick; the verifier checks their effect on the update, not their formula)"
+            )
+            for key, grad in (term.get("grads") or {}).items():
+                if key in grads:
+                    grads[key] = plus(grads[key], decode(grad))
+                    if grads[key] is None:
+                        self.check.skip(SUMMARIZED, quantity="grad")
+        return grads
+
+    def check_g_loss(self, group: GanUpdate, d_records) -> None:
+        """When tricks add terms to G's loss: L_G = Σ terms, and its own term is the loss
+        record's."""
+        record = group.other.get("gan_loss")
+        if record is None:
+            return
+        check, place = self.check, Place(group.step, "G loss", group.label())
+        terms = {name: steps.number(v) for name, v in (record.get("terms") or {}).items()}
+        value = steps.number(record.get("value"))
+        check.compare(place, "L_G", value, sum(terms.values()), "L_G = Σ terms")
+        if d_records is not None and d_records.loss is not None and "generator" in terms:
+            check.compare(
+                place,
+                "L_G generator term",
+                terms["generator"],
+                steps.number(d_records.loss.get("value")),
+                "the loss record of G's samples",
+            )
 
     def check_d_loss(self, group: GanUpdate) -> None:
         record = group.other.get("gan_loss")
@@ -371,18 +409,27 @@ class GanVerifier:
             d_checker.check_backward(d_passes, grad)
             self.d_forward = (group.step, d_records.forward)
             if handoff is not None and d_passes and d_passes[0].backward is not None:
-                check.compare(
-                    Place(group.step, "handoff", phase),
-                    "dL/dG(z)",
-                    decode(handoff.get("dL/dG(z)")),
-                    d_passes[0].backward.get("dL/dx"),
-                    "dL/dG(z) = D's dL/dx at G's samples",
-                )
+                into_g, how = d_passes[0].backward.get("dL/dx"), "D's dL/dx at G's samples"
+                for term in group.other.get("terms", []):
+                    if "dL/dG(z)" in term:
+                        into_g = plus(into_g, decode(term["dL/dG(z)"]))
+                        how += f" + the {term.get('name')} term's"
+                if into_g is None:
+                    check.skip(SUMMARIZED, quantity="dL/dG(z)")
+                else:
+                    check.compare(
+                        Place(group.step, "handoff", phase),
+                        "dL/dG(z)",
+                        decode(handoff.get("dL/dG(z)")),
+                        into_g,
+                        f"dL/dG(z) = {how}",
+                    )
         if g_passes:
             into_g = decode(handoff.get("dL/dG(z)")) if handoff else None
             g_checker.check_backward(g_passes, into_g, "dL/dG(z), D's dL/dx (the handoff)")
         info = self.infos.get(group.step) or {}
-        grads = g_checker.gradients(g_passes)
+        grads = self.with_terms(group, g_checker.gradients(g_passes))
+        self.check_g_loss(group, d_records)
         g_checker.check_updates(group.updates, states, grads, info.get("lr.G"), phase)
         self.check_frozen(group)
         group.other["g_passes"] = g_passes
@@ -472,6 +519,13 @@ _G_LABELS_UNCHANGED = {
     "gradient_penalty",
     "d_steps_schedule",
 }
+
+
+def plus(a, b):
+    """a + b for whole arrays; None when either is summarized (or missing)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a + b
+    return None
 
 
 def replay(network: steps.Network, params: dict, x: np.ndarray) -> np.ndarray | None:
