@@ -274,13 +274,12 @@ class GanVerifier:
         """The gradients plus those of the loss terms tricks added (``term`` records). Each
         term's value and gradient are taken as recorded: the rules of a plugin's term are
         its own, so they are counted as skipped here."""
-        terms = group.other.get("terms", [])
-        for term in terms:
+        for added in group.other.get("terms", []):
             self.check.skip(
-                f"the value and gradient of the {term.get('name')} term (recorded by the "
+                f"the value and gradient of the {added.get('name')} term (recorded by the "
                 "trick; the verifier checks their effect on the update, not their formula)"
             )
-            for key, grad in (term.get("grads") or {}).items():
+            for key, grad in (added.get("grads") or {}).items():
                 if key in grads:
                     grads[key] = plus(grads[key], decode(grad))
                     if grads[key] is None:
@@ -410,10 +409,10 @@ class GanVerifier:
             self.d_forward = (group.step, d_records.forward)
             if handoff is not None and d_passes and d_passes[0].backward is not None:
                 into_g, how = d_passes[0].backward.get("dL/dx"), "D's dL/dx at G's samples"
-                for term in group.other.get("terms", []):
-                    if "dL/dG(z)" in term:
-                        into_g = plus(into_g, decode(term["dL/dG(z)"]))
-                        how += f" + the {term.get('name')} term's"
+                for added in group.other.get("terms", []):
+                    if "dL/dG(z)" in added:
+                        into_g = plus(into_g, decode(added["dL/dG(z)"]))
+                        how += f" + the {added.get('name')} term's"
                 if into_g is None:
                     check.skip(SUMMARIZED, quantity="dL/dG(z)")
                 else:
