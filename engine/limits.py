@@ -79,10 +79,11 @@ def check_steps(spec, limits: Limits, where) -> None:
         _refuse(
             "the number of steps", train.steps, limits.steps, "steps", where(("train", "steps"))
         )
-    if train.batch_size is not None and train.batch_size > limits.batch_size:
+    batch_size = getattr(train, "batch_size", None)  # not every kind trains in batches
+    if batch_size is not None and batch_size > limits.batch_size:
         _refuse(
             "the batch size",
-            train.batch_size,
+            batch_size,
             limits.batch_size,
             "batch_size",
             where(("train", "batch_size")),

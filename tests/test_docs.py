@@ -6,19 +6,30 @@ import inspect
 import re
 
 from engine import hookspecs
-from engine.plugins import KINDS
+from engine.plugins import KINDS, load_registry
 from tests.conftest import ROOT
 
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
 
 
 def _hook_names() -> list[str]:
-    names = [
-        name
-        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
-        if name.startswith("tracegrad_")
-    ]
-    for _, cls in inspect.getmembers(hookspecs, inspect.isclass):
+    """The core's hooks and those every registered scenario kind brings (its registration
+    hooks and its step hooks)."""
+    modules = [hookspecs]
+    step_specs = []
+    for entry in load_registry().kinds.values():
+        if entry.kind.hookspecs is not None:
+            modules.append(entry.kind.hookspecs)
+        if entry.kind.step_specs is not None:
+            step_specs.append(entry.kind.step_specs)
+    names = []
+    for module in modules:
+        names += [
+            name
+            for name, _ in inspect.getmembers(module, inspect.isfunction)
+            if name.startswith("tracegrad_")
+        ]
+    for cls in step_specs:
         names += [name for name in vars(cls) if name.startswith("tracegrad_")]
     return names
 
