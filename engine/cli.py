@@ -317,10 +317,14 @@ def cmd_report(args) -> int:
     from engine.report import write_report
 
     options = {}
-    if args.steps is not None:
+    if args.steps is not None:  # every reporter that samples traced steps
+        from engine.plugins import load_registry
+
+        registry = load_registry(args.plugins)
         options = {
-            "walkthrough": {"max_steps": args.steps},
-            "gan_samples": {"max_steps": args.steps},
+            name: {"max_steps": args.steps}
+            for name, component in registry.components["reporters"].items()
+            if "max_steps" in component.config.model_fields
         }
     path = write_report(
         args.source, args.output, args.format, options=options, plugins=args.plugins

@@ -47,6 +47,14 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
             raise TracegradError(f"unknown kind '{kind}'", hint=f"kinds: {', '.join(kinds)}")
         kinds = [kind]
     lines = []
+    if kind is None:  # the scenario kinds first: `kind:` selects one in a scenario file
+        lines.append("scenario kinds:")
+        for name, entry in sorted(registry.kinds.items()):
+            summary = (type(entry.kind).__doc__ or entry.fields.__doc__ or "").strip()
+            lines.append(f"  {name}  (plugin {entry.plugin})")
+            if summary:
+                lines.append(f"      {summary.splitlines()[0]}")
+        lines.append("")
     for name_of_kind in kinds:
         lines.append(f"{name_of_kind}:")
         for name in registry.names(name_of_kind):

@@ -13,7 +13,6 @@ plugins (``engine.components.Reporter``; the built-ins are in ``plugins/reporter
     walkthrough   one traced step, shared by every format; with chain (the backward pass),
                   updates (the optimizer's step), records (clipping, GAN records), layers
     sections      building blocks for sections: network diagram, curves, sampled steps
-    gan           the sections of a GAN report
     plots         matplotlib figures as SVG text
     html, markdown, terminal   the renderings
 """

@@ -28,6 +28,8 @@ from plugins.gan.scenario import GanScenarioBase, gan_scenario_model
 
 
 class GanKind(ScenarioKind):
+    """A generator G and a discriminator D, trained against each other."""
+
     component_kinds = {
         "gan_losses": ("tracegrad_register_gan_losses", GanLoss),
         "gan_tricks": ("tracegrad_register_gan_tricks", GanTrick),

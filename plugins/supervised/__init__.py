@@ -19,6 +19,8 @@ from plugins.supervised.scenario import SupervisedFields, supervised_model
 
 
 class SupervisedKind(ScenarioKind):
+    """A network learns a data set's targets through a loss (the default kind)."""
+
     step_specs = SupervisedStepSpecs
 
     def scenario_model(self, registry):
