@@ -94,6 +94,11 @@ def _args_run(parser):
         "--run-dir", metavar="DIR", help="the run folder (default: a new runs/<name>-<time>/)"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of an earlier run in the run folder (refused otherwise)",
+    )
+    parser.add_argument(
         "--print-config",
         action="store_true",
         help="print the resolved scenario (defaults filled in) and exit",
@@ -116,7 +121,12 @@ def cmd_run(args) -> int:
     bar = ProgressBar(scenario.spec.name, enabled=not args.quiet and sys.stderr.isatty())
     # Ctrl-C and SIGTERM end the run between two steps (engine.interrupt): status interrupted
     result = engine.run(
-        scenario, trace=args.trace, run_dir=args.run_dir, progress=bar, limits=_limits(args)
+        scenario,
+        trace=args.trace,
+        run_dir=args.run_dir,
+        progress=bar,
+        limits=_limits(args),
+        overwrite=args.overwrite,
     )
     bar.close()
     print(result.summary())

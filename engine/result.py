@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 import numpy as np
 
 import engine
+from engine import run_folder
 from engine.build import Built
-from engine.files import save_arrays, write_atomic
+from engine.files import save_arrays
 from engine.network import Network
 from engine.scenario import Scenario
 from engine.trace import SCHEMA_VERSION, TraceWriter, record
@@ -99,16 +99,6 @@ class RunResult:
         return render_html_fragment(self.trace_path)
 
 
-def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{name}-{stamp}"
-    suffix = 2
-    while candidate.exists():
-        candidate = root / f"{name}-{stamp}-{suffix}"
-        suffix += 1
-    return candidate
-
-
 def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
     """What every trace header says about how to reproduce it: versions, seed, scenario."""
     return {
@@ -152,17 +142,7 @@ def header(scenario: Scenario, built: Built) -> dict[str, Any]:
 def open_run_folder(scenario: Scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
     """(run folder, trace path) for ``engine.run``'s ``trace``/``run_dir`` arguments; the
     folder is created with the resolved scenario in it. (None, None) when ``trace`` is False."""
-    if trace is False:
-        return None, None
-    if trace is None or trace is True:
-        folder = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
-        trace_path = folder / "trace.jsonl"
-    else:
-        trace_path = Path(trace)
-        folder = Path(run_dir) if run_dir else trace_path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "scenario.yaml", scenario.resolved_yaml())
-    return folder, trace_path
+    return run_folder.prepare(scenario, trace, run_dir)
 
 
 class RunOutput:

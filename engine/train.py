@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import interrupt
+from engine import interrupt, run_folder
 from engine.build import Built, build
 from engine.components import Parameter
 from engine.limits import Limits
@@ -40,6 +40,7 @@ def run(
     progress=None,
     plugins=(),
     limits: dict | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Train a scenario and return its ``RunResult``.
 
@@ -48,7 +49,13 @@ def run(
     other files beside it); False writes nothing. ``overrides`` are dotted keys, as ``--set``.
     ``progress(step, total, loss)`` is called as training goes. ``limits`` raises the limits
     that refuse oversized scenarios (``engine.limits.Limits``), e.g. ``{"steps": 10**8}``.
+    ``overwrite`` lets the run replace an earlier run's files (``engine.run_folder``).
     """
+    with run_folder.overwriting(overwrite):
+        return _run(scenario, trace, overrides, run_dir, progress, plugins, limits)
+
+
+def _run(scenario, trace, overrides, run_dir, progress, plugins, limits) -> RunResult:
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides, plugins=plugins)
     elif overrides:
