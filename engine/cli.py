@@ -60,8 +60,8 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples "
-        "(repeatable)",
+        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples, "
+        "scenario_bytes, data_bytes (repeatable)",
     )
 
 
@@ -412,7 +412,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return COMMANDS[args.command][0](args)
+        from engine.limits import applied
+
+        with applied(getattr(args, "limits", None) or None):
+            return COMMANDS[args.command][0](args)
     except TracegradError as error:
         if args.debug:
             raise

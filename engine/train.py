@@ -26,6 +26,7 @@ from engine import interrupt, run_folder
 from engine.build import Built, build
 from engine.components import Parameter
 from engine.limits import Limits
+from engine.limits import applied as limits_applied
 from engine.result import RunResult, open_run
 from engine.scenario import Scenario, load_scenario
 from engine.trace import record
@@ -51,7 +52,7 @@ def run(
     that refuse oversized scenarios (``engine.limits.Limits``), e.g. ``{"steps": 10**8}``.
     ``overwrite`` lets the run replace an earlier run's files (``engine.run_folder``).
     """
-    with run_folder.overwriting(overwrite):
+    with run_folder.overwriting(overwrite), limits_applied(limits):
         return _run(scenario, trace, overrides, run_dir, progress, plugins, limits)
 
 
