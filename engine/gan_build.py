@@ -21,6 +21,7 @@ from engine.errors import BuildError, PluginError
 from engine.gan_components import GanLoss, GanTrick, TrickSetup
 from engine.limits import Limits, check_parameters, check_samples, check_steps
 from engine.network import Network, build_network
+from engine.plugins import register_checked
 from engine.scenario import Scenario
 
 NETWORKS = {"G": "generator", "D": "discriminator"}
@@ -54,7 +55,14 @@ class TrickHooks:
         try:
             for index in reversed(range(len(tricks))):  # pluggy calls the last registered first
                 trick = tricks[index]
-                self.manager.register(trick, name=f"tricks.{index}.{trick.name}")
+                label = f"trick '{trick.name}' (tricks.{index})"
+                register_checked(
+                    self.manager,
+                    trick,
+                    f"tricks.{index}.{trick.name}",
+                    label,
+                    specs=hookspecs.GanStepSpecs,
+                )
             self.manager.check_pending()
         except pluggy.PluginValidationError as error:
             raise PluginError(

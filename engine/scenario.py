@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from engine import yaml_source
-from engine.errors import ScenarioError
+from engine.errors import PluginError, ScenarioError
 from engine.limits import Limits, check_file
 from engine.plugins import Registry, load_registry
 from engine.yaml_source import SourceMap
@@ -239,7 +239,12 @@ def load_scenario(
         # plugins given by the caller resolve against the working folder, the scenario's own
         # against the scenario file's folder
         given = [str(Path(p).resolve()) if _is_path(p) else p for p in plugins]
-        registry = load_registry([*given, *scenario_plugins], autoload=autoload, base_dir=base_dir)
+        try:
+            registry = load_registry(
+                [*given, *scenario_plugins], autoload=autoload, base_dir=base_dir
+            )
+        except PluginError as error:
+            raise _located(error, scenario_plugins, source) from error
     model = scenario_model(registry)
     if data.get("kind") == "gan":  # a generator and a discriminator: see engine/gan.py
         from engine.gan_scenario import gan_scenario_model
@@ -260,6 +265,16 @@ def load_scenario(
         holder = Scenario(None, registry, source, base_dir, path, overrides)
         raise validation_error(error, data, model, holder) from None
     return Scenario(spec, registry, source, base_dir, path, overrides)
+
+
+def _located(error: PluginError, scenario_plugins: list[str], source: SourceMap) -> PluginError:
+    """A plugin's error, placed at its line in the scenario's ``plugins:`` when it is one."""
+    spec = getattr(error, "plugin_spec", None)
+    if error.where is None and spec in scenario_plugins:
+        error.where = source.where(("plugins", scenario_plugins.index(spec)))
+    elif error.where is None and spec is not None:
+        error.where = "--plugin"
+    return error
 
 
 def _is_path(plugin) -> bool:
@@ -478,7 +493,7 @@ def validation_error(
         located.append((_line_of(scenario, path), scenario.where(path), dotted, item))
     located.sort(key=lambda entry: entry[0])
     problems = [
-        f"{where}: {dotted}: {_describe(item, data, model, scenario.registry)}"
+        f"{where}: {dotted}: {_describe(item, data, model, getattr(scenario, 'registry', None))}"
         for _, where, dotted, item in located
     ]
     first_where = located[0][1]
