@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 
@@ -226,6 +227,18 @@ def _args_gradcheck(parser):
 def cmd_gradcheck(args) -> int:
     from engine.gradcheck import check_scenario
 
+    if not args.tolerance > 0:  # also refuses NaN
+        raise TracegradError(
+            f"--tolerance must be a number > 0, found {args.tolerance}",
+            "--tolerance",
+            hint="for example  --tolerance 1e-6",
+        )
+    if args.max_entries < 1:
+        raise TracegradError(
+            f"--max-entries must be at least 1, found {args.max_entries}",
+            "--max-entries",
+            hint="the number of entries checked per parameter, e.g. --max-entries 200",
+        )
     scenario = _load(args)
     if scenario.spec.kind == "gan":  # G's loss through D into G, and D's loss
         from engine.gan_gradcheck import check_gan
@@ -342,6 +355,12 @@ def cmd_report(args) -> int:
     from engine.report import write_report
 
     options = {}
+    if args.steps is not None and args.steps < 1:
+        raise TracegradError(
+            f"--steps must be at least 1, found {args.steps}",
+            "--steps",
+            hint="the number of traced steps the report walks through, e.g. --steps 6",
+        )
     if args.steps is not None:
         options = {
             "walkthrough": {"max_steps": args.steps},
@@ -415,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         from engine.limits import applied
 
         with applied(getattr(args, "limits", None) or None):
-            return COMMANDS[args.command][0](args)
+            code = COMMANDS[args.command][0](args)
+        sys.stdout.flush()
+        return code
     except TracegradError as error:
         if args.debug:
             raise
@@ -425,7 +446,25 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _drop_stdout()
         return 0
+    except OSError as error:
+        if args.debug or error.filename is not None:
+            raise
+        # writing the output failed (stdout on a full disk, /dev/full): say so, once
+        _drop_stdout()
+        print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        descriptor = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(descriptor, sys.stdout.fileno())
+        os.close(descriptor)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        pass
 
 
 def _format_error(error: TracegradError) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import TraceError
-from engine.trace.reader import read_trace
+from engine.trace.reader import read_trace, trace_kind
 from engine.verify.report import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -51,7 +51,7 @@ def verify_trace(
             + (", in the middle of a line" if torn else "")
             + ": the file is truncated (the run was killed or the file was cut)"
         )
-    kind = (trace.header.get("scenario") or {}).get("kind", "supervised")
+    kind = trace_kind(trace)
     try:
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
             if kind == "gan":
