@@ -175,6 +175,12 @@ class Layer:
         return parameter
 
 
+class TargetError(ValueError):
+    """Targets whose values a loss cannot take (bce on class indices 0, 1, 2): raised by
+    ``Loss.prepare_target``, reported at the scenario's ``loss`` (a ValueError that is not a
+    TargetError means the targets do not fit the last layer's outputs)."""
+
+
 class Loss:
     """A loss L(prediction, target) -> float, with dL/dprediction from ``backward``."""
 
@@ -195,7 +201,8 @@ class Loss:
 
     def prepare_target(self, target: np.ndarray, out_features: int) -> np.ndarray:
         """Convert data targets into what ``forward`` expects (e.g. one-hot rows); raise
-        ValueError when they cannot fit ``out_features`` outputs."""
+        ValueError when they cannot fit ``out_features`` outputs, TargetError when their
+        values do not fit the loss."""
         if target.shape[1] != out_features:
             raise ValueError(f"the data has {target.shape[1]} target columns")
         return target

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
 import time
 from pathlib import Path
@@ -53,6 +54,30 @@ def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
         candidate = root / f"{folder_name(name)}-{stamp}-{suffix}"
         suffix += 1
     return candidate
+
+
+def portable_yaml(scenario, folder: Path) -> str:
+    """The resolved scenario for the run folder, with the paths the scenario gave relative to
+    its own file (a CSV, a plugin file) made relative to ``folder``, so it runs from there."""
+    import yaml
+
+    data = scenario.resolved()
+    base = Path(scenario.base_dir)
+
+    def rebased(value):
+        if not isinstance(value, str) or Path(value).is_absolute():
+            return value
+        return os.path.relpath((base / value).resolve(), Path(folder).resolve())
+
+    section, config = data.get("data"), type(getattr(scenario.spec, "data", None))
+    for name in getattr(config, "relative_paths", ()):
+        if isinstance(section, dict) and name in section:
+            section[name] = rebased(section[name])
+    if data.get("plugins"):
+        data["plugins"] = [
+            rebased(p) if p.endswith(".py") or "/" in p else p for p in data["plugins"]
+        ]
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
 
 def _same_file(a: Path, b: Path | None) -> bool:
@@ -105,7 +130,7 @@ def prepare(scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
         )
     try:
         stream.truncate(0)
-        files.write_atomic(folder / "scenario.yaml", scenario.resolved_yaml())
+        files.write_atomic(folder / "scenario.yaml", portable_yaml(scenario, folder))
     except BaseException:
         stream.close()
         raise
