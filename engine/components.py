@@ -12,6 +12,7 @@ Conventions shared by all kinds:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +23,11 @@ from engine.refs import ScheduleRef
 
 if TYPE_CHECKING:
     from engine.seeds import SeedTree
+
+
+#: Names of layers and parameters: what a trace, a file name and ``params.npz`` can all hold
+#: ("hidden.W" joins two of them with a dot, so a name has none).
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
 
 class ComponentConfig(BaseModel):
@@ -36,8 +42,11 @@ class LayerConfig(ComponentConfig):
     name: str | None = Field(
         None,
         min_length=1,
+        max_length=64,
+        pattern=NAME_PATTERN,
         description="Name shown in traces, e.g. 'hidden' (parameters become "
-        "'hidden.W'); default: the type and position, 'dense0'.",
+        "'hidden.W'); default: the type and position, 'dense0'. Letters, digits, '_' and "
+        "'-', starting with a letter or '_'.",
     )
 
 
@@ -170,6 +179,11 @@ class Layer:
         return type(self).__name__
 
     def add_param(self, name: str, value: np.ndarray) -> Parameter:
+        if not re.match(NAME_PATTERN, name):
+            raise ValueError(
+                f"parameter name {name!r}: letters, digits, '_' and '-' only, starting with a "
+                f"letter or '_'"
+            )
         parameter = Parameter(f"{self.name}.{name}", value)
         self.params[name] = parameter
         return parameter

@@ -459,6 +459,11 @@ def _describe(error: dict, data: Any, model: type, registry: Registry | None = N
         return f"unknown {what} '{tag}'.{guess} Registered: {', '.join(expected)}"
     if kind == "missing":
         return f"missing required key '{loc[-1]}'"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        return (
+            f"a name holds letters, digits, '_' and '-' only, starting with a letter or '_' "
+            f"(found {found!r})"
+        )
     message = error["msg"]
     if kind == "component" or found is None or isinstance(found, (dict, list)):
         return message
