@@ -18,28 +18,45 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-from engine.hookspecs import hookimpl  # noqa: E402
-
 __version__ = "0.1.0"
 
-from engine.components import (  # noqa: E402
-    Activation,
-    ComponentConfig,
-    Dataset,
-    Initializer,
-    Layer,
-    LayerConfig,
-    Loss,
-    Optimizer,
-    OptimizerConfig,
-    ScenarioKind,
-    Schedule,
-    StepLoop,
-)
-from engine.errors import TracegradError  # noqa: E402
-from engine.result import RunResult, load_run  # noqa: E402
-from engine.run import run  # noqa: E402
-from engine.scenario import load_scenario  # noqa: E402
+#: The public names, imported when first used: ``import engine`` stays quick, so the command
+#: line can handle Ctrl-C from its first moment (numpy and pydantic load inside it).
+_PUBLIC = {
+    "Activation": "engine.components",
+    "ComponentConfig": "engine.components",
+    "Dataset": "engine.components",
+    "Initializer": "engine.components",
+    "Layer": "engine.components",
+    "LayerConfig": "engine.components",
+    "Loss": "engine.components",
+    "Optimizer": "engine.components",
+    "OptimizerConfig": "engine.components",
+    "ScenarioKind": "engine.components",
+    "Schedule": "engine.components",
+    "StepLoop": "engine.components",
+    "TracegradError": "engine.errors",
+    "hookimpl": "engine.hookspecs",
+    "load_run": "engine.result",
+    "load_scenario": "engine.scenario",
+    "RunResult": "engine.result",
+    "run": "engine.lifecycle",
+}
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})
+
 
 __all__ = [
     "Activation",

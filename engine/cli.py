@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 
@@ -60,8 +61,8 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples "
-        "(repeatable)",
+        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples, "
+        "scenario_bytes, data_bytes (repeatable)",
     )
 
 
@@ -94,6 +95,11 @@ def _args_run(parser):
         "--run-dir", metavar="DIR", help="the run folder (default: a new runs/<name>-<time>/)"
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of an earlier run in the run folder (refused otherwise)",
+    )
+    parser.add_argument(
         "--print-config",
         action="store_true",
         help="print the resolved scenario (defaults filled in) and exit",
@@ -116,7 +122,12 @@ def cmd_run(args) -> int:
     bar = ProgressBar(scenario.spec.name, enabled=not args.quiet and sys.stderr.isatty())
     # Ctrl-C and SIGTERM end the run between two steps (engine.interrupt): status interrupted
     result = engine.run(
-        scenario, trace=args.trace, run_dir=args.run_dir, progress=bar, limits=_limits(args)
+        scenario,
+        trace=args.trace,
+        run_dir=args.run_dir,
+        progress=bar,
+        limits=_limits(args),
+        overwrite=args.overwrite,
     )
     bar.close()
     print(result.summary())
@@ -206,6 +217,18 @@ def _args_gradcheck(parser):
 def cmd_gradcheck(args) -> int:
     from engine.gradcheck import check_scenario
 
+    if not args.tolerance > 0:  # also refuses NaN
+        raise TracegradError(
+            f"--tolerance must be a number > 0, found {args.tolerance}",
+            "--tolerance",
+            hint="for example  --tolerance 1e-6",
+        )
+    if args.max_entries < 1:
+        raise TracegradError(
+            f"--max-entries must be at least 1, found {args.max_entries}",
+            "--max-entries",
+            hint="the number of entries checked per parameter, e.g. --max-entries 200",
+        )
     scenario = _load(args)
     results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
@@ -317,6 +340,12 @@ def cmd_report(args) -> int:
     from engine.report import write_report
 
     options = {}
+    if args.steps is not None and args.steps < 1:
+        raise TracegradError(
+            f"--steps must be at least 1, found {args.steps}",
+            "--steps",
+            hint="the number of traced steps the report walks through, e.g. --steps 6",
+        )
     if args.steps is not None:  # every reporter that samples traced steps
         from engine.plugins import load_registry
 
@@ -391,7 +420,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return COMMANDS[args.command][0](args)
+        from engine.limits import applied
+
+        with applied(getattr(args, "limits", None) or None):
+            code = COMMANDS[args.command][0](args)
+        sys.stdout.flush()
+        return code
     except TracegradError as error:
         if args.debug:
             raise
@@ -401,7 +435,25 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _drop_stdout()
         return 0
+    except OSError as error:
+        if args.debug or error.filename is not None:
+            raise
+        # writing the output failed (stdout on a full disk, /dev/full): say so, once
+        _drop_stdout()
+        print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        descriptor = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(descriptor, sys.stdout.fileno())
+        os.close(descriptor)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        pass
 
 
 def _format_error(error: TracegradError) -> str:

@@ -12,6 +12,7 @@ Conventions shared by all kinds:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +23,11 @@ from engine.refs import ScheduleRef
 
 if TYPE_CHECKING:
     from engine.seeds import SeedTree
+
+
+#: Names of layers and parameters: what a trace, a file name and ``params.npz`` can all hold
+#: ("hidden.W" joins two of them with a dot, so a name has none).
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
 
 class ComponentConfig(BaseModel):
@@ -36,8 +42,11 @@ class LayerConfig(ComponentConfig):
     name: str | None = Field(
         None,
         min_length=1,
+        max_length=64,
+        pattern=NAME_PATTERN,
         description="Name shown in traces, e.g. 'hidden' (parameters become "
-        "'hidden.W'); default: the type and position, 'dense0'.",
+        "'hidden.W'); default: the type and position, 'dense0'. Letters, digits, '_' and "
+        "'-', starting with a letter or '_'.",
     )
 
 
@@ -170,9 +179,20 @@ class Layer:
         return type(self).__name__
 
     def add_param(self, name: str, value: np.ndarray) -> Parameter:
+        if not re.match(NAME_PATTERN, name):
+            raise ValueError(
+                f"parameter name {name!r}: letters, digits, '_' and '-' only, starting with a "
+                f"letter or '_'"
+            )
         parameter = Parameter(f"{self.name}.{name}", value)
         self.params[name] = parameter
         return parameter
+
+
+class TargetError(ValueError):
+    """Targets whose values a loss cannot take (bce on class indices 0, 1, 2): raised by
+    ``Loss.prepare_target``, reported at the scenario's ``loss`` (a ValueError that is not a
+    TargetError means the targets do not fit the last layer's outputs)."""
 
 
 class Loss:
@@ -195,7 +215,8 @@ class Loss:
 
     def prepare_target(self, target: np.ndarray, out_features: int) -> np.ndarray:
         """Convert data targets into what ``forward`` expects (e.g. one-hot rows); raise
-        ValueError when they cannot fit ``out_features`` outputs."""
+        ValueError when they cannot fit ``out_features`` outputs, TargetError when their
+        values do not fit the loss."""
         if target.shape[1] != out_features:
             raise ValueError(f"the data has {target.shape[1]} target columns")
         return target

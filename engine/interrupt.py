@@ -1,4 +1,5 @@
-"""Ctrl-C (SIGINT) and SIGTERM end a run between two steps, never in the middle of one.
+"""Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed) end a run between two steps,
+never in the middle of one.
 
 While a run is training, ``deferred()`` replaces both handlers with one that only sets a flag;
 the training loops call ``check()`` at the start of every step, which raises
@@ -13,6 +14,11 @@ import signal
 import threading
 
 _requested = False
+
+#: The signals that stop a run (SIGHUP where the platform has it).
+SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def _request(signum, frame) -> None:
@@ -34,7 +40,7 @@ def deferred():
     if threading.current_thread() is not threading.main_thread():
         yield  # signals are delivered to the main thread only; nothing to defer here
         return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
     _requested = False
     for sig in previous:
         signal.signal(sig, _request)

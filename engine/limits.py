@@ -8,8 +8,13 @@ Defaults suit a laptop; raise one with ``--limit NAME=VALUE`` on the command lin
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import decimal
 import os
+import stat
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 from engine.errors import TracegradError
 
@@ -32,12 +37,19 @@ class Limits:
     steps: int = 10_000_000
     trace_bytes: int = 2_000_000_000
     samples: int = 10_000_000
+    scenario_bytes: int = 10_000_000
+    data_bytes: int = 500_000_000
 
     @classmethod
     def from_settings(cls, settings: dict | list | None = None) -> Limits:
-        """Defaults, then TRACEGRAD_LIMITS, then ``settings`` (a dict or NAME=VALUE strings)."""
+        """Defaults, then TRACEGRAD_LIMITS, then ``settings`` (a dict or NAME=VALUE strings).
+
+        Without ``settings``, the limits of the enclosing ``applied`` block, if any.
+        """
         if isinstance(settings, Limits):
             return settings
+        if not settings and _applied.get() is not None:
+            return _applied.get()
         limits = cls()
         environment = os.environ.get("TRACEGRAD_LIMITS", "")
         items = [item for item in environment.split(",") if item.strip()]
@@ -56,20 +68,75 @@ class Limits:
                 raise LimitError(
                     f"unknown limit '{name}'", where, hint=f"limits: {', '.join(names)}"
                 )
-            try:
-                changes[name] = int(float(value))
-            except ValueError:
-                raise LimitError(f"limit {name} needs a number, found '{value}'", where) from None
+            changes[name] = _whole_number(name, value, where)
         return replace(self, **changes)
 
 
-def _refuse(what: str, estimate: float, limit: int, name: str, where: str) -> None:
+#: The largest limit accepted: beyond it a limit would mean "none", which is not offered.
+LARGEST = 10**18
+
+
+def _whole_number(name: str, value, where: str) -> int:
+    """A limit's value: a whole number from 1 to 1e18, written as 20000000, 2e7 or 2_000_000
+    (read exactly, never through a float: 1e400 and inf are refused, not overflowed)."""
+    try:
+        number = decimal.Decimal(str(value).strip().replace("_", ""))
+    except decimal.InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value():
+        number = None
+    elif not 1 <= number <= LARGEST:
+        number = None
+    if number is None:
+        raise LimitError(
+            f"limit {name} needs a whole number from 1 to 1e18, found '{value}'",
+            where,
+            hint=f"for example  {name}=2e7",
+        )
+    return int(number)
+
+
+_applied: contextvars.ContextVar[Limits | None] = contextvars.ContextVar(
+    "tracegrad_limits", default=None
+)
+
+
+@contextlib.contextmanager
+def applied(limits: Limits | dict | list | None):
+    """Within the block, ``Limits.from_settings()`` gives ``limits`` (e.g. to the file size
+    checks of plugins that read data)."""
+    token = _applied.set(Limits.from_settings(limits) if limits is not None else None)
+    try:
+        yield
+    finally:
+        _applied.reset(token)
+
+
+def _refuse(what: str, estimate: int, limit: int, name: str, where: str) -> None:
+    estimate = int(estimate)  # exact: an int is never rounded through a float
+    raised = min(estimate * 2, LARGEST)
     raise LimitError(
-        f"{what} ({estimate:,.0f}) exceeds the limit of {limit:,}",
+        f"{what} ({estimate:,}) exceeds the limit of {limit:,}",
         where,
-        hint=f"make the scenario smaller, or raise the limit: --limit {name}={int(estimate * 2)} "
-        f"(or TRACEGRAD_LIMITS={name}={int(estimate * 2)})",
+        hint=f"make the scenario smaller, or raise the limit: --limit {name}={raised} "
+        f"(or TRACEGRAD_LIMITS={name}={raised})",
     )
+
+
+def check_file(path: Path, limit: int, name: str, what: str) -> int:
+    """The size of the regular file ``path``, refusing anything else (a FIFO, a device such
+    as /dev/zero, which would never end) and anything larger than ``limit`` bytes."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        from engine.files import describe_kind
+
+        raise LimitError(
+            f"{path} is {describe_kind(info.st_mode) or 'not a regular file'}, not a {what}",
+            hint=f"give the path of a {what}",
+        )
+    if info.st_size > limit:
+        _refuse(f"the size of {path} in bytes", info.st_size, limit, name, str(path))
+    return info.st_size
 
 
 def check_steps(spec, limits: Limits, where) -> None:
@@ -116,6 +183,9 @@ def estimate_trace_bytes(spec, layer_sizes: list[list[int]], whole: int = 0) -> 
         for size in sizes:
             per_step += size * BYTES_PER_NUMBER if size <= policy.max_values else BYTES_PER_SUMMARY
     per_step += whole * BYTES_PER_NUMBER
+    batch_size = spec.train.batch_size
+    if batch_size is not None:  # each traced step lists its samples' indices, in full
+        per_step += batch_size * (len(str(batch_size)) + 1)
     scalars = steps * (3 + len(layer_sizes)) * BYTES_PER_SCALAR
     return traced * per_step + scalars
 

@@ -12,6 +12,7 @@ Set ``TRACEGRAD_DEBUG_HOOKS=1`` to print every hook call (pluggy's call monitori
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -96,6 +97,7 @@ class Registry:
         self.manager = manager
         self.components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
         self.kinds: dict[str, ScenarioKindEntry] = {}
+        self.kind_plugins: set[str] = set()  # plugins whose kinds were collected
         self._cache: dict[str, object] = {}
 
     def kind(self, name: str):
@@ -170,7 +172,8 @@ def load_registry(
 
     ``extra_plugins`` are module names, ``.py`` paths (relative to ``base_dir``) or already
     imported module objects; ``autoload`` defaults to "unless
-    TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD is set".
+    TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD is set". Installed plugins named in
+    ``TRACEGRAD_DISABLE_PLUGINS`` (entry-point names, comma-separated) are skipped.
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
@@ -181,47 +184,70 @@ def load_registry(
         manager.register(importlib.import_module(module_name), name=module_name)
     if autoload is None:
         autoload = not os.environ.get("TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD")
+    pending: list[tuple] = []  # checked once the built-in kinds' hooks are known
+
+    def unseen(name, module) -> bool:
+        return (
+            manager.get_plugin(name) is None
+            and not manager.is_registered(module)
+            and all(name != other and module is not known for known, other, *_ in pending)
+        )
+
     if autoload:
-        try:
-            manager.load_setuptools_entrypoints(hookspecs.PROJECT)
-        except Exception as error:  # a broken installed plugin: say which, not a traceback
-            raise PluginError(
-                f"an installed plugin failed to load: {error}",
-                hint="set TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD=1 to skip installed plugins",
-            ) from error
+        for name, plugin in installed_plugins():
+            if unseen(name, plugin):
+                pending.append((plugin, name, f"installed plugin '{name}'", None, False))
     for plugin in extra_plugins:
         module, name = (
             (plugin, getattr(plugin, "__name__", repr(plugin)))
             if not isinstance(plugin, str)
             else import_plugin(plugin, base_dir)
         )
-        if manager.get_plugin(name) is None and not manager.is_registered(module):
-            manager.register(module, name=name)
+        if unseen(name, module):
+            pending.append((module, name, label_of(plugin, name), plugin, True))
     registry = Registry(manager)
-    collect_kinds(registry)
+    collect_kinds(registry)  # the built-in kinds: their hooks are known before checking others
+    for plugin, name, label, spec, required in pending:
+        register_checked(
+            manager, plugin, name, label, spec=spec, required=required, specs=all_specs(registry)
+        )
+    collect_kinds(registry)  # kinds that outside plugins bring
     try:
         manager.check_pending()
-    except pluggy.PluginValidationError as error:
-        raise PluginError(
-            f"plugin '{error.plugin_name if hasattr(error, 'plugin_name') else error.plugin}' "
-            f"has a hook implementation that matches no Tracegrad hook: {error}",
-            hint=f"the hooks are: {', '.join(hook for hook, _ in KINDS.values())}",
-        ) from error
+    except pluggy.PluginValidationError as error:  # what the checks above did not catch
+        raise PluginError(f"a plugin has a hook that matches no Tracegrad hook: {error}") from None
     return collect(registry)
 
 
-def collect_kinds(registry: Registry) -> None:
-    """Call ``tracegrad_register_scenario_kinds`` plugin by plugin; add each kind's hooks."""
-    manager = registry.manager
-    for impl in reversed(manager.hook.tracegrad_register_scenario_kinds.get_hookimpls()):
+def label_of(plugin, name: str) -> str:
+    return f"plugin '{plugin}'" if isinstance(plugin, str) else f"plugin '{name}'"
 
-        def register(name, implementation, fields, _plugin=impl.plugin_name):
-            registry.add_kind(_checked_kind(_plugin, name, implementation, fields))
 
-        impl.function(**{arg: register for arg in impl.argnames})
+def all_specs(registry: Registry) -> list:
+    """The core's hookspecs and those of every kind registered so far."""
+    specs = [hookspecs]
     for entry in registry.kinds.values():
         if entry.kind.hookspecs is not None:
-            manager.add_hookspecs(entry.kind.hookspecs)
+            specs.append(entry.kind.hookspecs)
+    return specs
+
+
+def collect_kinds(registry: Registry) -> None:
+    """Call ``tracegrad_register_scenario_kinds`` of each plugin not called yet, plugin by
+    plugin; add each new kind's hooks to the plugin manager."""
+    manager = registry.manager
+    for impl in reversed(manager.hook.tracegrad_register_scenario_kinds.get_hookimpls()):
+        if impl.plugin_name in registry.kind_plugins:
+            continue
+        registry.kind_plugins.add(impl.plugin_name)
+
+        def register(name, implementation, fields, _plugin=impl.plugin_name):
+            entry = _checked_kind(_plugin, name, implementation, fields)
+            registry.add_kind(entry)
+            if entry.kind.hookspecs is not None:
+                manager.add_hookspecs(entry.kind.hookspecs)
+
+        impl.function(**{arg: register for arg in impl.argnames})
 
 
 def component_kinds(registry: Registry) -> dict[str, tuple[str, type]]:
@@ -230,6 +256,132 @@ def component_kinds(registry: Registry) -> dict[str, tuple[str, type]]:
     for entry in registry.kinds.values():
         kinds.update(entry.kind.component_kinds)
     return kinds
+
+
+def disabled_plugins() -> set[str]:
+    """Entry-point names listed in ``TRACEGRAD_DISABLE_PLUGINS`` (comma-separated)."""
+    text = os.environ.get("TRACEGRAD_DISABLE_PLUGINS", "")
+    return {name.strip() for name in text.split(",") if name.strip()}
+
+
+def installed_plugins() -> list[tuple[str, object]]:
+    """(entry-point name, loaded object) of every installed plugin not disabled; a plugin
+    that fails to import is a PluginError naming its entry point and distribution."""
+    from importlib.metadata import entry_points
+
+    loaded, disabled = [], disabled_plugins()
+    for point in entry_points(group=hookspecs.PROJECT):
+        if point.name in disabled:
+            continue
+        try:
+            loaded.append((point.name, point.load()))
+        except BaseException as error:  # noqa: BLE001 - foreign code, reported by name
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            dist = getattr(point, "dist", None)
+            source = f" of the distribution {dist.name} {dist.version}" if dist else ""
+            raise PluginError(
+                f"the installed plugin '{point.name}' (entry point {point.value}{source}) "
+                f"failed to import: {type(error).__name__}: {error}",
+                hint=f"fix or uninstall it, or skip it: TRACEGRAD_DISABLE_PLUGINS={point.name} "
+                "(TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD=1 skips every installed plugin)",
+            ) from error
+    return loaded
+
+
+def hook_signatures(specs) -> dict[str, list[str]]:
+    """Hook name -> argument names, for the hooks of a hookspec module or class."""
+    import inspect
+
+    signatures = {}
+    for spec in specs if isinstance(specs, (list, tuple)) else [specs]:
+        for name, function in vars(spec).items():
+            if name.startswith(f"{hookspecs.PROJECT}_") and callable(function):
+                arguments = inspect.signature(function).parameters
+                signatures[name] = [a for a in arguments if a != "self"]
+    return signatures
+
+
+def hook_problems(plugin, label: str, specs) -> list[str]:
+    """What is wrong with ``plugin``'s hook implementations against ``specs``: a hook name
+    no spec has, or an argument its spec does not pass (each with a "did you mean")."""
+    import inspect
+
+    known = hook_signatures(specs)
+    marker = f"{hookspecs.PROJECT}_impl"
+    problems = []
+    for attribute in dir(plugin):
+        try:
+            function = getattr(plugin, attribute)
+        except Exception:  # noqa: BLE001 - a property of a foreign object
+            continue
+        if not callable(function) or not hasattr(function, marker):
+            continue
+        options = getattr(function, marker) or {}
+        hook = options.get("specname") or attribute
+        if hook not in known:
+            close = difflib.get_close_matches(hook, known, n=1)
+            guess = f" Did you mean '{close[0]}'?" if close else ""
+            problems.append(f"{label}: '{hook}' matches no Tracegrad hook.{guess}")
+            continue
+        try:
+            arguments = [
+                a
+                for a, p in inspect.signature(function).parameters.items()
+                if p.default is inspect.Parameter.empty and a != "self"
+            ]
+        except (TypeError, ValueError):
+            continue
+        for argument in arguments:
+            if argument not in known[hook]:
+                close = difflib.get_close_matches(argument, known[hook], n=1, cutoff=0.4)
+                guess = f" Did you mean '{close[0]}'?" if close else ""
+                problems.append(
+                    f"{label}: hook '{hook}' takes ({', '.join(known[hook])}), not "
+                    f"'{argument}'.{guess}"
+                )
+    return problems
+
+
+def register_checked(
+    manager: pluggy.PluginManager,
+    plugin,
+    name: str,
+    label: str,
+    *,
+    spec=None,
+    required: bool = False,
+    specs=hookspecs,
+) -> None:
+    """Register ``plugin`` after checking its hooks; ``required``: it must implement one
+    (a module named as a plugin that has none, such as ``os``, is a mistake)."""
+    marker = f"{hookspecs.PROJECT}_impl"
+    problems = hook_problems(plugin, label, specs)
+    if problems:
+        error = PluginError(
+            problems[0] if len(problems) == 1 else f"{label} has {len(problems)} bad hooks",
+            hint="the hooks are: " + ", ".join(hook_signatures(specs)),
+        )
+        if len(problems) > 1:
+            error.message += "".join(f"\n  {problem}" for problem in problems)
+        error.plugin_spec = spec
+        raise error
+    if required and not any(
+        hasattr(getattr(plugin, attribute, None), marker) for attribute in dir(plugin)
+    ):
+        error = PluginError(
+            f"{label} is not a Tracegrad plugin: it has no function marked @engine.hookimpl",
+            hint="a plugin defines hooks such as  @engine.hookimpl def "
+            "tracegrad_register_layers(register): ...",
+        )
+        error.plugin_spec = spec
+        raise error
+    try:
+        manager.register(plugin, name=name)
+    except (pluggy.PluginValidationError, ValueError) as error:
+        raised = PluginError(f"{label} cannot be registered: {error}")
+        raised.plugin_spec = spec
+        raise raised from error
 
 
 def collect(registry: Registry) -> Registry:
@@ -285,7 +437,40 @@ def _checked(kind: str, base: type, plugin: str, name, implementation, config) -
     type_field = config.model_fields.get("type")
     if type_field is None or typing.get_args(type_field.annotation) != (name,):
         raise PluginError(f"{where}: the config needs a field  type: Literal[{name!r}]")
+    if plugin not in BUILTIN_PLUGINS:  # the built-ins' defaults are covered by their tests
+        _check_defaults(config, where)
     return Component(kind, name, implementation, config, plugin)
+
+
+def _check_defaults(config: type[components.ComponentConfig], where: str) -> None:
+    """Every default of a plugin's config is a valid value of its field (a default is not
+    validated when a scenario leaves it out, so a wrong one would fail deep in a run)."""
+    import pydantic
+    from pydantic_core import PydanticUndefined
+
+    for field_name, info in config.model_fields.items():
+        if field_name == "type" or info.default is PydanticUndefined:
+            continue
+        if info.default is None and info.default_factory is None:
+            annotation = info.annotation
+            if type(None) in typing.get_args(annotation) or annotation is type(None):
+                continue
+        default = info.get_default(call_default_factory=True)
+        try:
+            annotation = info.annotation
+            if info.metadata:  # the Field's constraints (gt=0, ...)
+                annotation = typing.Annotated[(annotation, *info.metadata)]
+            adapter = pydantic.TypeAdapter(annotation)
+            adapter.validate_python(default)
+        except pydantic.ValidationError as error:
+            problem = error.errors()[0]["msg"]
+            raise PluginError(
+                f"{where}: the default of '{field_name}', {default!r}, is not a valid value "
+                f"of the field: {problem}",
+                hint=f"fix the Field(...) default of '{field_name}' in the plugin's config",
+            ) from None
+        except Exception:  # noqa: BLE001 - an annotation pydantic cannot adapt on its own
+            continue
 
 
 def import_plugin(spec: str, base_dir: Path | None = None):
@@ -300,25 +485,43 @@ def import_plugin(spec: str, base_dir: Path | None = None):
     looks_like_file = spec.endswith(".py") or os.sep in spec or "/" in spec
     try:
         if looks_like_file:
-            if not path.is_file():
-                raise PluginError(
-                    f"plugin file not found: {path}",
-                    hint="give a path to a .py file or an importable module name",
-                )
-            module_name = f"tracegrad_plugin_{path.stem}_{abs(hash(str(path.resolve())))}"
+            _check_plugin_file(spec, path)
+            stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+            module_name = f"tracegrad_plugin_{stem}_{abs(hash(str(path.resolve())))}"
             module_spec = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[module_name] = module
             module_spec.loader.exec_module(module)
             return module, str(path)
         return importlib.import_module(spec), spec
-    except PluginError:
+    except PluginError as error:
+        error.plugin_spec = spec
         raise
     except BaseException as error:  # noqa: BLE001 - any failure of foreign code is reported
         if isinstance(error, KeyboardInterrupt):
             raise
         detail = f"{type(error).__name__}: {error}"
-        raise PluginError(
+        raised = PluginError(
             f"plugin '{spec}' failed to import: {detail}",
             hint="run with --debug to see the traceback",
-        ) from error
+        )
+        raised.plugin_spec = spec
+        raise raised from error
+
+
+def _check_plugin_file(spec: str, path: Path) -> None:
+    """A plugin file is a regular ``.py`` file (not a folder, a device or /etc/passwd)."""
+    hint = "give a path to a .py file or an importable module name"
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise PluginError(f"plugin file not found: {path}", hint=hint) from None
+    except OSError as error:
+        raise PluginError(f"cannot read the plugin file {path}: {error.strerror}") from None
+    from engine.files import describe_kind
+
+    kind = describe_kind(info.st_mode)
+    if kind is not None:
+        raise PluginError(f"the plugin {path} is {kind}, not a .py file", hint=hint)
+    if path.suffix != ".py":
+        raise PluginError(f"the plugin {path} is not a .py file", hint=hint)

@@ -21,7 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import yaml_source
-from engine.errors import ScenarioError
+from engine.errors import PluginError, ScenarioError
+from engine.limits import Limits, check_file
 from engine.plugins import Registry, load_registry
 from engine.yaml_source import SourceMap
 
@@ -125,14 +126,20 @@ class Scenario:
 
     def where(self, path: tuple) -> str:
         """file:line:col of a key, or the ``--set`` that supplied it."""
+        path = tuple(path)
         for key in self.overrides:
-            if tuple(path[: len(_split_key(key))]) == _split_key(key):
+            parts = _split_key(key)
+            if path[: len(parts)] == parts:
                 return f"--set {key}"
+            if parts[: len(path)] == path and path not in self.source.positions:
+                return f"--set {key}"  # a key the override added
         return self.source.where(path)
 
 
 def read_scenario_text(path: Path) -> str:
+    """The text of a scenario file: a regular file of at most ``scenario_bytes``."""
     try:
+        check_file(path, Limits.from_settings().scenario_bytes, "scenario_bytes", "scenario file")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(
@@ -195,7 +202,12 @@ def load_scenario(
         # plugins given by the caller resolve against the working folder, the scenario's own
         # against the scenario file's folder
         given = [str(Path(p).resolve()) if _is_path(p) else p for p in plugins]
-        registry = load_registry([*given, *scenario_plugins], autoload=autoload, base_dir=base_dir)
+        try:
+            registry = load_registry(
+                [*given, *scenario_plugins], autoload=autoload, base_dir=base_dir
+            )
+        except PluginError as error:
+            raise _located(error, scenario_plugins, source) from error
     kind = data.get("kind", "supervised")
     if not isinstance(kind, str) or kind not in registry.kinds:
         known = sorted(registry.kinds)
@@ -208,11 +220,24 @@ def load_scenario(
         )
     model = scenario_model(registry, kind)
     try:
-        spec = model.model_validate(data, context={"registry": registry})
+        # JSON rules: no bool for a number, no text for a number, lists for tuples
+        spec = model.model_validate_json(
+            json.dumps(data), strict=True, context={"registry": registry}
+        )
     except ValidationError as error:
         holder = Scenario(None, registry, source, base_dir, path, overrides)
         raise validation_error(error, data, model, holder) from None
     return Scenario(spec, registry, source, base_dir, path, overrides)
+
+
+def _located(error: PluginError, scenario_plugins: list[str], source: SourceMap) -> PluginError:
+    """A plugin's error, placed at its line in the scenario's ``plugins:`` when it is one."""
+    spec = getattr(error, "plugin_spec", None)
+    if error.where is None and spec in scenario_plugins:
+        error.where = source.where(("plugins", scenario_plugins.index(spec)))
+    elif error.where is None and spec is not None:
+        error.where = "--plugin"
+    return error
 
 
 def _is_path(plugin) -> bool:
@@ -239,22 +264,25 @@ def parse_overrides(overrides: dict | list | None) -> dict[str, Any]:
     if not overrides:
         return {}
     if isinstance(overrides, dict):
-        return dict(overrides)
-    parsed = {}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
+        parsed = dict(overrides)
+    else:
+        parsed = {}
+        for item in overrides:
+            key, sep, text = item.partition("=")
+            if not sep or not key.strip():
+                raise ScenarioError(
+                    f"--set expects key=value, found '{item}'",
+                    "--set",
+                    hint="for example  --set train.steps=10",
+                )
+            parsed[key.strip()] = yaml_source.load_value(text, f"--set {key.strip()}")
+    for key in parsed:
+        if not all(part.strip() == part and part for part in str(key).split(".")):
             raise ScenarioError(
-                f"--set expects key=value, found '{item}'",
-                "--set",
-                hint="for example  --set train.steps=10",
+                f"'{key}' is not a dotted key: every part between dots needs a name or index",
+                f"--set {key}",
+                hint="for example  --set model.layers.0.units=8",
             )
-        try:
-            parsed[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise ScenarioError(
-                f"the value of --set {key} is not valid YAML: {error}", f"--set {key}"
-            ) from None
     return parsed
 
 
@@ -276,12 +304,14 @@ def apply_override(data: dict, key: str, value: Any) -> None:
                 part = str(part)
         else:
             raise ScenarioError(
-                f"{here} is a value, not a mapping: cannot set '{part}' in it", f"--set {key}"
+                f"{here} is a value ({node!r}), not a mapping: cannot set '{part}' in it",
+                f"--set {key}",
+                hint=f"set it whole: --set {here}=VALUE",
             )
         if last:
             node[part] = value
         else:
-            if isinstance(node, dict) and not isinstance(node.get(part), (dict, list)):
+            if isinstance(node, dict) and node.get(part) is None:
                 node[part] = {}
             node = node[part]
 
@@ -356,7 +386,17 @@ def _model_at(model: type, loc: tuple):
     )
 
 
-def _describe(error: dict, data: Any, model: type) -> str:
+#: The registry kinds a component word of ``_component_word`` can be.
+_KINDS_OF = {
+    "layer": ("layers", "activations"),
+    "data set": ("datasets",),
+    "loss": ("losses",),
+    "optimizer": ("optimizers",),
+    "trick": ("gan_tricks",),
+}
+
+
+def _describe(error: dict, data: Any, model: type, registry: Registry | None = None) -> str:
     kind, loc = error["type"], error["loc"]
     found = error.get("input")
     if kind == "extra_forbidden":
@@ -370,6 +410,10 @@ def _describe(error: dict, data: Any, model: type) -> str:
         context = error.get("ctx", {})
         expected = [t.strip().strip("'") for t in str(context.get("expected_tags", "")).split(",")]
         what = _component_word(loc)
+        expected = [t for t in expected if t]
+        if not expected and registry is not None:
+            kinds = _KINDS_OF.get(what, ())
+            expected = sorted(name for kind in kinds for name in registry.names(kind))
         if kind == "union_tag_not_found":
             return f"missing 'type': which {what}? One of: {', '.join(expected)}"
         tag = context.get("tag")
@@ -378,6 +422,11 @@ def _describe(error: dict, data: Any, model: type) -> str:
         return f"unknown {what} '{tag}'.{guess} Registered: {', '.join(expected)}"
     if kind == "missing":
         return f"missing required key '{loc[-1]}'"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        return (
+            f"a name holds letters, digits, '_' and '-' only, starting with a letter or '_' "
+            f"(found {found!r})"
+        )
     message = error["msg"]
     if kind == "component" or found is None or isinstance(found, (dict, list)):
         return message
@@ -412,7 +461,8 @@ def validation_error(
         located.append((_line_of(scenario, path), scenario.where(path), dotted, item))
     located.sort(key=lambda entry: entry[0])
     problems = [
-        f"{where}: {dotted}: {_describe(item, data, model)}" for _, where, dotted, item in located
+        f"{where}: {dotted}: {_describe(item, data, model, getattr(scenario, 'registry', None))}"
+        for _, where, dotted, item in located
     ]
     first_where = located[0][1]
     count = len(problems)

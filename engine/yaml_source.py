@@ -1,17 +1,47 @@
 """Read YAML safely and remember where every value came from.
 
-``load(text, filename)`` returns the plain data (safe loader only: a ``!!python/...`` tag is an
-error, nothing executes) and a ``SourceMap`` from paths like ``("model", "layers", 0, "units")``
-to ``file:line:column``, so a validation error can point at the offending key.
+``load(text, filename)`` returns the plain data and a ``SourceMap`` from paths like
+``("model", "layers", 0, "units")`` to ``file:line:column``, so a validation error can point
+at the offending key.
+
+The file is parsed once, as a stream of events (libyaml's C parser where it is installed),
+and the data built from them here, without recursion, so that:
+
+- values follow the YAML 1.2 core schema: ``true``/``false`` are the only booleans, ``1:30``
+  is text (not the sexagesimal 90 of YAML 1.1), ``0o17`` and ``0x1f`` are integers;
+- no tag makes code run (``!!python/...`` is an error), and unknown tags are errors;
+- a key given twice, a key that is a list or a mapping, and a merge key ``<<`` are errors;
+- nesting deeper than ``MAX_DEPTH`` and aliases that expand to more than ``MAX_ALIASED``
+  values (an "alias bomb"), or that contain themselves, are errors, not hangs.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
 
 from engine.errors import ScenarioError
+
+#: Deepest nesting of lists and mappings accepted (a scenario needs fewer than 10).
+MAX_DEPTH = 100
+#: Values that aliases (``*name``) may stand for, in total, counted as if copied out.
+MAX_ALIASED = 100_000
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_CORE = "tag:yaml.org,2002:"
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_TRUE = re.compile(r"^(?:true|True|TRUE)$")
+_FALSE = re.compile(r"^(?:false|False|FALSE)$")
+_DECIMAL = re.compile(r"^[-+]?[0-9]+$")
+_OCTAL = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
 @dataclass
@@ -30,52 +60,250 @@ class SourceMap:
         return f"{self.filename}:{line}:{column}" if line else self.filename
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (silently lost otherwise)."""
+def plain_scalar(text: str):
+    """A plain (unquoted) scalar by the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if _TRUE.match(text):
+        return True
+    if _FALSE.match(text):
+        return False
+    if _DECIMAL.match(text):
+        return int(text)
+    if _OCTAL.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.match(text):
+        return float("nan")
+    return text
 
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark
+
+class _Error(Exception):
+    def __init__(self, problem: str, mark, hint: str | None = None):
+        super().__init__(problem)
+        self.problem, self.mark, self.hint = problem, mark, hint
+
+
+def _refuse_python(event) -> None:
+    if event.tag and "python/" in event.tag:
+        raise _Error(
+            "Python-specific YAML tags are not allowed in a scenario",
+            event.start_mark,
+            "write plain YAML values; code only runs from an explicitly listed plugin",
+        )
+
+
+def _tagged_scalar(event):
+    tag, value = event.tag, event.value
+    if tag is None or tag == "!":
+        return plain_scalar(value) if event.implicit[0] and tag is None else value
+    _refuse_python(event)
+    kind = tag.removeprefix(_CORE) if tag.startswith(_CORE) else None
+    if kind == "str":
+        return value
+    if kind in ("int", "float", "bool", "null"):
+        parsed = plain_scalar(value)
+        wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[kind]
+        if isinstance(parsed, wanted) and not (kind != "bool" and isinstance(parsed, bool)):
+            return float(parsed) if kind == "float" else parsed
+        raise _Error(f"'{value}' is not a valid !!{kind}", event.start_mark)
+    raise _Error(
+        f"unsupported YAML tag '{tag}'", event.start_mark, "write plain YAML values without tags"
+    )
+
+
+def _check_container_tag(event, kind: str) -> None:
+    _refuse_python(event)
+    if event.tag not in (None, "!", _CORE + kind):
+        raise _Error(
+            f"unsupported YAML tag '{event.tag}'",
+            event.start_mark,
+            "write plain YAML values without tags",
+        )
+
+
+class _Builder:
+    """Builds the data from parser events, with a stack instead of recursion."""
+
+    def __init__(self, positions: dict):
+        self.positions = positions
+        self.anchors: dict[str, tuple[object, int]] = {}  # name -> (value, values inside)
+        self.open_anchors: set[str] = set()
+        self.aliased = 0
+        # frames: [container, path, pending key or _NO_KEY, anchor, values inside]
+        self.stack: list[list] = []
+        self.result = None
+
+    def _path(self) -> tuple:
+        frame = self.stack[-1]
+        container = frame[0]
+        if isinstance(container, list):
+            return (*frame[1], len(container))
+        return (*frame[1], frame[2])
+
+    def _is_key(self) -> bool:
+        return (
+            bool(self.stack)
+            and isinstance(self.stack[-1][0], dict)
+            and self.stack[-1][2] is _NO_KEY
+        )
+
+    def _place(self, value, size: int) -> None:
+        if not self.stack:
+            self.result = value
+            return
+        frame = self.stack[-1]
+        frame[4] += size
+        if isinstance(frame[0], list):
+            frame[0].append(value)
+        else:
+            frame[0][frame[2]] = value
+            frame[2] = _NO_KEY
+
+    def _key(self, event, value) -> None:
+        frame = self.stack[-1]
+        mark = event.start_mark
+        if value == "<<" and event.implicit[0] and event.tag is None:
+            raise _Error(
+                "YAML merge keys (<<) are not supported in a scenario",
+                mark,
+                "write the keys out (or use --set to change a copy)",
+            )
+        try:
+            hash(value)
+        except TypeError:  # pragma: no cover - scalars are hashable
+            value = str(value)
+        if value in frame[0]:
+            raise _Error(f"key '{value}' appears twice in one mapping", mark)
+        frame[2] = value
+        self.positions[(*frame[1], value)] = (mark.line + 1, mark.column + 1)
+
+    def feed(self, event) -> None:
+        if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent, yaml.StreamEndEvent)):
+            return
+        if isinstance(event, yaml.DocumentStartEvent):
+            if self.result is not None or self.positions:
+                raise _Error(
+                    "the file holds more than one YAML document",
+                    event.start_mark,
+                    "a scenario is one document: remove the '---' line",
                 )
-            seen[key] = True
-        return super().construct_mapping(node, deep)
+            return
+        if self._is_key():
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                kind = "mapping" if isinstance(event, yaml.MappingStartEvent) else "list"
+                raise _Error(
+                    f"a key must be a plain value such as a name, found a {kind}",
+                    event.start_mark,
+                    "write 'name: value' pairs",
+                )
+            if isinstance(event, yaml.AliasEvent):
+                raise _Error("a key cannot be an alias (*name)", event.start_mark)
+            if isinstance(event, yaml.ScalarEvent):
+                self._key(event, _tagged_scalar(event))
+                return
+        path = self._path() if self.stack else ()
+        mark = event.start_mark
+        if isinstance(event, yaml.ScalarEvent):
+            self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            value = _tagged_scalar(event)
+            if event.anchor:
+                self.anchors[event.anchor] = (value, 1)
+            self._place(value, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            if event.anchor in self.open_anchors:
+                raise _Error(f"the alias *{event.anchor} contains itself", mark)
+            if event.anchor not in self.anchors:
+                raise _Error(f"unknown alias *{event.anchor}", mark)
+            value, size = self.anchors[event.anchor]
+            self.aliased += size
+            if self.aliased > MAX_ALIASED:
+                raise _Error(
+                    f"the aliases stand for more than {MAX_ALIASED:,} values",
+                    mark,
+                    "aliases repeat what they name: write the values out instead",
+                )
+            self._place(value, size)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            is_mapping = isinstance(event, yaml.MappingStartEvent)
+            _check_container_tag(event, "map" if is_mapping else "seq")
+            if len(self.stack) >= MAX_DEPTH:
+                raise _Error(
+                    f"the values are nested more than {MAX_DEPTH} levels deep",
+                    mark,
+                    "a scenario needs only a few levels",
+                )
+            self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            if event.anchor:
+                self.open_anchors.add(event.anchor)
+            container = {} if is_mapping else []
+            self.stack.append([container, path, _NO_KEY, event.anchor, 1])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            container, _, _, anchor, size = self.stack.pop()
+            if anchor:
+                self.open_anchors.discard(anchor)
+                self.anchors[anchor] = (container, size)
+            self._place(container, size)
+
+
+_NO_KEY = object()
+
+
+def _reader_where(error: yaml.reader.ReaderError, text: str, filename: str) -> str:
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    return f"{filename}:{line}:{column}"
 
 
 def load(text: str, filename: str = "<string>") -> tuple[object, SourceMap]:
+    source = SourceMap(filename)
+    builder = _Builder(source.positions)
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        for event in yaml.parse(text, Loader=_Parser):
+            builder.feed(event)
+    except _Error as error:
+        mark = error.mark
+        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
+        raise ScenarioError(f"YAML error: {error.problem}", where, error.hint) from None
+    except yaml.reader.ReaderError as error:
+        character = error.character
+        shown = f"U+{ord(character):04X}" if isinstance(character, str) else repr(character)
+        what = "a NUL byte" if character in ("\0", 0) else f"the control character {shown}"
+        raise ScenarioError(
+            f"YAML error: the file contains {what}, which YAML does not allow",
+            _reader_where(error, text, filename),
+            "save the scenario as plain UTF-8 text",
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
         problem = error.problem or str(error)
-        hint = "check the indentation and the quoting around this place"
-        if "python/" in str(error):
-            problem = "Python-specific YAML tags are not allowed in a scenario"
-            hint = "write plain YAML values; code only runs from an explicitly listed plugin"
-        elif "could not determine a constructor" in str(error):
-            problem = f"unsupported YAML tag: {problem}"
-            hint = "write plain YAML values without '!' tags"
-        raise ScenarioError(f"YAML error: {problem}", where, hint) from None
+        if "control characters are not allowed" in problem or "NUL" in problem:
+            problem = "the file contains a control character (such as NUL), which YAML forbids"
+        raise ScenarioError(
+            f"YAML error: {problem}", where, "check the indentation and the quoting around here"
+        ) from None
     except yaml.YAMLError as error:
         raise ScenarioError(f"YAML error: {error}", filename) from None
-    source = SourceMap(filename)
-    if node is not None:
-        _walk(node, (), source.positions)
-    return data, source
+    return builder.result, source
 
 
-def _walk(node, path: tuple, positions: dict) -> None:
-    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = (*path, key_node.value)
-            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, child, positions)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), positions)
+def load_value(text: str, where: str):
+    """One value written in YAML (a ``--set`` value), by the same rules as a file."""
+    try:
+        data, _ = load(text, where)
+    except ScenarioError as error:
+        message = error.message.removeprefix("YAML error: ")
+        raise ScenarioError(
+            f"the value is not valid YAML: {message}",
+            where,
+            hint="quote text with spaces or special characters, e.g. --set name='my run'",
+        ) from None
+    return data

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -15,6 +18,8 @@ from pydantic import Field, field_validator
 from engine import hookimpl
 from engine.components import ComponentConfig, Dataset
 from engine.errors import BuildError
+from engine.files import describe_kind
+from engine.limits import Limits
 from plugins.datasets import labeled, standardize_field
 
 Column = str | int
@@ -22,6 +27,8 @@ Column = str | int
 
 class CsvConfig(ComponentConfig):
     type: Literal["csv"] = "csv"
+    #: Fields holding a path relative to the scenario file (rebased in a run folder's copy).
+    relative_paths: ClassVar[tuple[str, ...]] = ("path",)
     path: str = Field(
         min_length=1, description="The CSV file, relative to the folder of the scenario file."
     )
@@ -81,6 +88,46 @@ def listed(value: Column | list[Column]) -> list[Column]:
     return value if isinstance(value, list) else [value]
 
 
+def read_text_file(path: Path, name: str, what: str) -> str:
+    """The UTF-8 text of a data file: a regular file (not a folder, a FIFO or a device such
+    as /dev/zero) of at most the ``data_bytes`` limit, with no NUL bytes."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(
+            f"{what} not found: {path} (the path '{name}' is read relative to the "
+            f"folder of the scenario file)"
+        ) from None
+    except OSError as error:
+        reason = error.strerror
+        if error.errno == errno.ELOOP:
+            reason = "the path has a symbolic link that points back at itself"
+        raise ValueError(f"cannot read the {what} {name}: {reason}") from None
+    kind = describe_kind(info.st_mode)
+    if kind is not None:
+        raise ValueError(f"{name} is {kind}, not a {what}")
+    limit = Limits.from_settings().data_bytes
+    if info.st_size > limit:
+        raise BuildError(
+            f"{name} is {info.st_size:,} bytes, more than the limit of {limit:,}",
+            hint=f"use a smaller file, or raise the limit: --limit data_bytes={info.st_size * 2}",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read the {what} {name}: {error.strerror}") from None
+    if b"\0" in data:
+        line = data[: data.index(b"\0")].count(b"\n") + 1
+        raise ValueError(f"{name}:{line}: a NUL byte: this is a binary file, not a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{name}:{line}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
+        ) from None
+
+
 @dataclass
 class CsvTable:
     """The text of a CSV file: column names, data rows, and the line number of each row.
@@ -98,25 +145,16 @@ class CsvTable:
     @classmethod
     def read(cls, path: Path, config: CsvConfig) -> CsvTable:
         name = config.path
-        try:
-            handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed below)
-        except FileNotFoundError:
-            raise ValueError(
-                f"CSV file not found: {path} (the path '{name}' is read relative to the "
-                f"folder of the scenario file)"
-            ) from None
+        text = read_text_file(path, name, "CSV file")
         rows, lines = [], []
-        with handle:
-            reader = csv.reader(handle, delimiter=config.delimiter)
-            try:
-                for row in reader:
-                    if any(cell.strip() for cell in row):
-                        rows.append([cell.strip() for cell in row])
-                        lines.append(reader.line_num)
-            except (csv.Error, UnicodeDecodeError) as error:
-                raise ValueError(
-                    f"{name}:{reader.line_num}: cannot read the CSV: {error}"
-                ) from None
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=config.delimiter)
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append([cell.strip() for cell in row])
+                    lines.append(reader.line_num)
+        except csv.Error as error:
+            raise ValueError(f"{name}:{reader.line_num}: cannot read the CSV: {error}") from None
         if not rows:
             raise ValueError(f"{name} is empty; expected one row per sample")
         if config.header:
@@ -125,6 +163,14 @@ class CsvTable:
             columns, header_line = [str(i) for i in range(len(rows[0]))], None
         if not rows:
             raise ValueError(f"{name} has a header but no data rows")
+        seen = set()
+        for column in columns if config.header else ():
+            if column in seen:
+                raise ValueError(
+                    f"{name}:{header_line}: the column name '{column}' appears twice in the "
+                    f"header; each column needs its own name"
+                )
+            seen.add(column)
         table = cls(name, str(path), columns, header_line, rows, lines)
         for row, line in zip(rows, lines, strict=True):
             if len(row) != len(columns):

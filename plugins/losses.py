@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from engine import hookimpl
-from engine.components import ComponentConfig, Loss
+from engine.components import ComponentConfig, Loss, TargetError
 from plugins.activations import Softmax, sigmoid
 
 #: The smallest positive float64: log(TINY) ≈ -708 stands in for log(0).
@@ -128,6 +128,16 @@ class Huber(ReducedLoss):
         return self.reduction_factor(diff.size) * np.clip(diff, -delta, delta)
 
 
+def check_probabilities(loss: str, target: np.ndarray) -> None:
+    """Targets of a binary cross-entropy are probabilities: 0/1 labels or values in [0, 1]."""
+    bad = target[~((target >= 0.0) & (target <= 1.0))]
+    if bad.size:
+        raise TargetError(
+            f"{loss} needs targets in [0, 1] (0/1 labels or probabilities), found {bad[0]:g}; "
+            f"for class indices 0..K-1 use cross_entropy with one output per class"
+        )
+
+
 class BceConfig(ReducedLossConfig):
     type: Literal["bce"] = "bce"
     eps: float = Field(
@@ -148,6 +158,11 @@ class Bce(ReducedLoss):
     """
 
     formula = "L = -reduce(y·log ŷ + (1 - y)·log(1 - ŷ))"
+
+    def prepare_target(self, target, out_features):
+        target = super().prepare_target(target, out_features)
+        check_probabilities("bce", target)
+        return target
 
     def forward(self, prediction, target):
         eps = self.config.eps
@@ -175,6 +190,11 @@ class BceWithLogits(ReducedLoss):
 
     formula = "L = reduce(max(z, 0) - z·y + log(1 + e^(-|z|)))"
     threshold = 0.0  # a logit of 0 is a probability of ½
+
+    def prepare_target(self, target, out_features):
+        target = super().prepare_target(target, out_features)
+        check_probabilities("bce_with_logits", target)
+        return target
 
     def forward(self, prediction, target):
         z = prediction
@@ -218,7 +238,7 @@ class Hinge(ReducedLoss):
         target = super().prepare_target(target, out_features)
         bad = target[~np.isin(target, (-1.0, 0.0, 1.0))]
         if bad.size:
-            raise ValueError(
+            raise TargetError(
                 f"hinge needs labels 0/1 or -1/+1, found {bad[0]:g}; for class indices "
                 f"of more than two classes use cross_entropy"
             )
@@ -314,11 +334,11 @@ class CrossEntropy(ReducedLoss):
                 f"target columns"
             )
         if np.any(target < 0) or np.any(target > 1):
-            raise ValueError("class probabilities must lie in [0, 1]")
+            raise TargetError("class probabilities must lie in [0, 1]")
         sums = target.sum(axis=1)
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
         if off.size:
-            raise ValueError(
+            raise TargetError(
                 f"each target row must hold class probabilities summing to 1; row "
                 f"{off[0]} sums to {sums[off[0]]:g}"
             )
@@ -329,7 +349,7 @@ class CrossEntropy(ReducedLoss):
         whole = np.all(classes == np.round(classes)) and np.all(classes >= 0)
         if not whole:
             bad = classes[(classes != np.round(classes)) | (classes < 0)][0]
-            raise ValueError(f"class indices must be whole numbers 0, 1, 2, ...; found {bad:g}")
+            raise TargetError(f"class indices must be whole numbers 0, 1, 2, ...; found {bad:g}")
         largest = int(classes.max())
         if largest >= out_features:
             raise ValueError(

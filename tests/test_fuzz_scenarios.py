@@ -107,7 +107,9 @@ def mutated_scenarios(draw):
 def _run(path: Path, tmp: Path) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["run", str(path), "--trace", str(tmp / "trace.jsonl"), "-q", *LIMITS])
+        code = main(
+            ["run", str(path), "--trace", str(tmp / "trace.jsonl"), "-q", "--overwrite", *LIMITS]
+        )
     return code, err.getvalue()
 
 

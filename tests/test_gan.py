@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.run import Run
+from engine.lifecycle import Run
 from engine.scenario import load_scenario
 from engine.trace import read_trace
 from plugins.gan.build import build_gan

@@ -1,5 +1,5 @@
 """One contract over every registered scenario kind, and a throwaway third kind registered
-from this test exactly as an outside plugin would: what the run lifecycle (engine/run.py)
+from this test exactly as an outside plugin would: what the run lifecycle (engine/lifecycle.py)
 gives each kind for free."""
 
 from __future__ import annotations

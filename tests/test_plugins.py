@@ -61,7 +61,7 @@ def test_plugin_file_from_the_command_line(cli, write_scenario, tmp_path):
     plugin.write_text(CUBE_PLUGIN)
     path = write_scenario(SMALL.replace("activation: tanh", "activation: cube"))
     assert cli("validate", path).code == 2  # unknown without the plugin
-    result = cli("run", path, "--plugin", plugin, "--trace", tmp_path / "t.jsonl", "-q")
+    result = cli("run", path, "--plugin", plugin, "--trace", tmp_path / "run" / "t.jsonl", "-q")
     assert result.code == 0, result
     listing = cli("plugins", "--kind", "activations", "--plugin", plugin)
     assert "cube" in listing.out and str(plugin) in listing.out

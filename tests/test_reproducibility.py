@@ -39,9 +39,12 @@ def test_identical_traces_across_two_processes(tmp_path):
 
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(SCENARIO))
-    _run_in_subprocess(path, tmp_path / "a.jsonl")
-    _run_in_subprocess(path, tmp_path / "b.jsonl")
-    first, second = (tmp_path / "a.jsonl").read_bytes(), (tmp_path / "b.jsonl").read_bytes()
+    _run_in_subprocess(path, tmp_path / "a" / "t.jsonl")  # each run in its own folder
+    _run_in_subprocess(path, tmp_path / "b" / "t.jsonl")
+    first, second = (
+        (tmp_path / "a" / "t.jsonl").read_bytes(),
+        (tmp_path / "b" / "t.jsonl").read_bytes(),
+    )
     assert first == second and len(first) > 10_000
 
 

@@ -7,11 +7,11 @@ trace ─▶ Report ─▶ each section reporter adds its sections (by ``order``
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine import files
 from engine.components import Reporter
 from engine.errors import TracegradError
 from engine.plugins import Registry, load_registry
@@ -161,6 +161,7 @@ def write_report(
         output = Path(report.trace.path).parent / f"report{writer.extensions[0]}"
     if output.is_dir():
         raise TracegradError(f"{output} is a folder", hint="give the report's file name")
+    files.target(output)  # refuses a FIFO or a device before any work
     try:
         writer.write(report, output)
     except OSError as error:
@@ -169,14 +170,7 @@ def write_report(
 
 
 def save(path: str | Path, text: str) -> Path:
-    """Write a report file whole (a temporary file renamed into place), readable like any
-    file the user creates (the umask decides), since a report is made to be shared."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    """Write a report file whole (``engine.files.write_atomic``: a temporary file renamed
+    into place, a link written through, a FIFO or device refused), readable like any file
+    the user creates (the umask decides), since a report is made to be shared."""
+    return files.write_atomic(path, text)

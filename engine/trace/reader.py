@@ -45,6 +45,24 @@ class Trace:
         ]
 
 
+#: Sections of the header's scenario that each kind of run needs.
+def trace_kind(trace: Trace) -> str:
+    """The kind of run a trace records, checked against its header: an edited header whose
+    ``kind`` and scenario disagree is a TraceError, not a KeyError later."""
+    scenario = trace.header.get("scenario")
+    if not isinstance(scenario, dict):
+        raise TraceError("the header has no scenario", f"{trace.path}:1")
+    kind = scenario.get("kind", "supervised")
+    outer = trace.header.get("kind", "supervised")
+    if outer != kind:
+        raise TraceError(
+            f"the header says kind '{outer}' but its scenario says kind '{kind}'",
+            f"{trace.path}:1",
+            hint="the header was edited; re-run the scenario",
+        )
+    return kind
+
+
 def find_trace(path: str | Path) -> Path:
     """A trace file, or the ``trace.jsonl`` inside a run folder."""
     path = Path(path)
@@ -71,6 +89,12 @@ def read_trace(path: str | Path) -> Trace:
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            raise TraceError(
+                "a record is nested too deeply to be a trace record",
+                f"{path}:{number}",
+                hint="the file is damaged or not a trace; re-run the scenario",
+            ) from None
         except json.JSONDecodeError as error:
             is_last = all(not rest.strip() for rest in lines[number:])
             if is_last and trace is not None:

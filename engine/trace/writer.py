@@ -23,6 +23,7 @@ that appears only now and then (accuracy at evaluation steps) starts a new chunk
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 from itertools import chain
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import files
 from engine.trace import tensors
 
 SCHEMA_VERSION = 1
@@ -66,8 +68,7 @@ class TraceWriter:
         self.max_values = max_values
         self._file = None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("w", encoding="utf-8")
+            self._file = files.open_stream(self.path, "trace")
         self._rows: list[dict] = []  # the buffered steps' scalars, one dict per step
         self._names: set[str] = set()  # the quantities of the chunk's first step
         self._uniform = True  # every buffered step has all of them
@@ -86,8 +87,15 @@ class TraceWriter:
     def write(self, record: dict) -> None:
         if self._file is None:
             return
-        self._file.write(_ENCODER.encode(record) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(_ENCODER.encode(record) + "\n")
+            self._file.flush()
+        except OSError as error:
+            # the trace cannot be finished (a full disk): stop writing it, say so once
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):
+                file.close()
+            raise files.os_error(error, self.path) from None
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Buffer one step's scalars; written in chunks of up to SCALAR_CHUNK steps.
@@ -130,5 +138,9 @@ class TraceWriter:
         self.flush_scalars()
         if end is not None:
             self.write({"type": "end", **end})
-        self._file.close()
-        self._file = None
+        file, self._file = self._file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError as error:
+                raise files.os_error(error, self.path) from None

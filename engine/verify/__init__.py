@@ -25,7 +25,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.errors import TraceError
-from engine.trace.reader import read_trace
+from engine.trace.reader import read_trace, trace_kind
 from engine.verify.report import (
     DEFAULT_ATOL,
     DEFAULT_RTOL,
@@ -79,9 +79,8 @@ def verify_trace(
             + (", in the middle of a line" if torn else "")
             + ": the file is truncated (the run was killed or the file was cut)"
         )
-    scenario = trace.header.get("scenario") or {}
-    name = scenario.get("kind", "supervised") if isinstance(scenario, dict) else None
-    checks = trace_checks(_plugins_of(scenario))
+    name = trace_kind(trace)
+    checks = trace_checks(_plugins_of(trace.header.get("scenario")))
     try:
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
             if name in checks and "network" in trace.header:

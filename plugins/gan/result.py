@@ -101,7 +101,7 @@ def _layers(network: Network, name: str) -> list[dict[str, Any]]:
 
 
 def gan_header(built: GanBuilt) -> dict[str, Any]:
-    """The trace header's fields after the common ones (``engine.run.run_header``)."""
+    """The trace header's fields after the common ones (``engine.lifecycle.run_header``)."""
     data, loss = built.data, built.loss
     return {
         "kind": "gan",

@@ -15,7 +15,7 @@ from engine.build import (
     new_context,
     traced_sizes,
 )
-from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule
+from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule, TargetError
 from engine.errors import BuildError
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network
@@ -131,7 +131,15 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
     check_trace(spec, traced_sizes(network, batch), limits, scenario.where)
     loss = scenario.registry.create("losses", spec.loss)
     try:
+        if data.y_val is not None:  # the validation targets must fit too (used mid-run)
+            loss.prepare_target(data.y_val, network.out_features)
         targets = loss.prepare_target(data.y, network.out_features)
+    except TargetError as error:
+        raise BuildError(
+            f"loss '{spec.loss.type}' cannot take the data's targets: {error}",
+            scenario.where(("loss",)),
+            hint="choose a loss that fits the targets (see `tracegrad plugins --kind losses`)",
+        ) from None
     except ValueError as error:
         last = network.layers[-1]
         raise BuildError(

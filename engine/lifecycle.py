@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 import engine
-from engine import interrupt
-from engine.files import save_arrays, write_atomic
+from engine import interrupt, run_folder
+from engine.files import save_arrays
 from engine.history import StepHistory
 from engine.limits import Limits
+from engine.limits import applied as limits_applied
 from engine.result import RunResult
 from engine.scenario import Scenario, load_scenario
 from engine.trace import SCHEMA_VERSION, TraceWriter
@@ -40,6 +41,7 @@ def run(
     progress=None,
     plugins=(),
     limits: dict | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Train a scenario of any kind and return its ``RunResult``.
 
@@ -48,7 +50,13 @@ def run(
     other files beside it); False writes nothing. ``overrides`` are dotted keys, as ``--set``.
     ``progress(step, total, value)`` is called as training goes. ``limits`` raises the limits
     that refuse oversized scenarios (``engine.limits.Limits``), e.g. ``{"steps": 10**8}``.
+    ``overwrite`` lets the run replace an earlier run's files (``engine.run_folder``).
     """
+    with run_folder.overwriting(overwrite), limits_applied(limits):
+        return _run(scenario, trace, overrides, run_dir, progress, plugins, limits)
+
+
+def _run(scenario, trace, overrides, run_dir, progress, plugins, limits) -> RunResult:
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides, plugins=plugins)
     elif overrides:
@@ -66,32 +74,6 @@ def run(
         except BaseException as error:
             lifecycle.abort(error)
             raise
-
-
-def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = root / f"{name}-{stamp}"
-    suffix = 2
-    while candidate.exists():
-        candidate = root / f"{name}-{stamp}-{suffix}"
-        suffix += 1
-    return candidate
-
-
-def open_run_folder(scenario: Scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
-    """(run folder, trace path) for ``engine.run``'s ``trace``/``run_dir`` arguments; the
-    folder is created with the resolved scenario in it. (None, None) when ``trace`` is False."""
-    if trace is False:
-        return None, None
-    if trace is None or trace is True:
-        folder = Path(run_dir) if run_dir else new_run_dir(scenario.spec.name)
-        trace_path = folder / "trace.jsonl"
-    else:
-        trace_path = Path(trace)
-        folder = Path(run_dir) if run_dir else trace_path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "scenario.yaml", scenario.resolved_yaml())
-    return folder, trace_path
 
 
 def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
@@ -116,7 +98,7 @@ class Run:
     def __init__(self, scenario: Scenario, built, trace, run_dir):
         self.scenario, self.built, self.kind = scenario, built, scenario.kind
         self.history = StepHistory()
-        self.run_dir, self.trace_path = open_run_folder(scenario, trace, run_dir)
+        self.run_dir, self.trace_path = run_folder.prepare(scenario, trace, run_dir)
         self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
         self.writer.write({**run_header(scenario, built.ctx), **self.kind.header(built)})
         self.completed, self.seconds = 0, 0.0

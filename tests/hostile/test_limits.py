@@ -1,0 +1,37 @@
+"""Limits: a limit is a whole number from 1 to 1e18, read exactly; estimates are honest."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SMALL
+from tests.hostile.conftest import clean_error
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-1", "0", "nan", "2.5", "lots"])
+def test_a_limit_that_is_not_a_whole_number_is_refused(cli, small, value):
+    clean_error(cli("validate", small, "--limit", f"steps={value}"), "--limit", "whole number")
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-5"])
+def test_the_environment_limits_are_checked_too(cli, small, monkeypatch, value):
+    monkeypatch.setenv("TRACEGRAD_LIMITS", f"steps={value}")
+    clean_error(cli("validate", small), "TRACEGRAD_LIMITS", "whole number")
+
+
+def test_large_limits_are_read_exactly(cli, small):
+    assert cli("validate", small, "--limit", "steps=1e18").code == 0
+    assert cli("validate", small, "--limit", "steps=20_000_000").code == 0
+
+
+def test_the_steps_limit_message_gives_the_exact_number(cli, write_scenario):
+    path = write_scenario(SMALL.replace("steps: 5", "steps: 12345678901234567891"))
+    clean_error(cli("validate", path), "12,345,678,901,234,567,891")
+
+
+def test_the_trace_estimate_counts_the_batch_indices(cli, write_scenario, tmp_path):
+    # every traced step lists 100,000 sample indices: about 700 KB a step, 70 GB in all
+    text = SMALL.replace("data: {type: xor}", "data: {type: xor, repeat: 50000}")
+    text = text.replace("train: {steps: 5}", "train: {steps: 100000, batch_size: 100000}")
+    path = write_scenario(text + "trace: {every: 1}\n")
+    clean_error(cli("validate", path), "estimated trace size", "trace_bytes")
