@@ -418,7 +418,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the arguments are read
+        print("interrupted", file=sys.stderr)
+        return 130
     try:
         from engine.limits import applied
 

@@ -183,7 +183,7 @@ def estimate_trace_bytes(spec, layer_sizes: list[list[int]], whole: int = 0) -> 
         for size in sizes:
             per_step += size * BYTES_PER_NUMBER if size <= policy.max_values else BYTES_PER_SUMMARY
     per_step += whole * BYTES_PER_NUMBER
-    batch_size = spec.train.batch_size
+    batch_size = getattr(spec.train, "batch_size", None)
     if batch_size is not None:  # each traced step lists its samples' indices, in full
         per_step += batch_size * (len(str(batch_size)) + 1)
     scalars = steps * (3 + len(layer_sizes)) * BYTES_PER_SCALAR

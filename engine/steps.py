@@ -10,8 +10,6 @@ lookup per step.
 
 from __future__ import annotations
 
-import difflib
-
 import pluggy
 
 from engine import hookspecs
@@ -35,24 +33,17 @@ class StepHooks:
         }
 
     def _register(self, plugin, name: str) -> None:
+        """Register one object, naming a misspelt hook or argument (with "did you mean")."""
+        from engine.plugins import hook_problems
+
+        problems = hook_problems(plugin, f"'{name}'", self.specs)
+        if problems:
+            raise PluginError("; ".join(problems), hint=self._hint())
         try:
             self.manager.register(plugin, name=name)
             self.manager.check_pending()
         except pluggy.PluginValidationError as error:
-            raise PluginError(self._explain(plugin, name, error), hint=self._hint()) from error
-
-    def _explain(self, plugin, name: str, error: Exception) -> str:
-        """Which method is wrong, and how: an unknown hook (with a close name) or arguments
-        the hook does not offer."""
-        hooks = self.names()
-        for attribute in dir(plugin):
-            if not attribute.startswith("tracegrad_"):
-                continue
-            if attribute not in hooks:
-                close = difflib.get_close_matches(attribute, hooks, n=1)
-                guess = f" Did you mean '{close[0]}'?" if close else ""
-                return f"'{name}' has a method {attribute}, which is no step hook here.{guess}"
-        return f"'{name}' implements a step hook with arguments it does not offer: {error}"
+            raise PluginError(f"'{name}' cannot act on this run's steps: {error}") from error
 
     def _hint(self) -> str:
         return "the step hooks are: " + ", ".join(self.names())

@@ -53,7 +53,7 @@ def trace_kind(trace: Trace) -> str:
     if not isinstance(scenario, dict):
         raise TraceError("the header has no scenario", f"{trace.path}:1")
     kind = scenario.get("kind", "supervised")
-    outer = trace.header.get("kind", "supervised")
+    outer = trace.header.get("kind", kind)  # a kind may also name itself in the header
     if outer != kind:
         raise TraceError(
             f"the header says kind '{outer}' but its scenario says kind '{kind}'",
@@ -163,3 +163,16 @@ def _merge_scalars(scalars: dict[str, list], record: dict) -> None:
     for column in scalars.values():
         if len(column) < before + count:
             column.extend([None] * (before + count - len(column)))
+
+
+def require_sections(trace: Trace, kind: str, names) -> None:
+    """A trace check's first step: the header's scenario has the sections of ``kind`` (an
+    edited header is a clear TraceError, not a KeyError deep in the check)."""
+    scenario = trace.header.get("scenario") or {}
+    missing = [name for name in names if name not in scenario]
+    if missing:
+        raise TraceError(
+            f"the header's scenario is of kind '{kind}' but has no '{missing[0]}'",
+            f"{trace.path}:1",
+            hint="the header was edited; re-run the scenario",
+        )

@@ -88,10 +88,10 @@ def verify_trace(
             else:
                 report.problems.append(f"traces of kind '{name}' are not known to the verifier")
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        detail = f"no field {error}" if isinstance(error, KeyError) else str(error)
         raise TraceError(
-            f"a record does not have the form the verifier expects "
-            f"({type(error).__name__}: {error})",
-            str(trace.path),
+            f"a record does not have the form a trace of kind '{name}' has ({detail})",
+            f"{trace.path}:1" if isinstance(error, KeyError) else str(trace.path),
             hint="the file was edited or written by another version; re-run the scenario",
         ) from error
     return report

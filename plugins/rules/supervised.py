@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.hookspecs import hookimpl
-from engine.trace.reader import Trace
+from engine.trace.reader import Trace, require_sections
 from engine.trace.tensors import decode
 from engine.verify import losses, steps
 from engine.verify.report import SUMMARIZED, Checker, Place
@@ -43,6 +43,7 @@ def scalar_rows(trace: Trace) -> dict[int, dict]:
 
 def verify_supervised(trace: Trace, check: Checker) -> list[int]:
     """Check every traced step of a supervised trace; returns the traced step numbers."""
+    require_sections(trace, "supervised", ("model", "loss", "train"))
     scenario = trace.header.get("scenario") or {}
     network = steps.Network.from_header(trace.header["network"], scenario["model"]["layers"])
     train = scenario.get("train") or {}

@@ -110,11 +110,11 @@ def test_a_wrong_default_names_the_plugin_and_field(cli, write_scenario, tmp_pat
 
 
 def test_a_trick_hook_argument_mismatch_is_named(tmp_path):
-    from engine.gan_build import TrickHooks
-    from engine.gan_components import GanTrick
-
     import engine
     from engine.errors import PluginError
+    from engine.steps import StepHooks
+    from plugins.gan.components import GanTrick
+    from plugins.gan.hookspecs import GanStepSpecs
 
     class Bad(GanTrick):
         name = "bad"
@@ -127,7 +127,7 @@ def test_a_trick_hook_argument_mismatch_is_named(tmp_path):
             return None
 
     with pytest.raises(PluginError) as caught:
-        TrickHooks([Bad()])
+        StepHooks(GanStepSpecs, [Bad()])
     message = str(caught.value)
     assert "'d_step'" in message and "Did you mean 'd_steps'" in message
     assert "matches no GAN step hook" not in message

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.trace.reader import Trace
+from engine.trace.reader import Trace, require_sections
 from engine.trace.tensors import Summary, decode
 from engine.verify import layers, steps
 from engine.verify.activations import FORMULAS, formula
@@ -551,6 +551,7 @@ def replay(network: steps.Network, params: dict, x: np.ndarray) -> np.ndarray | 
 
 def verify_gan(trace: Trace, check: Checker) -> list[int]:
     """Check every traced update of a GAN trace; returns the traced step numbers."""
+    require_sections(trace, "gan", ("generator", "discriminator", "loss", "train"))
     pictures = sum(record["type"] == "gan_samples" for record in trace.records)
     if pictures:
         check.skip(
