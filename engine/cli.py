@@ -442,12 +442,32 @@ def main(argv: list[str] | None = None) -> int:
         _drop_stdout()
         return 0
     except OSError as error:
+        if _interrupted(error):
+            print("interrupted", file=sys.stderr)
+            return 130
         if args.debug or error.filename is not None:
             raise
         # writing the output failed (stdout on a full disk, /dev/full): say so, once
         _drop_stdout()
         print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if not _interrupted(error):
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Ctrl-C inside a library's compiled code (pydantic building a model) can surface as
+    that library's own error; its cause or context is then the KeyboardInterrupt."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _drop_stdout() -> None:

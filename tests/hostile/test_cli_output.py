@@ -51,8 +51,9 @@ def test_ctrl_c_while_the_command_starts(small, delay):
     if "init_import_site" in err:
         pytest.skip("the signal came while Python itself started, before any project code")
     assert "Traceback" not in err, err
-    assert process.returncode in (0, 130), (process.returncode, err)
-    if process.returncode == 130:
+    # 130, or ended by the SIGINT itself (-2), which a shell also reports as status 130
+    assert process.returncode in (0, 130, -signal.SIGINT), (process.returncode, err)
+    if process.returncode != 0:
         assert "interrupted" in err
 
 
