@@ -11,7 +11,8 @@ import numpy as np
 from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule
 from engine.errors import BuildError
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
-from engine.network import Network, build_network
+from engine.network import Network, build_network, input_shape
+from engine.network import layer_widths as _layer_widths
 from engine.scenario import Scenario
 from engine.seeds import SeedTree
 
@@ -72,10 +73,11 @@ def load_dataset(scenario: Scenario, ctx: BuildContext) -> Data:
     except BuildError as error:
         error.where = error.where or scenario.where(("data",))
         raise
-    if data.x.ndim != 2 or len(data.x) == 0:
+    if data.x.ndim not in (2, 4) or len(data.x) == 0:
         raise BuildError(
             f"data set '{config.type}' gave inputs of shape "
-            f"{data.x.shape}; expected (samples, features)",
+            f"{data.x.shape}; expected (samples, features) or (samples, channels, height, "
+            f"width)",
             scenario.where(("data",)),
         )
     return data
@@ -160,29 +162,14 @@ def fuse_output(network: Network, loss: Loss) -> None:
         last.note = loss.fused_note
 
 
-def layer_widths(layer_specs, in_features: int, path: tuple) -> list[tuple[tuple, int, int]]:
-    """(path, inputs, units) per layer that has ``units``, before anything is allocated."""
-    widths = []
-    for index, spec in enumerate(layer_specs):
-        units = getattr(spec, "units", None)
-        if units is not None:
-            widths.append(((*path, index), in_features, units))
-            in_features = units
-    return widths
+def layer_widths(layer_specs, in_features, path: tuple) -> list[tuple[tuple, int, int]]:
+    """(path, inputs, units) per layer with weights, before anything is allocated."""
+    return _layer_widths(layer_specs, in_features, path)
 
 
 def traced_sizes(network: Network, batch: int) -> list[list[int]]:
     """Sizes of the arrays one traced step writes per layer (for the trace-size estimate)."""
-    sizes = []
-    in_features = network.in_features
-    for layer in network.layers:
-        out = in_features
-        for p in layer.params.values():
-            out = p.value.shape[-1] if p.value.ndim == 2 else out
-        activations = [batch * in_features] + [batch * out] * 5
-        sizes.append(activations + [p.value.size for p in layer.params.values() for _ in range(6)])
-        in_features = out
-    return sizes
+    return network.traced_sizes(batch)
 
 
 def build(scenario: Scenario, limits: Limits | None = None, precision: str | None = None) -> Built:
@@ -197,11 +184,11 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
     data = load_data(scenario, ctx)
     check_samples(data.x.size, limits, scenario.where)
     check_parameters(
-        layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
+        layer_widths(spec.model.layers, input_shape(data.x), ("model", "layers")),
         limits,
         scenario.where,
     )
-    network = build_network(spec.model.layers, data.x.shape[1], ctx, scenario.where)
+    network = build_network(spec.model.layers, input_shape(data.x), ctx, scenario.where)
     batch = min(spec.train.batch_size or len(data.x), len(data.x))
     check_trace(spec, traced_sizes(network, batch), limits, scenario.where)
     loss = scenario.registry.create("losses", spec.loss)

@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = (
     "plugins.layers",
     "plugins.normalization",
     "plugins.noise",
+    "plugins.images",
     "plugins.losses",
     "plugins.optimizers",
     "plugins.schedules",

@@ -130,7 +130,8 @@ def header(scenario: Scenario, built: Built) -> dict[str, Any]:
         **run_header(scenario, built.ctx),
         "data": {
             "samples": int(len(data.x)),
-            "features": int(data.x.shape[1]),
+            "features": int(np.prod(data.x.shape[1:])),
+            **({"image_shape": list(data.x.shape[1:])} if data.x.ndim > 2 else {}),
             "task": data.task,
             "classes": data.classes,
             "validation_samples": None if data.x_val is None else int(len(data.x_val)),
