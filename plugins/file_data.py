@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_serializer
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Dataset
@@ -210,6 +210,15 @@ class DigitsConfig(ComponentConfig):
         description="Give each sample as an image (1, 8, 8), channels first, for conv2d "
         "layers; default: 64 inputs, row by row.",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_default_image(self, handler):
+        """Leave ``image: false`` out of the resolved scenario, so that a scenario of flat
+        digits resolves (and traces) exactly as it did before images existed."""
+        data = handler(self)
+        if not self.image:
+            data.pop("image", None)
+        return data
 
     @field_validator("digits")
     @classmethod

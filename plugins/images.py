@@ -99,10 +99,17 @@ def nested(array: np.ndarray) -> str:
 
 
 def worked_sum(products: list[tuple[float, float]], extra: str = "") -> str:
-    """ "a×b + c×d + …" for the first WORKED_TERMS products, the rest counted."""
-    shown = [f"{number(a)}×{number(b)}" for a, b in products[:WORKED_TERMS]]
-    rest = len(products) - WORKED_TERMS
-    text = " + ".join(shown) + (f" + … ({rest} more)" if rest > 0 else "")
+    """ "a×b + c×d + …" for the first WORKED_TERMS products that are not zero, the rest
+    counted (zeros of padding or of relu would fill the line with nothing)."""
+    nonzero = [(a, b) for a, b in products if a != 0 and b != 0]
+    shown = [f"{number(a)}×{number(b)}" for a, b in nonzero[:WORKED_TERMS]]
+    rest = len(nonzero) - WORKED_TERMS
+    zeros = len(products) - len(nonzero)
+    text = " + ".join(shown) or "0"
+    if rest > 0:
+        text += f" + … ({rest} more)"
+    if zeros:
+        text += f" ({zeros} zero product{'s' if zeros > 1 else ''} left out)"
     return text + extra
 
 
@@ -288,13 +295,9 @@ class Conv2d(Layer):
                     if i % s == 0 and j % s == 0 and 0 <= i // s < h_out and 0 <= j // s < w_out:
                         products.append((W[o, 0, u, v], grad_z[0, o, i // s, j // s]))
         total = sum(a * b for a, b in products)
-        inputs = (
-            f"dL/dx[0, 0, {h - p}, {w - p}] = Σ_{{o,u,v}} W[o, 0, u, v]·dL/dz[0, o, "
-            f"({h} - u)/{s}, ({w} - v)/{s}] (windows that hold it) = "
-            if s != 1
-            else f"dL/dx[0, 0, {h - p}, {w - p}] = Σ_{{o,u,v}} W[o, 0, u, v]·dL/dz[0, o, "
-            f"{h} - u, {w} - v] = "
-        )
+        rows = f"{h} - u, {w} - v" if s == 1 else f"({h} - u)/{s}, ({w} - v)/{s}"
+        inputs = f"dL/dx[0, 0, {h - p}, {w - p}] = " + (f"dL/dx_p[0, 0, {h}, {w}] = " if p else "")
+        inputs += f"Σ_{{o,u,v}} W[o, 0, u, v]·dL/dz[0, o, {rows}] over the windows that hold it = "
         inputs += (worked_sum(products) if products else "0 (no window holds it)") + (
             f" = {number(total)}"
         )
@@ -396,15 +399,18 @@ class MaxPool2d(Pool2d):
         return grad_x
 
     def backward_worked(self):
-        """Where sample 0, channel 0, window (0, 0) sent its gradient."""
-        k = self.config.kernel_size
-        u, v = divmod(int(self.argmax[0, 0, 0, 0]), k)
-        window = self.cache["x"][0, 0, :k, :k]
-        grad = self.grad_cache["dL/dout"][0, 0, 0, 0]
+        """Where the middle window of sample 0, channel 0 sent its gradient."""
+        k, s = self.config.kernel_size, self.config.step
+        i, j = self.argmax.shape[2] // 2, self.argmax.shape[3] // 2
+        u, v = divmod(int(self.argmax[0, 0, i, j]), k)
+        window = self.cache["x"][0, 0, i * s : i * s + k, j * s : j * s + k]
+        grad = self.grad_cache["dL/dout"][0, 0, i, j]
         return (
-            f"window (0, 0) of x[0, 0] = {nested(window)}: its maximum "
-            f"{number(window[u, v])} is at ({u}, {v}), so dL/dx[0, 0, {u}, {v}] receives "
-            f"dL/dout[0, 0, 0, 0] = {number(grad)}, the other {k * k - 1} entries 0"
+            f"window ({i}, {j}) of x[0, 0], rows {i * s}..{i * s + k - 1} and columns "
+            f"{j * s}..{j * s + k - 1}, = {nested(window)}: its maximum {number(window[u, v])} "
+            f"is at ({u}, {v}), so dL/dx[0, 0, {i * s + u}, {j * s + v}] receives "
+            f"dL/dout[0, 0, {i}, {j}] = {number(grad)}, the other {k * k - 1} entries of the "
+            f"window nothing"
         )
 
 

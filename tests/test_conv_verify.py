@@ -124,10 +124,21 @@ def test_the_worked_examples_read_like_the_textbook(trace):
     dx = decode(backward["values"]["dL/dx"])
     assert _last_number(inputs) == pytest.approx(dx[0, 0, h, w], rel=1e-3, abs=1e-4)
     pool = next(r for r in records if r["type"] == "backward" and r["layer"] == "pool1")
-    mask = decode(pool["values"]["mask"])
-    assert set(np.unique(mask)) <= {0.0, 1.0} and mask[0, 0, :2, :2].sum() == 1
-    u, v = np.argwhere(mask[0, 0, :2, :2])[0]
-    assert f"is at ({u}, {v}), so dL/dx[0, 0, {u}, {v}] receives" in pool["worked"]
+    mask, x = (
+        decode(pool["values"]["mask"]),
+        decode(
+            next(r for r in records if r["type"] == "forward" and r["layer"] == "pool1")["values"][
+                "x"
+            ]
+        ),
+    )
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    window = (0, 0, slice(4, 6), slice(4, 6))  # the middle window of 4×4 outputs: (2, 2)
+    assert mask[window].sum() == 1
+    u, v = np.argwhere(mask[window])[0]
+    assert x[window][u, v] == x[window].max()
+    assert "window (2, 2) of x[0, 0], rows 4..5 and columns 4..5" in pool["worked"]
+    assert f"is at ({u}, {v}), so dL/dx[0, 0, {4 + u}, {4 + v}] receives" in pool["worked"]
 
 
 def test_large_arrays_are_summarized_and_their_claims_skipped(tmp_path):
