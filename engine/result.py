@@ -124,8 +124,16 @@ def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
     }
 
 
+def _shape_list(shape) -> list[int]:
+    return [int(size) for size in shape] if isinstance(shape, tuple) else [int(shape)]
+
+
 def header(scenario: Scenario, built: Built) -> dict[str, Any]:
     data = built.data
+    # with images, each layer's output shape (C, H, W) or D; flat networks as before
+    images = data.x.ndim > 2 or any(
+        isinstance(layer.out_shape, tuple) for layer in built.network.layers
+    )
     return {
         **run_header(scenario, built.ctx),
         "data": {
@@ -144,6 +152,7 @@ def header(scenario: Scenario, built: Built) -> dict[str, Any]:
                 "describe": layer.describe(),
                 "formula": layer.formula,
                 "params": {name: list(p.value.shape) for name, p in layer.params.items()},
+                **({"out_shape": _shape_list(layer.out_shape)} if images else {}),
             }
             for index, layer in enumerate(built.network.layers)
         ],
