@@ -20,7 +20,7 @@ from engine.components import BuildContext, Data, Optimizer, Schedule
 from engine.errors import BuildError, PluginError
 from engine.gan_components import GanLoss, GanTrick, TrickSetup
 from engine.limits import Limits, check_parameters, check_samples, check_steps
-from engine.network import Network, build_network
+from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
 
 NETWORKS = {"G": "generator", "D": "discriminator"}
@@ -232,7 +232,7 @@ def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None 
     check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario)
     data = load_data(scenario, ctx) if with_data else None
-    features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
+    features = data.x.shape[1] if data is not None else _last_units(spec)
     if data is not None:
         check_samples(data.x.size, limits, scenario.where)
     widths = layer_widths(spec.generator.layers, spec.latent.dim, ("generator", "layers"))
@@ -273,13 +273,12 @@ def build_gan(scenario: Scenario, with_data: bool = True, limits: Limits | None 
     )
 
 
-def _last_units(layers: list) -> int:
-    """The number of G's outputs, read from the configs (the last layer with ``units``)."""
-    for spec in reversed(layers):
-        units = getattr(spec, "units", None)
-        if units is not None:
-            return int(units)
-    raise BuildError("cannot tell how many features G's samples have: no layer has 'units'")
+def _last_units(spec) -> int:
+    """The number of G's outputs, from the layer configs (the shape after every layer)."""
+    shape = output_shape(spec.generator.layers, spec.latent.dim)
+    if not isinstance(shape, int):
+        raise BuildError(f"cannot tell how many features G's samples have (found {shape})")
+    return shape
 
 
 def grad_norm(network: Network) -> float:

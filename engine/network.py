@@ -43,6 +43,18 @@ def layer_widths(layer_specs, in_shape, path: tuple) -> list[tuple[tuple, int, i
     return widths
 
 
+def output_shape(layer_specs, in_shape):
+    """The shape of one sample after all the layers, from their configs (nothing is built);
+    None when some layer cannot take its input."""
+    for spec in layer_specs:
+        shapes = type(spec) if isinstance(spec, LayerConfig) else LayerConfig
+        try:
+            in_shape = shapes.output_shape(spec, in_shape)
+        except ValueError:
+            return None
+    return in_shape
+
+
 class ActivationLayer(Layer):
     """An activation used as a layer of its own: a = f(x), no parameters."""
 

@@ -72,19 +72,25 @@ def add_windows(grad_windows: np.ndarray, shape: tuple, stride: int) -> np.ndarr
     return grad
 
 
+def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """The receptive fields of x (N, C, H, W) as columns: X_col (N, C·k·k, H_out·W_out),
+    X_col[n, (c, u, v), (i, j)] = x[n, c, i·s + u, j·s + v]."""
+    fields = windows(x, kernel, stride)  # (N, C, H_out, W_out, k, k), a view
+    n, c, h_out, w_out = fields.shape[:4]
+    return fields.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, h_out * w_out)
+
+
 def correlate(x: np.ndarray, W: np.ndarray, stride: int = 1) -> np.ndarray:
     """Cross-correlation of already padded x (N, C_in, H, W) with kernels W (C_out, C_in, kh,
     kw): out[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x[n, c, i·s + u, j·s + v].
 
-    im2col: the receptive fields become the rows of X_col (N·H_out·W_out, C_in·kh·kw), the
-    kernels the rows of W_row (C_out, C_in·kh·kw), and out = X_col·W_rowᵀ.
+    im2col: the kernels become the rows of W_row (C_out, C_in·k·k), the receptive fields the
+    columns of X_col (see ``im2col``), and out = W_row·X_col, one product for every sample.
     """
-    c_out, c_in, kh, _ = W.shape
-    fields = windows(x, kh, stride)  # (N, C_in, H_out, W_out, kh, kw)
-    n, _, h_out, w_out = fields.shape[:4]
-    columns = fields.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, -1)
-    out = columns @ W.reshape(c_out, -1).T
-    return out.reshape(n, h_out, w_out, c_out).transpose(0, 3, 1, 2)
+    c_out, _, k, _ = W.shape
+    n, h_out, w_out = len(x), (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
+    out = W.reshape(c_out, -1) @ im2col(x, k, stride)  # (N, C_out, H_out·W_out)
+    return out.reshape(n, c_out, h_out, w_out)
 
 
 def number(value: float) -> str:
@@ -210,13 +216,17 @@ class Conv2d(Layer):
         grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
         s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
         x_p = self._pad(x)
-        # dL/dW = correlation of x_p with dL/dz: the receptive fields (im2col) times dL/dz.
-        fields = windows(x_p, k, s)  # (N, C_in, H_out, W_out, k, k)
-        self.W.grad = np.tensordot(grad_z, fields, axes=([0, 2, 3], [0, 2, 3]))
+        # dL/dW = correlation of x_p with dL/dz: dL/dz times the receptive fields (im2col),
+        # summed over the samples: Σ_n dL/dz_n·X_col,nᵀ
+        n, c_out = grad_z.shape[:2]
+        columns = im2col(x_p, k, s)  # (N, C_in·k·k, H_out·W_out)
+        grad_rows = grad_z.reshape(n, c_out, -1)
+        self.W.grad = np.matmul(grad_rows, columns.transpose(0, 2, 1)).sum(axis=0)
+        self.W.grad = self.W.grad.reshape(self.W.value.shape)
         if self.b is not None:
             self.b.grad = grad_z.sum(axis=(0, 2, 3))
         # dL/dx = full convolution of the dilated dL/dz with the flipped kernel.
-        n, c_out, h_out, w_out = grad_z.shape
+        h_out, w_out = grad_z.shape[2:]
         dilated = np.zeros((n, c_out, (h_out - 1) * s + 1, (w_out - 1) * s + 1), dtype=grad_z.dtype)
         dilated[:, :, ::s, ::s] = grad_z
         # rows and columns of x_p no window reached (when the stride does not divide evenly)
@@ -383,20 +393,32 @@ class MaxPool2d(Pool2d):
         self.argmax = argmax
         return out
 
-    def _routed(self, grad_out):
-        """(dL/dx, mask): grad_out sent to each window's argmax, summed over windows."""
-        k, s = self.config.kernel_size, self.config.step
-        one_hot = np.arange(k * k) == self.argmax[..., None]  # (N, C, H_out, W_out, k²)
-        shape = (*grad_out.shape, k, k)
-        x_shape = self.cache["x"].shape
-        grad_x = add_windows((one_hot * grad_out[..., None]).reshape(shape), x_shape, s)
-        mask = add_windows(one_hot.reshape(shape).astype(grad_out.dtype), x_shape, s)
-        return grad_x, mask
+    def _one_hot(self):
+        """(N, C, H_out, W_out, k, k): 1 at each window's argmax, 0 elsewhere."""
+        k = self.config.kernel_size
+        one_hot = np.arange(k * k) == self.argmax[..., None]
+        return one_hot.reshape(*self.argmax.shape, k, k)
 
     def backward(self, grad_out):
-        grad_x, mask = self._routed(grad_out)
-        self.grad_cache = {"dL/dout": grad_out, "mask": mask, "dL/dx": grad_x}
+        one_hot = self._one_hot()
+        grad_x = add_windows(
+            one_hot * grad_out[..., None, None], self.cache["x"].shape, self.config.step
+        )
+        self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x
+
+    def backward_values(self):
+        """dL/dout, mask (how many windows chose each input; only for the trace), dL/dx."""
+        mask = add_windows(
+            self._one_hot().astype(self.grad_cache["dL/dx"].dtype),
+            self.cache["x"].shape,
+            self.config.step,
+        )
+        return {
+            "dL/dout": self.grad_cache["dL/dout"],
+            "mask": mask,
+            "dL/dx": self.grad_cache["dL/dx"],
+        }
 
     def backward_worked(self):
         """Where the middle window of sample 0, channel 0 sent its gradient."""

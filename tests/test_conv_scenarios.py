@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
 import pytest
 
 import engine
@@ -41,3 +42,30 @@ def test_the_cnn_has_the_parameter_count_its_comment_gives():
         64,
         10,
     ]
+
+
+def test_the_dcgan_draws_images_and_its_run_loads_back(tmp_path):
+    """G ends in flatten after conv layers: the number of features it draws follows from the
+    layer shapes, also when a finished run is loaded without its data."""
+    overrides = {"train.steps": 3, "metrics.every": 2, "metrics.samples": 100}
+    result = engine.run(
+        SCENARIOS / "gan" / "dcgan_digits.yaml", run_dir=tmp_path / "run", overrides=overrides
+    )
+    assert result.status == "completed", result.summary()
+    samples = result.generate(5, seed=1)
+    assert samples.shape == (5, 64) and np.all(np.abs(samples) <= 1.0)
+    loaded = engine.load_run(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.generate(5, seed=1), samples)
+
+
+def test_the_report_of_a_cnn_run_walks_through_the_image_layers(tmp_path):
+    from engine.report import render_html
+
+    overrides = {"train.steps": 2, "data.samples": 40, "train.batch_size": 4}
+    result = engine.run(SCENARIOS / "cnn_digits.yaml", run_dir=tmp_path, overrides=overrides)
+    assert result.status == "completed"
+    page = render_html(tmp_path / "trace.jsonl")
+    assert "Step by step" in page
+    assert "z[0, 0, 4, 4] = Σ W[0] ⊙ x_p[0, :, 4:7, 4:7] + b[0] = " in page
+    assert "dL/dW[0, 0, 0, 0] = Σ_{n,i,j} dL/dz[n, 0, i, j]·x_p[n, 0, i, j] = " in page
+    assert "conv1 (512 units)" in page  # the diagram counts 8×8×8 outputs
