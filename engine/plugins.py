@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = (
     "plugins.gan_losses",
     "plugins.gan_tricks",
     "plugins.reporters",
+    "plugins.image_report",
 )
 
 #: Kind of component -> (registration hook, base class every implementation derives from).

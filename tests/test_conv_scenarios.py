@@ -69,3 +69,29 @@ def test_the_report_of_a_cnn_run_walks_through_the_image_layers(tmp_path):
     assert "z[0, 0, 4, 4] = Σ W[0] ⊙ x_p[0, :, 4:7, 4:7] + b[0] = " in page
     assert "dL/dW[0, 0, 0, 0] = Σ_{n,i,j} dL/dz[n, 0, i, j]·x_p[n, 0, i, j] = " in page
     assert "conv1 (512 units)" in page  # the diagram counts 8×8×8 outputs
+
+
+def test_the_report_pictures_kernels_feature_maps_and_masks(tmp_path):
+    from engine.report import render_html
+
+    overrides = {"train.steps": 2, "data.samples": 40, "train.batch_size": 4}
+    whole = engine.run(
+        SCENARIOS / "cnn_digits.yaml",
+        run_dir=tmp_path / "whole",
+        overrides={**overrides, "trace.max_values": 5000},
+    )
+    page = render_html(whole.run_dir / "trace.jsonl")
+    assert "Image layers" in page
+    for caption in (
+        "Step 0, layer conv1: kernels W[:, 0] (input channel 1).",
+        "Step 1, layer conv2: feature maps a of sample 1.",
+        "Step 0, layer pool1: mask of sample 1 (where the gradient goes).",
+    ):
+        assert caption in page
+    assert "Not drawn" not in page
+    summarized = engine.run(
+        SCENARIOS / "cnn_digits.yaml", run_dir=tmp_path / "summarized", overrides=overrides
+    )
+    page = render_html(summarized.run_dir / "trace.jsonl")
+    assert "Not drawn, because the trace keeps only their statistics" in page
+    assert "conv2 kernels W[:, 0]" in page  # 16×8×3×3 numbers: more than 64
