@@ -364,3 +364,47 @@ def test_digits_as_images():
     images, rows = build(scenario).data.x, build(flat).data.x
     assert images.shape == (50, 1, 8, 8)
     np.testing.assert_array_equal(images.reshape(50, 64), rows)
+
+
+def test_whole_network_gradients_through_every_image_layer(tmp_path):
+    """check_scenario on a network with every image layer, smooth activations and inputs
+    without ties (so no max-pool window sits at a kink)."""
+    from engine.gradcheck import check_scenario
+
+    rng = np.random.default_rng(11)
+    scenario = engine.load_scenario(
+        {
+            "name": "images_gradcheck",
+            "data": {
+                "type": "inline",
+                "x": rng.normal(size=(5, 2, 7, 6)).tolist(),
+                "y": rng.normal(size=(5, 2)).tolist(),
+            },
+            "model": {
+                "layers": [
+                    {
+                        "type": "conv2d",
+                        "channels": 3,
+                        "kernel_size": 3,
+                        "stride": 2,
+                        "padding": 1,
+                        "activation": "tanh",
+                    },
+                    {"type": "upsample2d"},
+                    {"type": "max_pool2d", "kernel_size": 3, "stride": 2},
+                    {"type": "avg_pool2d", "kernel_size": 2, "stride": 1},
+                    {"type": "flatten"},
+                    {"type": "reshape", "shape": [3, 1, 2]},
+                    {"type": "flatten"},
+                    {"type": "dense", "units": 2},
+                ]
+            },
+            "loss": {"type": "mse"},
+            "optimizer": {"type": "sgd", "lr": 0.1},
+            "train": {"steps": 1},
+        }
+    )
+    results = check_scenario(scenario)
+    assert [r.name for r in results] == ["conv2d0.W", "conv2d0.b", "dense7.W", "dense7.b"]
+    for result in results:
+        assert result.ok(1e-6), f"{result.name}: relative error {result.error:.2e}"
