@@ -1,5 +1,5 @@
-"""Built-in layers for images: ``conv2d``, ``max_pool2d``, ``avg_pool2d``, ``upsample2d``,
-``flatten`` and ``reshape``.
+"""Built-in layers for images: ``conv2d``, ``conv_transpose2d``, ``max_pool2d``,
+``avg_pool2d``, ``upsample2d``, ``flatten`` and ``reshape``.
 
 Images are channels first, as in PyTorch: a batch of N images with C channels of H×W pixels
 is an array (N, C, H, W), and a layer's input shape (what ``build`` receives) is (C, H, W).
@@ -328,6 +328,117 @@ class Conv2d(Layer):
         return text
 
 
+# --- conv_transpose2d --------------------------------------------------------------------
+
+
+class ConvTranspose2dConfig(Conv2dConfig):
+    type: Literal["conv_transpose2d"] = "conv_transpose2d"
+    padding: int = Field(
+        0, ge=0, description="Rows and columns cut from every side of the output, as PyTorch."
+    )
+    init: dict[str, InitRef] = Field(
+        default_factory=dict,
+        description="Initial values per parameter: W (C_in, channels, kernel_size, "
+        "kernel_size) as torch.nn.ConvTranspose2d.weight, b (channels,); nested lists or an "
+        "initializer. Default as PyTorch: U(-1/√fan_in, 1/√fan_in), fan_in = channels·k·k.",
+    )
+
+    def output_shape(self, in_shape):
+        c, h, w = image_shape(in_shape, "conv_transpose2d")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        sizes = [(size - 1) * s - 2 * p + k for size in (h, w)]
+        if min(sizes) < 1:
+            raise ValueError(f"padding {p} cuts away the whole {h}×{w} output")
+        return (self.channels, *sizes)
+
+    def parameter_widths(self, in_shape):
+        c = image_shape(in_shape, "conv_transpose2d")[0]
+        return c * self.kernel_size**2, self.channels
+
+
+class ConvTranspose2d(Conv2d):
+    """A transposed convolution (sometimes called deconvolution): the backward pass of
+    conv2d's dL/dx used as a forward pass, to grow an image (a GAN generator's upsampling).
+
+    Forward, for x of shape (N, C_in, H, W), W (C_in, C_out, k, k) as
+    torch.nn.ConvTranspose2d.weight, b (C_out,), stride s, padding p: every input pixel
+    stamps its kernel, scaled, onto the output, s pixels apart,
+        z_p[n, o, i·s + u, j·s + v] += Σ_c x[n, c, i, j]·W[c, o, u, v]    ((H - 1)·s + k rows)
+        z = z_p without p rows and columns on each side + b[o]            (N, C_out, H_out, W_out)
+        a = f(z),   H_out = (H - 1)·s - 2p + k
+    computed as one matrix product, Z_col = W_rowᵀ·x (N, C_out·k·k, H·W), then col2im.
+    Backward, given dL/da, with dL/dz_p = dL/dz padded with p zeros:
+        dL/dz = dL/da ⊙ f'(z)
+        dL/dx[n, c, i, j] = Σ_{o,u,v} W[c, o, u, v]·dL/dz_p[n, o, i·s + u, j·s + v]
+                          (an ordinary convolution of dL/dz_p with stride s)
+        dL/dW[c, o, u, v] = Σ_{n,i,j} x[n, c, i, j]·dL/dz_p[n, o, i·s + u, j·s + v]
+        dL/db[o] = Σ_{n,i,j} dL/dz[n, o, i, j]
+    """
+
+    formula = "z = Wᵀ ⋆ x + b,  a = f(z)"
+
+    def build(self, in_features, ctx, init):
+        Layer.build(self, in_features, ctx, init)
+        config = self.config
+        out_shape = config.output_shape(in_features)
+        c_in, k = in_features[0], config.kernel_size
+        fan_in, fan_out = config.channels * k * k, c_in * k * k  # torch's, from W's shape
+        self.activation = (
+            ctx.create("activations", config.activation) if config.activation is not None else None
+        )
+        shape = (c_in, config.channels, k, k)
+        self.W = self.add_param("W", init("W", shape, fan_in, fan_out, default=TORCH_CONV))
+        self.b = (
+            self.add_param("b", init("b", (config.channels,), fan_in, fan_out, default=TORCH_CONV))
+            if config.bias
+            else None
+        )
+        return out_shape
+
+    def forward(self, x, training):
+        s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
+        n, c_in, h, w = x.shape
+        c_out = self.config.channels
+        columns = self.W.value.reshape(c_in, -1).T @ x.reshape(n, c_in, h * w)
+        stamps = columns.reshape(n, c_out, k, k, h, w).transpose(0, 1, 4, 5, 2, 3)
+        z_p = add_windows(stamps, (n, c_out, (h - 1) * s + k, (w - 1) * s + k), s)
+        z = z_p[:, :, p : z_p.shape[2] - p, p : z_p.shape[3] - p]
+        if self.b is not None:
+            z = z + self.b.value[:, None, None]
+        a = self.activation.forward(z) if self.activation is not None else z
+        self.cache = {"x": x, "z": z, "a": a}
+        return a
+
+    def backward(self, grad_a):
+        x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
+        grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
+        s, k = self.config.stride, self.config.kernel_size
+        grad_z_p = self._pad(grad_z)
+        n, c_in = x.shape[:2]
+        columns = im2col(grad_z_p, k, s)  # (N, C_out·k·k, H·W)
+        grad_x = correlate(grad_z_p, self.W.value, s)  # W (C_in, C_out, k, k) as kernels
+        self.W.grad = (
+            np.matmul(x.reshape(n, c_in, -1), columns.transpose(0, 2, 1))
+            .sum(axis=0)
+            .reshape(self.W.value.shape)
+        )
+        if self.b is not None:
+            self.b.grad = grad_z.sum(axis=(0, 2, 3))
+        self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
+        return grad_x
+
+    def forward_worked(self):
+        return None
+
+    def backward_worked(self):
+        return None
+
+    def describe(self):
+        c_in, c_out = self.W.value.shape[:2]
+        rest = super().describe().split(", ", 1)[1]  # the kernel, stride, ... as for conv2d
+        return f"conv_transpose2d {c_in}→{c_out}, {rest}"
+
+
 # --- pooling -----------------------------------------------------------------------------
 
 
@@ -572,6 +683,7 @@ class Reshape(Layer):
 @hookimpl
 def tracegrad_register_layers(register):
     register("conv2d", Conv2d, Conv2dConfig)
+    register("conv_transpose2d", ConvTranspose2d, ConvTranspose2dConfig)
     register("max_pool2d", MaxPool2d, MaxPool2dConfig)
     register("avg_pool2d", AvgPool2d, AvgPool2dConfig)
     register("upsample2d", Upsample2d, Upsample2dConfig)

@@ -51,7 +51,8 @@ def assert_gradients_ok(layer, x, tolerance=1e-5):
 
 
 def test_the_layers_are_registered(registry):
-    for name in ("conv2d", "max_pool2d", "avg_pool2d", "upsample2d", "flatten", "reshape"):
+    names = ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample2d")
+    for name in (*names, "flatten", "reshape"):
         assert registry.get("layers", name).plugin == "plugins.images"
 
 
@@ -69,6 +70,75 @@ CONVS = [
 def test_conv2d_gradients(registry, options, shape):
     layer = make_layer(registry, {"type": "conv2d", **options}, shape)
     assert_gradients_ok(layer, batch(np.random.default_rng(1), shape))
+
+
+TRANSPOSED = [
+    ({"channels": 3, "kernel_size": 3, "stride": 2, "padding": 1}, (2, 4, 3)),
+    ({"channels": 2, "kernel_size": 4, "stride": 2, "padding": 1, "activation": "tanh"}, (3, 3, 3)),
+    ({"channels": 2, "kernel_size": 2, "stride": 3, "bias": False}, (1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("options, shape", TRANSPOSED)
+def test_conv_transpose2d_gradients(registry, options, shape):
+    layer = make_layer(registry, {"type": "conv_transpose2d", **options}, shape)
+    assert_gradients_ok(layer, batch(np.random.default_rng(6), shape))
+
+
+def test_conv_transpose2d_stamps_its_kernel_by_hand(registry):
+    """Each input pixel stamps its value times W onto the output; the stamps of two
+    neighbouring pixels (stride 1) overlap in one column, where they add up."""
+    W = [[[[1.0, 2.0], [3.0, 4.0]]]]  # (C_in, C_out, 2, 2)
+    spec = {
+        "type": "conv_transpose2d",
+        "channels": 1,
+        "kernel_size": 2,
+        "stride": 1,
+        "bias": False,
+        "init": {"W": W},
+    }
+    layer = make_layer(registry, spec, (1, 1, 2))
+    out = layer.forward(np.array([[[[2.0, 10.0]]]]), training=True)
+    np.testing.assert_array_equal(out, [[[[2.0, 14.0, 20.0], [6.0, 38.0, 40.0]]]])
+    assert layer.out_shape == (1, 2, 3)
+    assert layer.params["W"].value.shape == (1, 1, 2, 2)
+
+
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(registry):
+    """⟨conv2d(x), y⟩ = ⟨x, conv_transpose2d(y)⟩ with the same W: the transposed convolution
+    is the map conv2d's backward pass applies to dL/dz."""
+    rng = np.random.default_rng(8)
+    conv = make_layer(
+        registry,
+        {
+            "type": "conv2d",
+            "channels": 3,
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "bias": False,
+        },
+        (2, 7, 7),
+    )
+    x = rng.normal(size=(2, 2, 7, 7))
+    z = conv.forward(x, True)
+    transposed = make_layer(
+        registry,
+        {
+            "type": "conv_transpose2d",
+            "channels": 2,
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "bias": False,
+            "init": {"W": conv.params["W"].value.tolist()},
+        },
+        z.shape[1:],
+    )
+    y = rng.normal(size=z.shape)
+    back = transposed.forward(y, True)
+    assert back.shape == x.shape
+    assert np.sum(z * y) == pytest.approx(np.sum(x * back), rel=1e-12)
 
 
 def conv_by_loops(x, W, b, stride, padding):
@@ -408,3 +478,14 @@ def test_whole_network_gradients_through_every_image_layer(tmp_path):
     assert [r.name for r in results] == ["conv2d0.W", "conv2d0.b", "dense7.W", "dense7.b"]
     for result in results:
         assert result.ok(1e-6), f"{result.name}: relative error {result.error:.2e}"
+
+
+def test_conv_transpose2d_default_init_uses_torchs_fan_in(registry):
+    """torch computes a ConvTranspose2d's fan_in from W's dimension 1: C_out·k·k."""
+    spec = {"type": "conv_transpose2d", "channels": 6, "kernel_size": 3}
+    layer = make_layer(registry, spec, (20, 3, 3))
+    W, b = layer.params["W"].value, layer.params["b"].value
+    assert W.shape == (20, 6, 3, 3)
+    bound = 1.0 / np.sqrt(6 * 3 * 3)
+    assert np.abs(W).max() <= bound and np.abs(b).max() <= bound
+    assert np.abs(W).max() > 0.95 * bound  # 1080 uniform draws reach close to the bound

@@ -68,6 +68,32 @@ NETWORKS = {
         "mse",
         2,
     ),
+    "reshape_transposed_convs": (
+        10,
+        [
+            {"type": "reshape", "shape": [5, 1, 2]},
+            {
+                "type": "conv_transpose2d",
+                "channels": 3,
+                "kernel_size": 4,
+                "stride": 2,
+                "padding": 1,
+                "activation": {"type": "leaky_relu", "negative_slope": 0.2},
+            },
+            {
+                "type": "conv_transpose2d",
+                "channels": 2,
+                "kernel_size": 3,
+                "stride": 3,
+                "activation": "tanh",
+            },
+            {"type": "conv2d", "channels": 1, "kernel_size": 3, "stride": 2, "padding": 1},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+        "mse",
+        2,
+    ),
     "reshape_upsample_conv": (
         12,
         [
@@ -99,9 +125,12 @@ def problem(name):
     params = []
     for layer in layers:
         values = {}
-        if layer["type"] == "conv2d":
+        if layer["type"] in ("conv2d", "conv_transpose2d"):
             k, c_out = layer["kernel_size"], layer["channels"]
-            values = {"W": rng.normal(0.0, 0.5, size=(c_out, channels, k, k))}
+            shape = (c_out, channels, k, k)
+            if layer["type"] == "conv_transpose2d":  # torch's ConvTranspose2d: (C_in, C_out, ..)
+                shape = (channels, c_out, k, k)
+            values = {"W": rng.normal(0.0, 0.5, size=shape)}
             if layer.get("bias", True):
                 values["b"] = rng.normal(0.0, 0.2, size=c_out)
             channels = c_out
@@ -127,6 +156,14 @@ def torch_forward(name, x, params):
         kind = layer["type"]
         if kind == "conv2d":
             a = F.conv2d(
+                a,
+                values["W"],
+                values.get("b"),
+                stride=layer.get("stride", 1),
+                padding=layer.get("padding", 0),
+            )
+        elif kind == "conv_transpose2d":
+            a = F.conv_transpose2d(
                 a,
                 values["W"],
                 values.get("b"),
@@ -268,6 +305,11 @@ SINGLE_LAYERS = {
         {"type": "conv2d", "channels": 3, "kernel_size": 3, "stride": 2, "padding": 1},
         (2, 9, 8),
         lambda x, W, b: F.conv2d(x, W, b, stride=2, padding=1),
+    ),
+    "conv_transpose2d": (
+        {"type": "conv_transpose2d", "channels": 3, "kernel_size": 4, "stride": 2, "padding": 1},
+        (2, 5, 4),
+        lambda x, W, b: F.conv_transpose2d(x, W, b, stride=2, padding=1),
     ),
     "max_pool2d": (
         {"type": "max_pool2d", "kernel_size": 3, "stride": 2},

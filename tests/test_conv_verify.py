@@ -16,7 +16,15 @@ from engine.trace.tensors import decode
 from engine.verify import verify_trace
 from tests import broken_traces as broken
 
-IMAGE_KINDS = {"conv2d", "max_pool2d", "avg_pool2d", "upsample2d", "flatten", "reshape"}
+IMAGE_KINDS = {
+    "conv2d",
+    "conv_transpose2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "upsample2d",
+    "flatten",
+    "reshape",
+}
 
 SCENARIO = {
     "name": "verify_images",
@@ -43,8 +51,17 @@ SCENARIO = {
             },
             {"type": "upsample2d", "name": "up", "scale": 2},
             {"type": "avg_pool2d", "name": "pool2", "kernel_size": 3, "stride": 1},
+            {
+                "type": "conv_transpose2d",
+                "name": "grow",
+                "channels": 2,
+                "kernel_size": 3,
+                "stride": 2,
+                "padding": 1,
+                "activation": "tanh",
+            },
             {"type": "flatten", "name": "flat"},
-            {"type": "reshape", "name": "again", "shape": [3, 2, 2]},
+            {"type": "reshape", "name": "again", "shape": [2, 3, 3]},
             {"type": "flatten", "name": "flat2"},
             {"type": "dense", "name": "out", "units": 10, "activation": "softmax"},
         ]
@@ -55,6 +72,7 @@ SCENARIO = {
     "trace": {"every": 1, "max_values": 10_000},
 }
 # conv1 (2, 8, 8) -> pool1 (2, 4, 4) -> conv2 (3, 2, 2) -> up (3, 4, 4) -> pool2 (3, 2, 2)
+# -> grow (2, 3, 3) -> flat 18 -> again (2, 3, 3) -> flat2 18 -> out 10
 
 
 @pytest.fixture(scope="module")

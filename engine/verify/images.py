@@ -9,6 +9,11 @@ slices of the input, one kernel offset (u, v) at a time. x_p is x padded with p 
                 dL/dW[o, c, u, v] = Σ_{n,i,j} dL/dz[n, o, i, j]·x_p[n, c, i·s + u, j·s + v],
                 dL/db[o] = Σ_{n,i,j} dL/dz[n, o, i, j],
                 dL/dx_p[n, c, i·s + u, j·s + v] += Σ_o W[o, c, u, v]·dL/dz[n, o, i, j]
+    conv_transpose2d
+                z_p[n, o, i·s + u, j·s + v] += Σ_c x[n, c, i, j]·W[c, o, u, v], z = z_p cut by
+                p on each side + b[o],  a = f(z),  dL/dz as for conv2d, and with dL/dz_p =
+                dL/dz padded by p: dL/dx[n, c, i, j] = Σ_{o,u,v} W[c, o, u, v]·dL/dz_p[n, o,
+                i·s + u, j·s + v],  dL/dW[c, o, u, v] = Σ_{n,i,j} x[n, c, i, j]·dL/dz_p[...]
     max_pool2d  out = max of each window,  mask = how often each input was a window's
                 (first) maximum,  dL/dx = dL/dout sent to each window's maximum
     avg_pool2d  out = mean of each window,  dL/dx = dL/dout/k² sent to every input of a window
@@ -112,6 +117,79 @@ def conv2d_backward(check: Checker, layer: LayerPass) -> None:
             dx_p[:, :, p : p + x.shape[2], p : p + x.shape[3]],
             "dL/dx_p[n, c, i·s + u, j·s + v] += Σ_o W[o, c, u, v]·dL/dz[n, o, i, j], "
             "padding cut off",
+        )
+
+
+# --- conv_transpose2d --------------------------------------------------------------------
+
+
+def conv_transpose_forward(check: Checker, layer: LayerPass) -> None:
+    values, place, config = layer.forward, layer.place, layer.config
+    x, W, b = values.get("x"), layer.params.get("W"), layer.params.get("b")
+    has_bias = config.get("bias", True)
+    k, s = _sizes(config)
+    p = config.get("padding", 0)
+    if check.whole("z", x, W, *((b,) if has_bias else ())):
+        n, _, h, w = x.shape
+        z_p = np.zeros((n, W.shape[1], (h - 1) * s + k, (w - 1) * s + k))
+        for u in range(k):
+            for v in range(k):
+                z_p[_slices(h, w, s, u, v)] += np.einsum("nchw,co->nohw", x, W[:, :, u, v])
+        z = z_p[:, :, p : z_p.shape[2] - p, p : z_p.shape[3] - p]
+        if has_bias:
+            z = z + b[:, None, None]
+        check.compare(
+            place,
+            "z",
+            values.get("z"),
+            z,
+            "z_p[n, o, i·s + u, j·s + v] += Σ_c x[n, c, i, j]·W[c, o, u, v], cut by the "
+            "padding, + b[o]",
+        )
+    if "a" not in values:
+        return
+    f = _activation(check, layer, config.get("activation"))
+    if f is not None and check.whole("a", values.get("z")):
+        check.compare(place, "a", values["a"], f.f(values["z"]), f"a = {f.name}(z)")
+
+
+def conv_transpose_backward(check: Checker, layer: LayerPass) -> None:
+    values, grads, place, config = layer.forward, layer.backward, layer.place, layer.config
+    _dz(check, layer, "z")
+    k, s = _sizes(config)
+    p = config.get("padding", 0)
+    x, dz, W = values.get("x"), grads.get("dL/dz"), layer.params.get("W")
+    if check.whole("dL/dW", x, dz):
+        h, w = x.shape[2:]
+        dz_p = _pad(dz, p)
+        dW = np.zeros((x.shape[1], dz.shape[1], k, k))
+        for u in range(k):
+            for v in range(k):
+                dW[:, :, u, v] = np.einsum("nchw,nohw->co", x, dz_p[_slices(h, w, s, u, v)])
+        check.compare(
+            place,
+            "dL/dW",
+            grads.get("dL/dW"),
+            dW,
+            "dL/dW[c, o, u, v] = Σ_{n,i,j} x[n, c, i, j]·dL/dz_p[n, o, i·s + u, j·s + v]",
+        )
+    if "dL/db" in grads and check.whole("dL/db", dz):
+        check.compare(
+            place, "dL/db", grads["dL/db"], dz.sum(axis=(0, 2, 3)), "dL/db[o] = Σ_{n,i,j} dL/dz"
+        )
+    if check.whole("dL/dx", x, dz, W):
+        h, w = x.shape[2:]
+        dz_p = _pad(dz, p)
+        dx = np.zeros(x.shape)
+        for u in range(k):
+            for v in range(k):
+                dx += np.einsum("nohw,co->nchw", dz_p[_slices(h, w, s, u, v)], W[:, :, u, v])
+        check.compare(
+            place,
+            "dL/dx",
+            grads.get("dL/dx"),
+            dx,
+            "dL/dx[n, c, i, j] = Σ_{o,u,v} W[c, o, u, v]·dL/dz_p[n, o, i·s + u, j·s + v]",
         )
 
 
@@ -263,6 +341,7 @@ def reshape_backward(check: Checker, layer: LayerPass) -> None:
 
 IMAGE_LAYERS = {
     "conv2d": (conv2d_forward, conv2d_backward),
+    "conv_transpose2d": (conv_transpose_forward, conv_transpose_backward),
     "max_pool2d": (max_pool_forward, max_pool_backward),
     "avg_pool2d": (avg_pool_forward, avg_pool_backward),
     "upsample2d": (upsample_forward, upsample_backward),
