@@ -7,9 +7,10 @@ An output size along one axis is
 
     H_out = ⌊(H + 2·padding - kernel_size) / stride⌋ + 1
 
-Convolution is written as one matrix product (im2col): every receptive field becomes a row
-of a matrix, every kernel a column. No Python loop runs over positions; the pools' backward
-passes loop only over the kernel_size² offsets inside a window.
+Convolution is written as one matrix product per sample (im2col): every receptive field
+becomes a column of X_col, every kernel a row of W_row, and z = W_row·X_col. No Python loop
+runs over positions; adding windows back into an image (the pools' backward passes,
+conv_transpose2d's forward) loops only over the kernel_size² offsets inside a window.
 """
 
 from __future__ import annotations
@@ -166,11 +167,12 @@ class Conv2d(Layer):
         z[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x_p[n, c, i·s + u, j·s + v] + b[o]
                                                    (N, C_out, H_out, W_out)
         a = f(z)                                   (N, C_out, H_out, W_out)
-    computed as one matrix product: z = X_col·W_rowᵀ + b, X_col (N·H_out·W_out, C_in·k·k).
+    computed as one matrix product per sample: z_n = W_row·X_col,n + b, with W_row
+    (C_out, C_in·k·k) and X_col,n (C_in·k·k, H_out·W_out) the receptive fields (im2col).
     Backward, given dL/da:
         dL/dz = dL/da ⊙ f'(z)
         dL/dW[o, c, u, v] = Σ_{n,i,j} dL/dz[n, o, i, j]·x_p[n, c, i·s + u, j·s + v]
-                          = X_colᵀ·dL/dz       (the input correlated with dL/dz)
+                          = Σ_n dL/dz_n·X_col,nᵀ   (the input correlated with dL/dz)
         dL/db[o] = Σ_{n,i,j} dL/dz[n, o, i, j]
         dL/dx = the full convolution of dL/dz with the flipped kernel: dL/dz with s - 1
                 zeros between entries (stride), padded by k - 1, correlated with W rotated
