@@ -5,7 +5,7 @@
 
 Prints a Markdown table (scenario, seed, modes covered, high-quality samples in %, seconds)
 with the mean of each scenario, measured as the runs end (2,500 samples of G; VEEGAN's
-definitions, see engine/metrics.py). Runs are sequential and write no trace.
+definitions, see plugins/gan/metrics.py). Runs are sequential and write no trace.
 
 BLAS is limited to one thread unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise:
 these networks are small, and on a busy two-core machine a second BLAS thread mostly waits.

@@ -13,16 +13,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cnn_workload
 import gan_workload
 import numpy as np
 import workloads
 from timing import compare
 from workloads import NETS, Net
 
+from engine.errors import TracegradError
+
 HERE = Path(__file__).resolve().parent
 
-STEPS = {"tiny": 4000, "medium": 2000, "wide": 300, "gan": 300}
-QUICK_STEPS = {"tiny": 1000, "medium": 500, "wide": 80, "gan": 80}
+STEPS = {"tiny": 4000, "medium": 2000, "wide": 300, "gan": 300, "cnn": 300}
+QUICK_STEPS = {"tiny": 1000, "medium": 500, "wide": 80, "gan": 80, "cnn": 80}
 
 
 def log(message: str) -> None:
@@ -195,6 +198,7 @@ class Bench:
             )
         else:
             rows.append(["ring8 GAN", "—", "—", "—", "—", "≥ 1.3", "skipped: no ring8.yaml"])
+        rows.append(self._cnn_row())
         return "\n".join(
             [
                 title,
@@ -214,6 +218,34 @@ class Bench:
                 note,
             ]
         )
+
+    def _cnn_row(self) -> list:
+        """cnn_digits (conv, pool, conv, pool, dense) against the same network in PyTorch;
+        no target yet: the row is there to be read."""
+        name = "cnn_digits (1×8×8, conv 8, pool, conv 16, pool, 10)"
+        try:
+            scenario = cnn_workload.load(self.steps["cnn"])
+            x, labels, params = cnn_workload.starting_point(scenario)
+        except TracegradError as error:  # the digits need scikit-learn
+            return [name, "—", "—", "—", "—", "—", f"skipped: {error}"]
+        log("torch: cnn_digits")
+        steps = self.steps["cnn"]
+        batch = scenario.spec.train.batch_size
+        result = compare(
+            lambda: cnn_workload.engine_seconds(scenario),
+            lambda: cnn_workload.torch_seconds(x, labels, params, batch, steps),
+            steps,
+            self.repeats,
+        )
+        return [
+            name,
+            rate(result.contender_rate),
+            rate(result.baseline_rate),
+            f"{result.ratio:.2f}",
+            result.spread,
+            "—",
+            "—",
+        ]
 
     def _torch_net(self, net: Net, dtype: str, precision: str | None = None):
         steps = self.steps[net.name]

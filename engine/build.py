@@ -10,6 +10,7 @@ import numpy as np
 from engine.components import BuildContext, Data
 from engine.errors import BuildError
 from engine.network import Network
+from engine.network import layer_widths as _layer_widths
 from engine.scenario import Scenario
 from engine.seeds import SeedTree
 
@@ -52,10 +53,11 @@ def load_dataset(scenario: Scenario, ctx: BuildContext) -> Data:
     except BuildError as error:
         error.where = error.where or scenario.where(("data",))
         raise
-    if data.x.ndim != 2 or len(data.x) == 0:
+    if data.x.ndim not in (2, 4) or len(data.x) == 0:
         raise BuildError(
             f"data set '{config.type}' gave inputs of shape "
-            f"{data.x.shape}; expected (samples, features)",
+            f"{data.x.shape}; expected (samples, features) or (samples, channels, height, "
+            f"width)",
             scenario.where(("data",)),
         )
     return data
@@ -79,26 +81,11 @@ def hold_out(data: Data, fraction: float, rng: np.random.Generator) -> Data:
     return dataclasses.replace(data, x=data.x[train], y=y, x_val=data.x[val], y_val=y_val)
 
 
-def layer_widths(layer_specs, in_features: int, path: tuple) -> list[tuple[tuple, int, int]]:
-    """(path, inputs, units) per layer that has ``units``, before anything is allocated."""
-    widths = []
-    for index, spec in enumerate(layer_specs):
-        units = getattr(spec, "units", None)
-        if units is not None:
-            widths.append(((*path, index), in_features, units))
-            in_features = units
-    return widths
+def layer_widths(layer_specs, in_features, path: tuple) -> list[tuple[tuple, int, int]]:
+    """(path, inputs, units) per layer with weights, before anything is allocated."""
+    return _layer_widths(layer_specs, in_features, path)
 
 
 def traced_sizes(network: Network, batch: int) -> list[list[int]]:
     """Sizes of the arrays one traced step writes per layer (for the trace-size estimate)."""
-    sizes = []
-    in_features = network.in_features
-    for layer in network.layers:
-        out = in_features
-        for p in layer.params.values():
-            out = p.value.shape[-1] if p.value.ndim == 2 else out
-        activations = [batch * in_features] + [batch * out] * 5
-        sizes.append(activations + [p.value.size for p in layer.params.values() for _ in range(6)])
-        in_features = out
-    return sizes
+    return network.traced_sizes(batch)

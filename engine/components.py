@@ -49,6 +49,26 @@ class LayerConfig(ComponentConfig):
         "'-', starting with a letter or '_'.",
     )
 
+    # Shapes before anything is allocated (limits, the validator). A sample's shape is an int
+    # for flat inputs (D features) or a tuple for images, (C, H, W).
+
+    def output_shape(self, in_shape: int | tuple[int, ...]) -> int | tuple[int, ...]:
+        """The shape of one sample after this layer: ``units`` if the layer has them, else
+        unchanged. Raise ValueError when the layer cannot take ``in_shape``."""
+        units = getattr(self, "units", None)
+        return in_shape if units is None else units
+
+    def parameter_widths(self, in_shape: int | tuple[int, ...]) -> tuple[int, int] | None:
+        """(inputs, units) of a weight matrix plus bias (inputs·units + units numbers), for
+        the parameter-count estimate; None for a layer without such parameters."""
+        units = getattr(self, "units", None)
+        return None if units is None else (shape_size(in_shape), units)
+
+
+def shape_size(shape: int | tuple[int, ...]) -> int:
+    """The number of values in one sample of ``shape`` (an int, or a tuple such as (C, H, W))."""
+    return shape if isinstance(shape, int) else int(np.prod(shape))
+
 
 class OptimizerConfig(ComponentConfig):
     """Base of optimizer configs: every optimizer has a learning rate and may have a schedule."""
@@ -135,12 +155,19 @@ class Layer:
     """One layer of a network: ``forward`` maps x (N, in) to out (N, out) and saves what
     ``backward`` needs; ``backward`` maps dL/dout to dL/dx and fills each parameter's grad.
 
+    ``in`` is a sample's shape: a number of features D, or (C, H, W) for images, whose
+    batches are (N, C, H, W). A layer takes flat inputs only unless ``takes_images``.
+
     ``forward_values`` and ``backward_values`` name the intermediate arrays for the trace;
-    they are only called on traced steps, so they may allocate.
+    they are only called on traced steps, so they may allocate. ``forward_worked`` and
+    ``backward_worked`` may add one computation written out with numbers (the trace's
+    ``worked`` field), for layers whose arrays are too large to follow by eye.
     """
 
     #: Short formula shown in traces and reports, e.g. "z = x·W + b,  a = f(z)".
     formula: ClassVar[str] = ""
+    #: True when the layer accepts image inputs (N, C, H, W) (elementwise layers, conv2d).
+    takes_images: ClassVar[bool] = False
 
     def __init__(self, config: ComponentConfig):
         self.config = config
@@ -152,8 +179,8 @@ class Layer:
         self.cache: dict[str, np.ndarray] = {}
         self.ctx: BuildContext | None = None
 
-    def build(self, in_features: int, ctx: BuildContext, init: Any) -> int:
-        """Create parameters for ``in_features`` inputs; return the number of outputs.
+    def build(self, in_features: int | tuple, ctx: BuildContext, init: Any) -> int | tuple:
+        """Create parameters for inputs of shape ``in_features``; return the output shape.
 
         ``init`` resolves this layer's initial values (see ``engine.network.Initialization``).
         """
@@ -173,6 +200,14 @@ class Layer:
     def backward_values(self) -> dict[str, np.ndarray]:
         """Named arrays of the last backward pass, e.g. {"dL/da": ..., "dL/dz": ...}."""
         return {}
+
+    def forward_worked(self) -> str | None:
+        """One value of the last forward pass computed with numbers, or None."""
+        return None
+
+    def backward_worked(self) -> str | None:
+        """One value of the last backward pass computed with numbers, or None."""
+        return None
 
     def describe(self) -> str:
         """One line for diagrams and tables, e.g. "dense 2→2, sigmoid"."""

@@ -10,12 +10,55 @@ from typing import Any
 
 import numpy as np
 
-from engine.components import Activation, BuildContext, Layer, Parameter
+from engine.components import Activation, BuildContext, Layer, LayerConfig, Parameter, shape_size
 from engine.errors import BuildError
+
+
+def input_shape(x: np.ndarray) -> int | tuple[int, ...]:
+    """The shape of one sample of a batch ``x``: D for (N, D), (C, H, W) for (N, C, H, W)."""
+    return int(x.shape[1]) if x.ndim == 2 else tuple(int(size) for size in x.shape[1:])
+
+
+def describe_shape(shape: int | tuple[int, ...]) -> str:
+    """ "64 inputs" for flat samples, "inputs of shape (1, 8, 8)" for images."""
+    return f"{shape} inputs" if isinstance(shape, int) else f"inputs of shape {shape}"
+
+
+def layer_widths(layer_specs, in_shape, path: tuple) -> list[tuple[tuple, int, int]]:
+    """(path, inputs, units) per layer with a weight matrix (or kernels), before anything is
+    allocated; shapes follow each config's ``output_shape``. Stops at the first layer that
+    cannot take its input (building it reports why)."""
+    widths = []
+    for index, spec in enumerate(layer_specs):
+        # a config not derived from LayerConfig still gets the default: units, if any
+        shapes = type(spec) if isinstance(spec, LayerConfig) else LayerConfig
+        try:
+            width = shapes.parameter_widths(spec, in_shape)
+            out_shape = shapes.output_shape(spec, in_shape)
+        except ValueError:
+            break
+        if width is not None:
+            widths.append(((*path, index), *width))
+        in_shape = out_shape
+    return widths
+
+
+def output_shape(layer_specs, in_shape):
+    """The shape of one sample after all the layers, from their configs (nothing is built);
+    None when some layer cannot take its input."""
+    for spec in layer_specs:
+        shapes = type(spec) if isinstance(spec, LayerConfig) else LayerConfig
+        try:
+            in_shape = shapes.output_shape(spec, in_shape)
+        except ValueError:
+            return None
+    return in_shape
 
 
 class ActivationLayer(Layer):
     """An activation used as a layer of its own: a = f(x), no parameters."""
+
+    takes_images = True  # elementwise: any sample shape
 
     def __init__(self, config, activation: Activation):
         super().__init__(config)
@@ -105,6 +148,11 @@ class Initialization:
 
 
 def _shape_hint(name: str, shape: tuple[int, ...]) -> str:
+    if len(shape) == 4:
+        return (
+            f"{name} has one kernel per output channel: {shape[0]} lists of {shape[1]} "
+            f"channels, each {shape[2]} rows of {shape[3]} numbers"
+        )
     if len(shape) == 2:
         return (
             f"{name} has one row per input and one column per unit: "
@@ -120,7 +168,7 @@ class Network:
     another float type is converted on the way in, so a float32 network stays float32.
     """
 
-    def __init__(self, layers: list[Layer], in_features: int, out_features: int, dtype=np.float64):
+    def __init__(self, layers: list[Layer], in_features, out_features, dtype=np.float64):
         self.layers = layers
         self.in_features = in_features
         self.out_features = out_features
@@ -177,6 +225,17 @@ class Network:
     def parameter_count(self) -> int:
         return sum(p.value.size for p in self.parameters)
 
+    def traced_sizes(self, batch: int) -> list[list[int]]:
+        """Sizes of the arrays one traced step writes per layer (the trace-size estimate):
+        the input, five arrays of the output's size, and six per parameter."""
+        sizes = []
+        for layer in self.layers:
+            inputs, outputs = shape_size(layer.in_shape), shape_size(layer.out_shape)
+            activations = [batch * inputs] + [batch * outputs] * 5
+            parameters = [p.value.size for p in layer.params.values() for _ in range(6)]
+            sizes.append(activations + parameters)
+        return sizes
+
 
 def build_network(
     layer_specs: list,
@@ -186,9 +245,11 @@ def build_network(
     path: tuple = ("model", "layers"),
     prefix: str = "",
 ) -> Network:
-    """Instantiate and build each layer, checking that sizes chain.
+    """Instantiate and build each layer, checking that shapes chain.
 
-    ``where(path)`` turns a scenario path into ``file:line`` for error messages.
+    ``in_features`` is a sample's shape: an int for flat data, (C, H, W) for images. Each
+    layer's ``in_shape`` and ``out_shape`` are set. ``where(path)`` turns a scenario path
+    into ``file:line`` for error messages.
     """
     layers: list[Layer] = []
     names: dict[str, int] = {}
@@ -208,20 +269,41 @@ def build_network(
         else:
             layer = registry.create("layers", spec)
         layer.name = name
-        source = (
-            f" (its {features} inputs come from layer '{layers[-1].name}')"
-            if layers
-            else f" (its {features} inputs are the data's features)"
-        )
+        if isinstance(features, int):
+            source = (
+                f" (its {features} inputs come from layer '{layers[-1].name}')"
+                if layers
+                else f" (its {features} inputs are the data's features)"
+            )
+        else:
+            source = (
+                f" (its inputs of shape {features} come from layer '{layers[-1].name}', "
+                f"{layers[-1].config.type})"
+                if layers
+                else f" (its inputs of shape {features} are the data's images)"
+            )
+        if not isinstance(features, int) and not layer.takes_images:
+            raise BuildError(
+                f"layer '{name}' ({spec.type}) takes flat inputs, but gets images{source}",
+                where((*path, index)),
+                hint="put {type: flatten} before it: (C, H, W) becomes C·H·W inputs",
+            )
         init = Initialization(name, getattr(spec, "init", None), ctx, where, (*path, index), source)
         try:
-            features = layer.build(features, ctx, init)
+            out_shape = layer.build(features, ctx, init)
         except BuildError:
             raise
         except ValueError as error:
-            raise BuildError(
-                f"layer '{name}' cannot take {features} inputs: {error}", where((*path, index))
-            ) from None
+            if isinstance(features, int) and not layer.takes_images:
+                message = f"layer '{name}' cannot take {features} inputs: {error}"
+            else:  # images, or an image layer: both layers and both shapes
+                message = (
+                    f"layer '{name}' ({spec.type}) cannot take {describe_shape(features)}"
+                    f"{source}: {error}"
+                )
+            raise BuildError(message, where((*path, index))) from None
+        layer.in_shape, layer.out_shape = features, out_shape
+        features = out_shape
         init.check_all_used(layer)
         layers.append(layer)
     return Network(layers, in_features, features, ctx.dtype)

@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "plugins.layers",
     "plugins.normalization",
     "plugins.noise",
+    "plugins.images",
     "plugins.losses",
     "plugins.optimizers",
     "plugins.schedules",
@@ -47,6 +48,7 @@ BUILTIN_PLUGINS = (
     "plugins.gan.tricks",
     "plugins.reporters",
     "plugins.gan.reporters",
+    "plugins.image_report",
 )
 
 #: Kind of component -> (registration hook, base class every implementation derives from).

@@ -27,7 +27,11 @@ from engine.components import ComponentConfig, Data, Dataset
 
 class InlineConfig(ComponentConfig):
     type: Literal["inline"] = "inline"
-    x: list[list[float]] = Field(min_length=1, description="Inputs, one row per sample.")
+    x: list[list[float]] | list[list[list[list[float]]]] = Field(
+        min_length=1,
+        description="Inputs, one row per sample, or one image per sample as nested lists "
+        "[channels][rows][columns] (an array (N, C, H, W), channels first as in PyTorch).",
+    )
     y: list[list[float]] = Field(min_length=1, description="Targets, one row per sample.")
     task: Literal["regression", "binary", "multiclass"] = Field(
         "regression", description="What y holds: real values, 0/1 labels, or class indices."
@@ -35,7 +39,17 @@ class InlineConfig(ComponentConfig):
 
     @model_validator(mode="after")
     def _rectangular(self):
-        for name, rows in (("x", self.x), ("y", self.y)):
+        images = isinstance(self.x[0][0], list)
+        if images:
+            shapes = {_image_shape(image) for image in self.x}
+            if len(shapes) != 1 or None in shapes or 0 in next(iter(shapes)):
+                found = sorted(str(shape) for shape in shapes if shape is not None)
+                raise ValueError(
+                    "every image in x needs the same, non-empty shape [channels][rows]"
+                    f"[columns]; found {', '.join(found) or 'none'}"
+                    f"{' and ragged lists' if None in shapes else ''}"
+                )
+        for name, rows in (("y", self.y),) if images else (("x", self.x), ("y", self.y)):
             widths = {len(row) for row in rows}
             if len(widths) != 1 or 0 in widths:
                 raise ValueError(
@@ -49,8 +63,17 @@ class InlineConfig(ComponentConfig):
         return self
 
 
+def _image_shape(image: list) -> tuple[int, int, int] | None:
+    """(C, H, W) of nested lists [channels][rows][columns], None when they are ragged."""
+    array = np.asarray(image, dtype=object)
+    if array.ndim != 3 or any(isinstance(value, list) for value in array.flat):
+        return None
+    return array.shape
+
+
 class Inline(Dataset):
-    """Samples written in the scenario: x (N, D) and y (N, K) as nested lists."""
+    """Samples written in the scenario: x (N, D) or images (N, C, H, W), and y (N, K), as
+    nested lists."""
 
     def load(self, ctx):
         x = np.asarray(self.config.x, dtype=np.float64)

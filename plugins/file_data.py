@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_serializer
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Dataset
@@ -251,6 +251,20 @@ class DigitsConfig(ComponentConfig):
         None, ge=1, description="Use a random subset of this many images; default: all 1797."
     )
     standardize: bool = standardize_field()
+    image: bool = Field(
+        False,
+        description="Give each sample as an image (1, 8, 8), channels first, for conv2d "
+        "layers; default: 64 inputs, row by row.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_default_image(self, handler):
+        """Leave ``image: false`` out of the resolved scenario, so that a scenario of flat
+        digits resolves (and traces) exactly as it did before images existed."""
+        data = handler(self)
+        if not self.image:
+            data.pop("image", None)
+        return data
 
     @field_validator("digits")
     @classmethod
@@ -278,7 +292,8 @@ def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
 
 class Digits(Dataset):
     """The 8×8 handwritten digits shipped with scikit-learn (UCI optical digits): 1797 images
-    flattened to 64 inputs (row by row), 10 classes, multiclass labels.
+    flattened to 64 inputs (row by row), or with ``image: true`` kept as images (N, 1, 8, 8);
+    10 classes, multiclass labels.
 
     Needs scikit-learn: ``pip install 'tracegrad[digits]'``.
     """
@@ -300,7 +315,10 @@ class Digits(Dataset):
             pixels = pixels / 8.0 - 1.0
         classes = len(config.digits) if config.digits is not None else 10
         info = {"image_shape": (8, 8), "digits": config.digits or list(range(10))}
-        return labeled(config, pixels, labels, "multiclass", classes=classes, info=info)
+        data = labeled(config, pixels, labels, "multiclass", classes=classes, info=info)
+        if config.image:  # (N, 64) row by row is (N, 1, 8, 8) in row-major order
+            data.x = data.x.reshape(len(data.x), 1, 8, 8)
+        return data
 
 
 @hookimpl

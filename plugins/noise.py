@@ -45,6 +45,7 @@ class Dropout(Layer):
     """
 
     formula = "a = x ⊙ m / (1 - p),  m ~ Bernoulli(1 - p)"
+    takes_images = True  # elementwise: any sample shape
 
     def forward(self, x, training):
         if not (training or self.config.keep_in_eval):
@@ -138,6 +139,7 @@ class GaussianNoise(Layer):
     """
 
     formula = "a = x + ε,  ε ~ N(0, σ²)"
+    takes_images = True  # elementwise: any sample shape
 
     def std(self) -> float:
         """σ for the step in progress (``ctx.step`` of ``ctx.total_steps``)."""

@@ -23,6 +23,8 @@ def network_section(
         params = layer.get("params") or {}
         if "W" in params and len(params["W"]) == 2:
             size = params["W"][1]
+        if "out_shape" in layer:  # a network on images: every layer's output shape
+            size = int(np.prod(layer["out_shape"]))
         count = parameter_count(layer)
         columns.append(
             {

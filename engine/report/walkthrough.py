@@ -27,7 +27,7 @@ import numpy as np
 from engine.report import chain, records, updates
 from engine.report.document import Equations, Section, Text
 from engine.report.layers import activation_name, derivative_formula, describe
-from engine.report.numbers import array, factor, fmt, sub, values_table, whole
+from engine.report.numbers import array, factor, fmt, shape_of, sub, values_table, whole
 from engine.trace.reader import Trace
 
 PHASES = {
@@ -182,9 +182,12 @@ def forward_pass(trace: Trace, run: list[dict], step_records, where: str, told) 
         if record.get("formula"):
             part.add(Text(f"`{record['formula']}`"))
         part.add(values_table(values))
-        if "x" in values and "z" in values and whole(values["x"], values["z"]):
+        flat = len(shape_of(values.get("x"))) == 2
+        if flat and "z" in values and whole(values["x"], values["z"]):
             params = params_in_step(step_records, record)
             part.add(dense_forward(values, params, activation_name(trace, record)))
+        if record.get("worked"):  # image layers: one value written out with numbers
+            part.add(Equations([record["worked"]]))
         section.add(part)
     return section
 
@@ -320,7 +323,11 @@ def layer_backward(trace: Trace, record: dict, group, step_records, where: str) 
     else:
         part.add(Text(f"∂L/∂a comes from {upstream(group, record)}."))
     x = None if forward is None else array(forward["values"].get("x"))
-    if "dL/dW" in values and "dL/dz" in values and x is not None:
+    if x is not None and len(shape_of(x)) != 2:  # images: the arrays, and one worked value
+        part.add(values_table(values))
+        if record.get("worked"):
+            part.add(Equations(record["worked"].split("; ")))
+    elif "dL/dW" in values and "dL/dz" in values and x is not None:
         activation = activation_name(trace, record)
         formula = derivative_formula(activation)
         if formula and "f'(z)" in values:

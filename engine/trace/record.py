@@ -25,8 +25,14 @@ def forward_records(writer: TraceWriter, step: int, network: Network, **extra) -
                 "kind": layer.config.type,
                 "formula": layer.formula,
                 "values": writer.tensors(layer.forward_values()),
+                **_worked(layer.forward_worked()),
             }
         )
+
+
+def _worked(text: str | None) -> dict:
+    """A record's ``worked`` field: one value computed with numbers, for layers that give one."""
+    return {"worked": text} if text else {}
 
 
 def loss_record(
@@ -61,6 +67,7 @@ def backward_records(writer: TraceWriter, step: int, network: Network, **extra) 
                 "index": index,
                 **({"note": note} if note else {}),
                 "values": writer.tensors(layer.backward_values()),
+                **_worked(layer.backward_worked()),
             }
         )
 

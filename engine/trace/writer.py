@@ -3,9 +3,10 @@
 Record types, in file order::
 
     header    schema_version, versions, seed, resolved scenario, ...
-    forward   step, layer, values {x, z, a, ...}          (traced steps only)
+    forward   step, layer, values {x, z, a, ...}, worked   (traced steps only; worked:
+              one value written out as its sum, for layers that give one)
     loss      step, value, prediction, target, dL/dprediction
-    backward  step, layer, values {dL/da, f'(z), dL/dz, dL/dW, dL/db, dL/dx}
+    backward  step, layer, values {dL/da, f'(z), dL/dz, dL/dW, dL/db, dL/dx}, worked
     update    step, param, before, grad, applied, after, state, lr
     scalars   first step and count, then one column per quantity (every step)
     end       status (completed | interrupted | failed), steps completed, final metrics

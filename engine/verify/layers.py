@@ -448,3 +448,8 @@ LAYERS = {
     "instance_norm": (sample_norm_forward, sample_norm_backward),
     "batch_norm": (batch_norm_forward, batch_norm_backward),
 }
+
+# The image layers' rules live in their own module, which builds on the helpers above.
+from engine.verify.images import IMAGE_LAYERS  # noqa: E402
+
+LAYERS.update(IMAGE_LAYERS)

@@ -17,7 +17,7 @@ from engine.build import in_precision, layer_widths, load_dataset, new_context, 
 from engine.components import BuildContext, Data, Optimizer, Schedule
 from engine.errors import BuildError
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
-from engine.network import Network, build_network
+from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
 from engine.steps import StepHooks, step_plugins
 from plugins.gan.components import GanLoss, GanTrick, TrickSetup
@@ -217,7 +217,7 @@ def build_gan(
     check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario, precision)
     data = load_data(scenario, ctx) if with_data else None
-    features = data.x.shape[1] if data is not None else _last_units(spec.generator.layers)
+    features = data.x.shape[1] if data is not None else _last_units(spec)
     if data is not None:
         check_samples(data.x.size, limits, scenario.where)
     widths = layer_widths(spec.generator.layers, spec.latent.dim, ("generator", "layers"))
@@ -268,13 +268,12 @@ def trick_hooks(scenario: Scenario, tricks: list[GanTrick]) -> StepHooks:
     return StepHooks(GanStepSpecs, [*tricks, *offered], names)
 
 
-def _last_units(layers: list) -> int:
-    """The number of G's outputs, read from the configs (the last layer with ``units``)."""
-    for spec in reversed(layers):
-        units = getattr(spec, "units", None)
-        if units is not None:
-            return int(units)
-    raise BuildError("cannot tell how many features G's samples have: no layer has 'units'")
+def _last_units(spec) -> int:
+    """The number of G's outputs, from the layer configs (the shape after every layer)."""
+    shape = output_shape(spec.generator.layers, spec.latent.dim)
+    if not isinstance(shape, int):
+        raise BuildError(f"cannot tell how many features G's samples have (found {shape})")
+    return shape
 
 
 def grad_norm(network: Network) -> float:

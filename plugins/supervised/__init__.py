@@ -8,6 +8,8 @@ set's targets through a loss. Registered exactly as an outside plugin would regi
 
 from __future__ import annotations
 
+import numpy as np
+
 import engine
 from engine.components import ScenarioKind
 from engine.limits import Limits
@@ -34,12 +36,13 @@ class SupervisedKind(ScenarioKind):
         return {
             "data": {
                 "samples": int(len(data.x)),
-                "features": int(data.x.shape[1]),
+                "features": int(np.prod(data.x.shape[1:])),
+                **({"image_shape": list(data.x.shape[1:])} if data.x.ndim > 2 else {}),
                 "task": data.task,
                 "classes": data.classes,
                 "validation_samples": None if data.x_val is None else int(len(data.x_val)),
             },
-            "network": network_header(built.network),
+            "network": network_header(built.network, images=data.x.ndim > 2),
         }
 
     def loop(self, built: Built, run) -> SupervisedLoop:
@@ -85,8 +88,10 @@ class SupervisedKind(ScenarioKind):
         return check_network(built.network, built.loss, x, target, built.ctx, max_entries)
 
 
-def network_header(network) -> list[dict]:
-    """The trace header's description of a network's layers."""
+def network_header(network, images: bool = False) -> list[dict]:
+    """The trace header's description of a network's layers; with images (or image layers),
+    each layer's output shape, (C, H, W) or D."""
+    images = images or any(isinstance(layer.out_shape, tuple) for layer in network.layers)
     return [
         {
             "name": layer.name,
@@ -95,6 +100,7 @@ def network_header(network) -> list[dict]:
             "describe": layer.describe(),
             "formula": layer.formula,
             "params": {name: list(p.value.shape) for name, p in layer.params.items()},
+            **({"out_shape": _shape_list(layer.out_shape)} if images else {}),
         }
         for index, layer in enumerate(network.layers)
     ]
@@ -103,3 +109,7 @@ def network_header(network) -> list[dict]:
 @engine.hookimpl
 def tracegrad_register_scenario_kinds(register):
     register("supervised", SupervisedKind, SupervisedFields)
+
+
+def _shape_list(shape) -> list[int]:
+    return [int(size) for size in shape] if isinstance(shape, tuple) else [int(shape)]

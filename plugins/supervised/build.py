@@ -18,7 +18,7 @@ from engine.build import (
 from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule, TargetError
 from engine.errors import BuildError
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
-from engine.network import Network, build_network
+from engine.network import Network, build_network, input_shape
 from engine.scenario import Scenario
 
 
@@ -122,11 +122,11 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
     data = load_data(scenario, ctx)
     check_samples(data.x.size, limits, scenario.where)
     check_parameters(
-        layer_widths(spec.model.layers, data.x.shape[1], ("model", "layers")),
+        layer_widths(spec.model.layers, input_shape(data.x), ("model", "layers")),
         limits,
         scenario.where,
     )
-    network = build_network(spec.model.layers, data.x.shape[1], ctx, scenario.where)
+    network = build_network(spec.model.layers, input_shape(data.x), ctx, scenario.where)
     batch = min(spec.train.batch_size or len(data.x), len(data.x))
     check_trace(spec, traced_sizes(network, batch), limits, scenario.where)
     loss = scenario.registry.create("losses", spec.loss)

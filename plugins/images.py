@@ -1,0 +1,693 @@
+"""Built-in layers for images: ``conv2d``, ``conv_transpose2d``, ``max_pool2d``,
+``avg_pool2d``, ``upsample2d``, ``flatten`` and ``reshape``.
+
+Images are channels first, as in PyTorch: a batch of N images with C channels of H×W pixels
+is an array (N, C, H, W), and a layer's input shape (what ``build`` receives) is (C, H, W).
+An output size along one axis is
+
+    H_out = ⌊(H + 2·padding - kernel_size) / stride⌋ + 1
+
+Convolution is written as one matrix product per sample (im2col): every receptive field
+becomes a column of X_col, every kernel a row of W_row, and z = W_row·X_col. No Python loop
+runs over positions; adding windows back into an image (the pools' backward passes,
+conv_transpose2d's forward) loops only over the kernel_size² offsets inside a window.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field
+
+from engine import hookimpl
+from engine.components import Layer, LayerConfig
+from engine.refs import ActivationRef, InitRef
+
+#: PyTorch's default for Conv2d: kaiming_uniform with a = √5, i.e. U(-1/√fan_in, 1/√fan_in)
+#: for W and for b (fan_in = C_in·kh·kw).
+TORCH_CONV = {"type": "he_uniform", "gain": math.sqrt(1.0 / 3.0)}
+
+#: Worked examples in the trace list at most this many products before "…".
+WORKED_TERMS = 9
+
+
+def image_shape(in_shape, layer: str) -> tuple[int, int, int]:
+    """``in_shape`` as (C, H, W), or a ValueError saying what the layer needs."""
+    if isinstance(in_shape, tuple) and len(in_shape) == 3:
+        return in_shape
+    found = f"{in_shape} numbers per sample" if isinstance(in_shape, int) else f"shape {in_shape}"
+    raise ValueError(
+        f"{layer} needs images of shape (channels, height, width), found {found}; "
+        f"put {{type: reshape, shape: [C, H, W]}} before it, or load digits with image: true"
+    )
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, axis: str) -> int:
+    """⌊(size + 2·padding - kernel)/stride⌋ + 1, or a ValueError when the kernel does not fit."""
+    if size + 2 * padding < kernel:
+        raise ValueError(
+            f"the {kernel}×{kernel} kernel does not fit in the {axis} of "
+            f"{size}{f' + 2·{padding} padding' if padding else ''}"
+        )
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def windows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """Every kernel×kernel window of x (N, C, H, W): a view (N, C, H_out, W_out, k, k)."""
+    return sliding_window_view(x, (kernel, kernel), axis=(2, 3))[:, :, ::stride, ::stride]
+
+
+def add_windows(grad_windows: np.ndarray, shape: tuple, stride: int) -> np.ndarray:
+    """The adjoint of ``windows``: sum each window's gradient (N, C, H_out, W_out, k, k) back
+    into an array of ``shape`` (N, C, H, W); overlapping windows add up."""
+    grad = np.zeros(shape, dtype=grad_windows.dtype)
+    _, _, h_out, w_out, kh, kw = grad_windows.shape
+    for u in range(kh):  # k² slices, each covering every window at once
+        for v in range(kw):
+            grad[:, :, u : u + stride * h_out : stride, v : v + stride * w_out : stride] += (
+                grad_windows[..., u, v]
+            )
+    return grad
+
+
+def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """The receptive fields of x (N, C, H, W) as columns: X_col (N, C·k·k, H_out·W_out),
+    X_col[n, (c, u, v), (i, j)] = x[n, c, i·s + u, j·s + v]."""
+    fields = windows(x, kernel, stride)  # (N, C, H_out, W_out, k, k), a view
+    n, c, h_out, w_out = fields.shape[:4]
+    return fields.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, h_out * w_out)
+
+
+def correlate(x: np.ndarray, W: np.ndarray, stride: int = 1) -> np.ndarray:
+    """Cross-correlation of already padded x (N, C_in, H, W) with kernels W (C_out, C_in, kh,
+    kw): out[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x[n, c, i·s + u, j·s + v].
+
+    im2col: the kernels become the rows of W_row (C_out, C_in·k·k), the receptive fields the
+    columns of X_col (see ``im2col``), and out = W_row·X_col, one product for every sample.
+    """
+    c_out, _, k, _ = W.shape
+    n, h_out, w_out = len(x), (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
+    out = W.reshape(c_out, -1) @ im2col(x, k, stride)  # (N, C_out, H_out·W_out)
+    return out.reshape(n, c_out, h_out, w_out)
+
+
+def number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def nested(array: np.ndarray) -> str:
+    """A small array as nested lists of 4-digit numbers: [[0.1, 0.2], [0.3, 0.4]]."""
+    if array.ndim == 0:
+        return number(float(array))
+    return "[" + ", ".join(nested(row) for row in array) + "]"
+
+
+def worked_sum(products: list[tuple[float, float]], extra: str = "") -> str:
+    """ "a×b + c×d + …" for the first WORKED_TERMS products that are not zero, the rest
+    counted (zeros of padding or of relu would fill the line with nothing)."""
+    nonzero = [(a, b) for a, b in products if a != 0 and b != 0]
+    shown = [f"{number(a)}×{number(b)}" for a, b in nonzero[:WORKED_TERMS]]
+    rest = len(nonzero) - WORKED_TERMS
+    zeros = len(products) - len(nonzero)
+    text = " + ".join(shown) or "0"
+    if rest > 0:
+        text += f" + … ({rest} more)"
+    if zeros:
+        text += f" ({zeros} zero product{'s' if zeros > 1 else ''} left out)"
+    return text + extra
+
+
+# --- conv2d ------------------------------------------------------------------------------
+
+
+class Conv2dConfig(LayerConfig):
+    type: Literal["conv2d"] = "conv2d"
+    channels: int = Field(gt=0, description="Number of output channels (kernels), > 0.")
+    kernel_size: int = Field(gt=0, description="Height and width of each kernel, e.g. 3.")
+    stride: int = Field(1, gt=0, description="Step between receptive fields, in pixels.")
+    padding: int = Field(
+        0, ge=0, description="Zeros added on every side of each input channel before the sum."
+    )
+    activation: ActivationRef = Field(
+        None,
+        description="Activation applied to z, e.g. relu or {type: leaky_relu, "
+        "negative_slope: 0.2}; default: none (a = z).",
+    )
+    bias: bool = Field(True, description="Learn one bias per output channel; false: none.")
+    init: dict[str, InitRef] = Field(
+        default_factory=dict,
+        description="Initial values per parameter: W (channels, C_in, kernel_size, "
+        "kernel_size) as torch.nn.Conv2d.weight, b (channels,); nested lists or an "
+        "initializer. Default as PyTorch: U(-1/√fan_in, 1/√fan_in), fan_in = C_in·k·k.",
+    )
+
+    def output_shape(self, in_shape):
+        c, h, w = image_shape(in_shape, "conv2d")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (
+            self.channels,
+            output_size(h, k, s, p, "height"),
+            output_size(w, k, s, p, "width"),
+        )
+
+    def parameter_widths(self, in_shape):
+        c = image_shape(in_shape, "conv2d")[0]
+        return c * self.kernel_size**2, self.channels
+
+
+class Conv2d(Layer):
+    """A 2-D convolution (cross-correlation, as in every deep-learning library) with an
+    optional activation.
+
+    Forward, for x of shape (N, C_in, H, W), kernels W (C_out, C_in, k, k), b (C_out,),
+    stride s, padding p, x_p = x padded with p zeros on each side:
+        z[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x_p[n, c, i·s + u, j·s + v] + b[o]
+                                                   (N, C_out, H_out, W_out)
+        a = f(z)                                   (N, C_out, H_out, W_out)
+    computed as one matrix product per sample: z_n = W_row·X_col,n + b, with W_row
+    (C_out, C_in·k·k) and X_col,n (C_in·k·k, H_out·W_out) the receptive fields (im2col).
+    Backward, given dL/da:
+        dL/dz = dL/da ⊙ f'(z)
+        dL/dW[o, c, u, v] = Σ_{n,i,j} dL/dz[n, o, i, j]·x_p[n, c, i·s + u, j·s + v]
+                          = Σ_n dL/dz_n·X_col,nᵀ   (the input correlated with dL/dz)
+        dL/db[o] = Σ_{n,i,j} dL/dz[n, o, i, j]
+        dL/dx = the full convolution of dL/dz with the flipped kernel: dL/dz with s - 1
+                zeros between entries (stride), padded by k - 1, correlated with W rotated
+                180° with C_in and C_out swapped; then the padding p is cut off.
+    """
+
+    formula = "z = W ⋆ x + b,  a = f(z)"
+    note: str | None = None
+    takes_images = True
+
+    def build(self, in_features, ctx, init):
+        super().build(in_features, ctx, init)
+        config = self.config
+        out_shape = config.output_shape(in_features)
+        c_in, k = in_features[0], config.kernel_size
+        fan_in, fan_out = c_in * k * k, config.channels * k * k
+        self.activation = (
+            ctx.create("activations", config.activation) if config.activation is not None else None
+        )
+        shape = (config.channels, c_in, k, k)
+        self.W = self.add_param("W", init("W", shape, fan_in, fan_out, default=TORCH_CONV))
+        self.b = (
+            self.add_param("b", init("b", (config.channels,), fan_in, fan_out, default=TORCH_CONV))
+            if config.bias
+            else None
+        )
+        return out_shape
+
+    def _pad(self, x):
+        p = self.config.padding
+        return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+
+    def forward(self, x, training):
+        z = correlate(self._pad(x), self.W.value, self.config.stride)
+        if self.b is not None:
+            z += self.b.value[:, None, None]
+        a = self.activation.forward(z) if self.activation is not None else z
+        self.cache = {"x": x, "z": z, "a": a}
+        return a
+
+    def backward(self, grad_a):
+        x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
+        grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
+        s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
+        x_p = self._pad(x)
+        # dL/dW = correlation of x_p with dL/dz: dL/dz times the receptive fields (im2col),
+        # summed over the samples: Σ_n dL/dz_n·X_col,nᵀ
+        n, c_out = grad_z.shape[:2]
+        columns = im2col(x_p, k, s)  # (N, C_in·k·k, H_out·W_out)
+        grad_rows = grad_z.reshape(n, c_out, -1)
+        self.W.grad = np.matmul(grad_rows, columns.transpose(0, 2, 1)).sum(axis=0)
+        self.W.grad = self.W.grad.reshape(self.W.value.shape)
+        if self.b is not None:
+            self.b.grad = grad_z.sum(axis=(0, 2, 3))
+        # dL/dx = full convolution of the dilated dL/dz with the flipped kernel.
+        h_out, w_out = grad_z.shape[2:]
+        dilated = np.zeros((n, c_out, (h_out - 1) * s + 1, (w_out - 1) * s + 1), dtype=grad_z.dtype)
+        dilated[:, :, ::s, ::s] = grad_z
+        # rows and columns of x_p no window reached (when the stride does not divide evenly)
+        rest_h = x_p.shape[2] - (dilated.shape[2] + k - 1)
+        rest_w = x_p.shape[3] - (dilated.shape[3] + k - 1)
+        full = np.pad(dilated, ((0, 0), (0, 0), (k - 1, k - 1 + rest_h), (k - 1, k - 1 + rest_w)))
+        flipped = self.W.value[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, C_out, k, k)
+        grad_x_p = correlate(full, flipped)
+        grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
+        self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
+        return grad_x
+
+    def forward_values(self):
+        values = dict(self.cache)
+        if self.activation is None:
+            del values["a"]
+        return values
+
+    def backward_values(self):
+        values = {}
+        if self.activation is not None and self.note is None:
+            values["dL/da"] = self.grad_cache["dL/da"]
+            derivative = self.activation.derivative(self.cache["z"], self.cache["a"])
+            if derivative is not None:
+                values["f'(z)"] = derivative
+        values["dL/dz"] = self.grad_cache["dL/dz"]
+        values["dL/dW"] = self.W.grad
+        if self.b is not None:
+            values["dL/db"] = self.b.grad
+        values["dL/dx"] = self.grad_cache["dL/dx"]
+        return values
+
+    def _centre(self):
+        """The output position worked through in the trace: sample 0, channel 0, the middle."""
+        _, _, h_out, w_out = self.cache["z"].shape
+        return h_out // 2, w_out // 2
+
+    def forward_worked(self):
+        """z at one output position as the sum it is, with numbers."""
+        i, j = self._centre()
+        s, k = self.config.stride, self.config.kernel_size
+        field = self._pad(self.cache["x"])[0, :, i * s : i * s + k, j * s : j * s + k]
+        kernel = self.W.value[0]
+        products = list(zip(kernel.reshape(-1).tolist(), field.reshape(-1).tolist()))
+        bias = f" + b[0] {number(self.b.value[0])}" if self.b is not None else ""
+        where = f"x_p[0, :, {i * s}:{i * s + k}, {j * s}:{j * s + k}]"
+        return (
+            f"z[0, 0, {i}, {j}] = Σ W[0] ⊙ {where}{' + b[0]' if bias else ''} = "
+            + worked_sum(products, bias)
+            + f" = {number(self.cache['z'][0, 0, i, j])}"
+        )
+
+    def backward_worked(self):
+        """dL/dW[0, 0, 0, 0] as the correlation of the input with dL/dz, and dL/dx at one
+        input position as the full convolution with the flipped kernel, with numbers."""
+        s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
+        grad_z, W = self.grad_cache["dL/dz"], self.W.value
+        _, c_out, h_out, w_out = grad_z.shape
+        x_p = self._pad(self.cache["x"])
+        field = x_p[:, 0, : s * h_out : s, : s * w_out : s]  # u = v = 0 of every window
+        products = list(zip(grad_z[:, 0].reshape(-1).tolist(), field.reshape(-1).tolist()))
+        at = "i, j" if s == 1 else f"{s}i, {s}j"
+        weights = (
+            f"dL/dW[0, 0, 0, 0] = Σ_{{n,i,j}} dL/dz[n, 0, i, j]·x_p[n, 0, {at}] = "
+            + worked_sum(products)
+            + f" = {number(self.W.grad[0, 0, 0, 0])}"
+        )
+        # dL/dx_p[0, 0, h, w] = Σ_{o,u,v} W[o, 0, u, v]·dL/dz[0, o, (h - u)/s, (w - v)/s] over
+        # the windows that contain (h, w): a full convolution with the flipped kernel
+        h, w = x_p.shape[2] // 2, x_p.shape[3] // 2
+        products = []
+        for o in range(c_out):
+            for u in range(k):
+                for v in range(k):
+                    i, j = h - u, w - v
+                    if i % s == 0 and j % s == 0 and 0 <= i // s < h_out and 0 <= j // s < w_out:
+                        products.append((W[o, 0, u, v], grad_z[0, o, i // s, j // s]))
+        total = sum(a * b for a, b in products)
+        rows = f"{h} - u, {w} - v" if s == 1 else f"({h} - u)/{s}, ({w} - v)/{s}"
+        inputs = f"dL/dx[0, 0, {h - p}, {w - p}] = " + (f"dL/dx_p[0, 0, {h}, {w}] = " if p else "")
+        inputs += f"Σ_{{o,u,v}} W[o, 0, u, v]·dL/dz[0, o, {rows}] over the windows that hold it = "
+        inputs += (worked_sum(products) if products else "0 (no window holds it)") + (
+            f" = {number(total)}"
+        )
+        if 0 <= h - p < self.cache["x"].shape[2] and 0 <= w - p < self.cache["x"].shape[3]:
+            return weights + "; " + inputs
+        return weights
+
+    def describe(self):
+        config = self.config
+        text = f"conv2d {self.W.value.shape[1]}→{config.channels}, {config.kernel_size}×"
+        text += f"{config.kernel_size}"
+        if config.stride != 1:
+            text += f", stride {config.stride}"
+        if config.padding:
+            text += f", padding {config.padding}"
+        if config.activation is not None:
+            text += f", {config.activation.type}"
+        return text
+
+
+# --- conv_transpose2d --------------------------------------------------------------------
+
+
+class ConvTranspose2dConfig(Conv2dConfig):
+    type: Literal["conv_transpose2d"] = "conv_transpose2d"
+    padding: int = Field(
+        0, ge=0, description="Rows and columns cut from every side of the output, as PyTorch."
+    )
+    init: dict[str, InitRef] = Field(
+        default_factory=dict,
+        description="Initial values per parameter: W (C_in, channels, kernel_size, "
+        "kernel_size) as torch.nn.ConvTranspose2d.weight, b (channels,); nested lists or an "
+        "initializer. Default as PyTorch: U(-1/√fan_in, 1/√fan_in), fan_in = channels·k·k.",
+    )
+
+    def output_shape(self, in_shape):
+        c, h, w = image_shape(in_shape, "conv_transpose2d")
+        k, s, p = self.kernel_size, self.stride, self.padding
+        sizes = [(size - 1) * s - 2 * p + k for size in (h, w)]
+        if min(sizes) < 1:
+            raise ValueError(f"padding {p} cuts away the whole {h}×{w} output")
+        return (self.channels, *sizes)
+
+    def parameter_widths(self, in_shape):
+        c = image_shape(in_shape, "conv_transpose2d")[0]
+        return c * self.kernel_size**2, self.channels
+
+
+class ConvTranspose2d(Conv2d):
+    """A transposed convolution (sometimes called deconvolution): the backward pass of
+    conv2d's dL/dx used as a forward pass, to grow an image (a GAN generator's upsampling).
+
+    Forward, for x of shape (N, C_in, H, W), W (C_in, C_out, k, k) as
+    torch.nn.ConvTranspose2d.weight, b (C_out,), stride s, padding p: every input pixel
+    stamps its kernel, scaled, onto the output, s pixels apart,
+        z_p[n, o, i·s + u, j·s + v] += Σ_c x[n, c, i, j]·W[c, o, u, v]    ((H - 1)·s + k rows)
+        z = z_p without p rows and columns on each side + b[o]            (N, C_out, H_out, W_out)
+        a = f(z),   H_out = (H - 1)·s - 2p + k
+    computed as one matrix product, Z_col = W_rowᵀ·x (N, C_out·k·k, H·W), then col2im.
+    Backward, given dL/da, with dL/dz_p = dL/dz padded with p zeros:
+        dL/dz = dL/da ⊙ f'(z)
+        dL/dx[n, c, i, j] = Σ_{o,u,v} W[c, o, u, v]·dL/dz_p[n, o, i·s + u, j·s + v]
+                          (an ordinary convolution of dL/dz_p with stride s)
+        dL/dW[c, o, u, v] = Σ_{n,i,j} x[n, c, i, j]·dL/dz_p[n, o, i·s + u, j·s + v]
+        dL/db[o] = Σ_{n,i,j} dL/dz[n, o, i, j]
+    """
+
+    formula = "z = Wᵀ ⋆ x + b,  a = f(z)"
+
+    def build(self, in_features, ctx, init):
+        Layer.build(self, in_features, ctx, init)
+        config = self.config
+        out_shape = config.output_shape(in_features)
+        c_in, k = in_features[0], config.kernel_size
+        fan_in, fan_out = config.channels * k * k, c_in * k * k  # torch's, from W's shape
+        self.activation = (
+            ctx.create("activations", config.activation) if config.activation is not None else None
+        )
+        shape = (c_in, config.channels, k, k)
+        self.W = self.add_param("W", init("W", shape, fan_in, fan_out, default=TORCH_CONV))
+        self.b = (
+            self.add_param("b", init("b", (config.channels,), fan_in, fan_out, default=TORCH_CONV))
+            if config.bias
+            else None
+        )
+        return out_shape
+
+    def forward(self, x, training):
+        s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
+        n, c_in, h, w = x.shape
+        c_out = self.config.channels
+        columns = self.W.value.reshape(c_in, -1).T @ x.reshape(n, c_in, h * w)
+        stamps = columns.reshape(n, c_out, k, k, h, w).transpose(0, 1, 4, 5, 2, 3)
+        z_p = add_windows(stamps, (n, c_out, (h - 1) * s + k, (w - 1) * s + k), s)
+        z = z_p[:, :, p : z_p.shape[2] - p, p : z_p.shape[3] - p]
+        if self.b is not None:
+            z = z + self.b.value[:, None, None]
+        a = self.activation.forward(z) if self.activation is not None else z
+        self.cache = {"x": x, "z": z, "a": a}
+        return a
+
+    def backward(self, grad_a):
+        x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
+        grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
+        s, k = self.config.stride, self.config.kernel_size
+        grad_z_p = self._pad(grad_z)
+        n, c_in = x.shape[:2]
+        columns = im2col(grad_z_p, k, s)  # (N, C_out·k·k, H·W)
+        grad_x = correlate(grad_z_p, self.W.value, s)  # W (C_in, C_out, k, k) as kernels
+        self.W.grad = (
+            np.matmul(x.reshape(n, c_in, -1), columns.transpose(0, 2, 1))
+            .sum(axis=0)
+            .reshape(self.W.value.shape)
+        )
+        if self.b is not None:
+            self.b.grad = grad_z.sum(axis=(0, 2, 3))
+        self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
+        return grad_x
+
+    def forward_worked(self):
+        return None
+
+    def backward_worked(self):
+        return None
+
+    def describe(self):
+        c_in, c_out = self.W.value.shape[:2]
+        rest = super().describe().split(", ", 1)[1]  # the kernel, stride, ... as for conv2d
+        return f"conv_transpose2d {c_in}→{c_out}, {rest}"
+
+
+# --- pooling -----------------------------------------------------------------------------
+
+
+class PoolConfig(LayerConfig):
+    kernel_size: int = Field(gt=0, description="Height and width of each window, e.g. 2.")
+    stride: int | None = Field(
+        None, gt=0, description="Step between windows; default: kernel_size (no overlap)."
+    )
+
+    @property
+    def step(self) -> int:
+        return self.stride or self.kernel_size
+
+    def output_shape(self, in_shape):
+        c, h, w = image_shape(in_shape, self.type)
+        k, s = self.kernel_size, self.step
+        return c, output_size(h, k, s, 0, "height"), output_size(w, k, s, 0, "width")
+
+
+class MaxPool2dConfig(PoolConfig):
+    type: Literal["max_pool2d"] = "max_pool2d"
+
+
+class AvgPool2dConfig(PoolConfig):
+    type: Literal["avg_pool2d"] = "avg_pool2d"
+
+
+class Pool2d(Layer):
+    takes_images = True
+
+    def build(self, in_features, ctx, init):
+        super().build(in_features, ctx, init)
+        return self.config.output_shape(in_features)
+
+    def backward_values(self):
+        return dict(self.grad_cache)
+
+    def describe(self):
+        k, s = self.config.kernel_size, self.config.step
+        return f"{self.config.type} {k}×{k}" + (f", stride {s}" if s != k else "")
+
+
+class MaxPool2d(Pool2d):
+    """The largest value of each window, per channel.
+
+    Forward, for x of shape (N, C, H, W), windows k×k, stride s:
+        out[n, c, i, j] = max_{u,v} x[n, c, i·s + u, j·s + v]       (N, C, H_out, W_out)
+    Backward, given dL/dout: each window hands its gradient to the input that was its
+    maximum (the first one on ties, as PyTorch), the others get nothing:
+        dL/dx[n, c, h, w] = Σ over windows whose argmax is (h, w) of dL/dout
+        mask[n, c, h, w]  = how many windows chose x[n, c, h, w] (0 or 1 without overlap)
+    """
+
+    formula = "out = max over each k×k window"
+
+    def forward(self, x, training):
+        k, s = self.config.kernel_size, self.config.step
+        fields = windows(x, k, s)
+        flat = fields.reshape(*fields.shape[:4], k * k)
+        argmax = flat.argmax(axis=-1)
+        out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+        self.cache = {"x": x, "out": out}
+        self.argmax = argmax
+        return out
+
+    def _one_hot(self):
+        """(N, C, H_out, W_out, k, k): 1 at each window's argmax, 0 elsewhere."""
+        k = self.config.kernel_size
+        one_hot = np.arange(k * k) == self.argmax[..., None]
+        return one_hot.reshape(*self.argmax.shape, k, k)
+
+    def backward(self, grad_out):
+        one_hot = self._one_hot()
+        grad_x = add_windows(
+            one_hot * grad_out[..., None, None], self.cache["x"].shape, self.config.step
+        )
+        self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
+        return grad_x
+
+    def backward_values(self):
+        """dL/dout, mask (how many windows chose each input; only for the trace), dL/dx."""
+        mask = add_windows(
+            self._one_hot().astype(self.grad_cache["dL/dx"].dtype),
+            self.cache["x"].shape,
+            self.config.step,
+        )
+        return {
+            "dL/dout": self.grad_cache["dL/dout"],
+            "mask": mask,
+            "dL/dx": self.grad_cache["dL/dx"],
+        }
+
+    def backward_worked(self):
+        """Where the middle window of sample 0, channel 0 sent its gradient."""
+        k, s = self.config.kernel_size, self.config.step
+        i, j = self.argmax.shape[2] // 2, self.argmax.shape[3] // 2
+        u, v = divmod(int(self.argmax[0, 0, i, j]), k)
+        window = self.cache["x"][0, 0, i * s : i * s + k, j * s : j * s + k]
+        grad = self.grad_cache["dL/dout"][0, 0, i, j]
+        return (
+            f"window ({i}, {j}) of x[0, 0], rows {i * s}..{i * s + k - 1} and columns "
+            f"{j * s}..{j * s + k - 1}, = {nested(window)}: its maximum {number(window[u, v])} "
+            f"is at ({u}, {v}), so dL/dx[0, 0, {i * s + u}, {j * s + v}] receives "
+            f"dL/dout[0, 0, {i}, {j}] = {number(grad)}, the other {k * k - 1} entries of the "
+            f"window nothing"
+        )
+
+
+class AvgPool2d(Pool2d):
+    """The mean of each window, per channel.
+
+    Forward, for x of shape (N, C, H, W), windows k×k, stride s:
+        out[n, c, i, j] = (1/k²)·Σ_{u,v} x[n, c, i·s + u, j·s + v]  (N, C, H_out, W_out)
+    Backward, given dL/dout: every input of a window gets an equal share,
+        dL/dx[n, c, h, w] = Σ over windows containing (h, w) of dL/dout/k²
+    """
+
+    formula = "out = mean over each k×k window"
+
+    def forward(self, x, training):
+        k, s = self.config.kernel_size, self.config.step
+        out = windows(x, k, s).mean(axis=(-2, -1))
+        self.cache = {"x": x, "out": out}
+        return out
+
+    def backward(self, grad_out):
+        k, s = self.config.kernel_size, self.config.step
+        share = np.broadcast_to((grad_out / (k * k))[..., None, None], (*grad_out.shape, k, k))
+        grad_x = add_windows(share, self.cache["x"].shape, s)
+        self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
+        return grad_x
+
+
+# --- upsampling and changes of shape -----------------------------------------------------
+
+
+class Upsample2dConfig(LayerConfig):
+    type: Literal["upsample2d"] = "upsample2d"
+    scale: int = Field(2, gt=0, description="Each pixel becomes a scale×scale block (nearest).")
+
+    def output_shape(self, in_shape):
+        c, h, w = image_shape(in_shape, "upsample2d")
+        return c, h * self.scale, w * self.scale
+
+
+class Upsample2d(Layer):
+    """Nearest-neighbour upsampling: each pixel repeated into an r×r block.
+
+    Forward, for x of shape (N, C, H, W), scale r:
+        out[n, c, h, w] = x[n, c, ⌊h/r⌋, ⌊w/r⌋]                    (N, C, r·H, r·W)
+    Backward, given dL/dout:
+        dL/dx[n, c, i, j] = Σ_{u,v < r} dL/dout[n, c, i·r + u, j·r + v]  (N, C, H, W)
+    """
+
+    formula = "out = x, each pixel an r×r block"
+    takes_images = True
+
+    def build(self, in_features, ctx, init):
+        super().build(in_features, ctx, init)
+        return self.config.output_shape(in_features)
+
+    def forward(self, x, training):
+        r = self.config.scale
+        out = x.repeat(r, axis=2).repeat(r, axis=3)
+        self.cache = {"x": x, "out": out}
+        return out
+
+    def backward(self, grad_out):
+        r = self.config.scale
+        n, c, h, w = self.cache["x"].shape
+        grad_x = grad_out.reshape(n, c, h, r, w, r).sum(axis=(3, 5))
+        self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
+        return grad_x
+
+    def backward_values(self):
+        return dict(self.grad_cache)
+
+    def describe(self):
+        return f"upsample2d ×{self.config.scale}, nearest"
+
+
+class FlattenConfig(LayerConfig):
+    type: Literal["flatten"] = "flatten"
+
+    def output_shape(self, in_shape):
+        return math.prod(in_shape) if isinstance(in_shape, tuple) else in_shape
+
+
+class ReshapeConfig(LayerConfig):
+    type: Literal["reshape"] = "reshape"
+    shape: list[int] = Field(
+        min_length=1,
+        description="Shape of each sample after the layer, e.g. [1, 8, 8] (channels, height, "
+        "width) for 64 numbers; the number of values must stay the same.",
+    )
+
+    def output_shape(self, in_shape):
+        count = math.prod(in_shape) if isinstance(in_shape, tuple) else in_shape
+        if any(size <= 0 for size in self.shape) or math.prod(self.shape) != count:
+            raise ValueError(
+                f"shape {self.shape} holds {math.prod(self.shape)} values, but each sample "
+                f"has {count}"
+            )
+        return self.shape[0] if len(self.shape) == 1 else tuple(self.shape)
+
+
+class Reshape(Layer):
+    """Regroup each sample's numbers, in row-major (C) order, as torch.reshape.
+
+    Forward, for x of shape (N, *in):  out = x.reshape(N, *shape)
+    Backward, given dL/dout:           dL/dx = dL/dout.reshape(N, *in)
+    ``flatten`` is the reshape to one axis: (N, C, H, W) -> (N, C·H·W), as torch.flatten(x, 1).
+    """
+
+    formula = "out = x, regrouped"
+    takes_images = True
+
+    def build(self, in_features, ctx, init):
+        super().build(in_features, ctx, init)
+        self.out_shape = self.config.output_shape(in_features)
+        return self.out_shape
+
+    def forward(self, x, training):
+        shape = self.out_shape if isinstance(self.out_shape, tuple) else (self.out_shape,)
+        out = x.reshape(len(x), *shape)
+        self.cache = {"x": x, "out": out}
+        return out
+
+    def backward(self, grad_out):
+        grad_x = grad_out.reshape(self.cache["x"].shape)
+        self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
+        return grad_x
+
+    def backward_values(self):
+        return dict(self.grad_cache)
+
+    def describe(self):
+        shape = self.out_shape if isinstance(self.out_shape, tuple) else (self.out_shape,)
+        return f"{self.config.type} → {'×'.join(map(str, shape))}"
+
+
+@hookimpl
+def tracegrad_register_layers(register):
+    register("conv2d", Conv2d, Conv2dConfig)
+    register("conv_transpose2d", ConvTranspose2d, ConvTranspose2dConfig)
+    register("max_pool2d", MaxPool2d, MaxPool2dConfig)
+    register("avg_pool2d", AvgPool2d, AvgPool2dConfig)
+    register("upsample2d", Upsample2d, Upsample2dConfig)
+    register("flatten", Reshape, FlattenConfig)
+    register("reshape", Reshape, ReshapeConfig)
