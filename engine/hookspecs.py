@@ -127,3 +127,19 @@ def tracegrad_register_trace_checks(register):
     only the rule modules (``engine.verify.RULE_PLUGINS``), installed plugins and the
     trace's own plugins: the rules never import the components they check.
     """
+
+
+@hookspec
+def tracegrad_register_rules(register):
+    """Register verification rules for components: ``register(kind, name, rule)``.
+
+    ``kind`` is "activations", "losses", "optimizers" or "layers" and ``name`` the
+    component's ``type``. An activation's rule is ``rule(config) -> Formula``
+    (``engine.verify.activations.Formula(name, f, derivative)``: a(z) and f'(z) from the
+    config's dict); a loss's ``rule(config, y_hat, y, fused) -> LossValue(value, grad)``
+    (``engine.verify.losses``); an optimizer's ``rule(Rule)`` checks one update record
+    (``engine.verify.optimizers``). Called once by ``tracegrad verify`` on the plugin manager
+    of rule modules (see ``tracegrad_register_trace_checks``): write the rule again from the
+    component's formula, in a module that does not import the component. A component with no
+    rule is reported "not checked, no rule" and the verdict is "partly verified".
+    """

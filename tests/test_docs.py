@@ -51,3 +51,13 @@ def test_every_hook_has_a_docstring():
     for name, function in inspect.getmembers(hookspecs, inspect.isfunction):
         if name.startswith("tracegrad_"):
             assert function.__doc__, name
+
+
+def test_the_verify_your_component_code_is_the_example_plugins_rules_module():
+    section = GUIDE.split("## Verify your component", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    rules = (ROOT / "examples" / "plugin-swish" / "tracegrad_swish" / "rules.py").read_text()
+    body = rules.split("from __future__ import annotations\n\n", 1)[1]
+    assert code.strip() == body.strip()
+    toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert toml.strip() in (ROOT / "examples" / "plugin-swish" / "pyproject.toml").read_text()

@@ -174,6 +174,32 @@ def test_example_package_loads_from_its_entry_point(installed_example, tmp_path)
     assert "sine-swish: completed" in result.stdout
     loss = float(result.stdout.split("final loss ")[1].split(",")[0])
     assert loss < 0.01
+    verified = _tracegrad(["verify", str(tmp_path / "t.jsonl")], installed_example)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "verified: every claim holds" in verified.stdout
+    assert "no rule" not in verified.stdout
+
+
+def test_without_its_rules_the_example_is_partly_verified(installed_example, tmp_path):
+    scenario = EXAMPLE / "tracegrad_swish" / "sine_swish.yaml"
+    trace = str(tmp_path / "t.jsonl")
+    assert (
+        _tracegrad(["run", str(scenario), "--trace", trace, "-q"], installed_example).returncode
+        == 0
+    )
+    without = _tracegrad(
+        ["verify", trace], installed_example, TRACEGRAD_DISABLE_PLUGINS="swish_rules"
+    )
+    assert without.returncode == 3, without.stdout + without.stderr
+    assert "partly verified" in without.stdout
+    assert "no rule for activation 'swish'" in without.stdout
+    assert "no rule for loss" in without.stdout or "no rule for log_cosh" in without.stdout
+    allowed = _tracegrad(
+        ["verify", trace, "--allow-unchecked"],
+        installed_example,
+        TRACEGRAD_DISABLE_PLUGINS="swish_rules",
+    )
+    assert allowed.returncode == 0
 
 
 def test_autoload_can_be_disabled(installed_example):

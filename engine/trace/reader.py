@@ -7,6 +7,7 @@ other unreadable line is a TraceError with ``file:line``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,12 @@ class Trace:
     scalars: dict[str, list] = field(default_factory=dict)
     end: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    #: What is wrong with the file's structure (a second header, records after the end ...).
+    structure: list[str] = field(default_factory=list)
+    end_line: int | None = None
+    #: sha256 of the bytes of every line before the end record (see the end's integrity).
+    digest_of_body: str | None = None
+    after_end: int | None = None
 
     @property
     def status(self) -> str:
@@ -76,6 +83,10 @@ def find_trace(path: str | Path) -> Path:
     return path
 
 
+#: The largest line a trace may hold: a longer one is damage, not a record to parse slowly.
+MAX_RECORD_CHARS = 32 * 1024 * 1024
+
+
 def read_trace(path: str | Path) -> Trace:
     path = find_trace(path)
     try:
@@ -87,6 +98,13 @@ def read_trace(path: str | Path) -> Trace:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if len(line) > MAX_RECORD_CHARS:
+            raise TraceError(
+                f"a record of {len(line):,} characters is larger than any trace record "
+                f"({MAX_RECORD_CHARS:,} at most)",
+                f"{path}:{number}",
+                hint="the file is damaged or not a trace; re-run the scenario",
+            )
         try:
             record = json.loads(line)
         except RecursionError:
@@ -117,6 +135,9 @@ def read_trace(path: str | Path) -> Trace:
                 )
             trace = Trace(path, record)
             continue
+        if record["type"] != "end" and trace.end is not None and trace.after_end is None:
+            trace.after_end = number
+            trace.structure.append(f"line {number}: a record after the end record")
         if record["type"] == "scalars":
             try:
                 _merge_scalars(trace.scalars, record)
@@ -127,13 +148,22 @@ def read_trace(path: str | Path) -> Trace:
                     hint="the file is damaged; re-run the scenario",
                 ) from None
         elif record["type"] == "end":
-            trace.end = record
+            if trace.end is not None:
+                trace.structure.append(f"line {number}: a second end record")
+            trace.end, trace.end_line = record, number
+            trace.digest_of_body = hashlib.sha256(
+                "".join(f"{text}\n" for text in lines[: number - 1]).encode("utf-8")
+            ).hexdigest()
         else:
+            if record["type"] == "header":
+                trace.structure.append(f"line {number}: a second header")
             trace.records.append(record)
     if trace is None:
         raise TraceError("the trace is empty", str(path))
     if trace.end is None:
         warnings.append(f"{path}: no end record: the run stopped before it could finish")
+    elif trace.after_end is None and any(text.strip() for text in lines[trace.end_line :]):
+        trace.structure.append(f"line {trace.end_line}: the end record is not the last")
     trace.warnings = warnings
     return trace
 
@@ -148,9 +178,9 @@ def decode_column(column, count: int) -> list:
     if "repeat" in column:
         return [column["repeat"]] * count
     if "f64" in column:
-        return np.frombuffer(base64.b64decode(column["f64"]), dtype="<f8").tolist()
+        return np.frombuffer(base64.b64decode(column["f64"], validate=True), dtype="<f8").tolist()
     if "i64" in column:
-        return np.frombuffer(base64.b64decode(column["i64"]), dtype="<i8").tolist()
+        return np.frombuffer(base64.b64decode(column["i64"], validate=True), dtype="<i8").tolist()
     raise ValueError(f"unknown column encoding {sorted(column)}")
 
 

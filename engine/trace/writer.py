@@ -9,9 +9,12 @@ Record types, in file order::
     backward  step, layer, values {dL/da, f'(z), dL/dz, dL/dW, dL/db, dL/dx}, worked
     update    step, param, before, grad, applied, after, state, lr
     scalars   first step and count, then one column per quantity (every step)
-    end       status (completed | interrupted | failed), steps completed, final metrics
+    end       status (completed | interrupted | failed), steps completed, final metrics,
+              integrity {sha256, records}: the sha256 of the bytes of every line before it
 
-Nothing time-dependent is written, so the same scenario and seed give the same bytes.
+Nothing time-dependent is written, so the same scenario and seed give the same bytes. The
+integrity digest lets ``tracegrad verify`` tell a trace edited (or damaged) after it was
+written; it detects edits and corruption, not a forger who recomputes it.
 
 The scalars are most of a long run's trace, so they are stored compactly but exactly: a
 chunk holds up to SCALAR_CHUNK steps; its step numbers follow from ``step`` and ``count``; a
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import math
 from itertools import chain
@@ -74,6 +78,8 @@ class TraceWriter:
         self._names: set[str] = set()  # the quantities of the chunk's first step
         self._uniform = True  # every buffered step has all of them
         self._first_step: int | None = None
+        self._digest = hashlib.sha256()  # over the bytes of every record before the end
+        self._records = 0
 
     @property
     def enabled(self) -> bool:
@@ -88,8 +94,9 @@ class TraceWriter:
     def write(self, record: dict) -> None:
         if self._file is None:
             return
+        line = _ENCODER.encode(record) + "\n"
         try:
-            self._file.write(_ENCODER.encode(record) + "\n")
+            self._file.write(line)
             self._file.flush()
         except OSError as error:
             # the trace cannot be finished (a full disk): stop writing it, say so once
@@ -97,6 +104,8 @@ class TraceWriter:
             with contextlib.suppress(OSError):
                 file.close()
             raise files.os_error(error, self.path) from None
+        self._digest.update(line.encode("utf-8"))
+        self._records += 1
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         """Buffer one step's scalars; written in chunks of up to SCALAR_CHUNK steps.
@@ -138,7 +147,8 @@ class TraceWriter:
             return
         self.flush_scalars()
         if end is not None:
-            self.write({"type": "end", **end})
+            integrity = {"sha256": self._digest.hexdigest(), "records": self._records}
+            self.write({"type": "end", **end, "integrity": integrity})
         file, self._file = self._file, None
         if file is not None:
             try:

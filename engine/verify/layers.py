@@ -85,7 +85,7 @@ def check_forward(check: Checker, layer: LayerPass) -> None:
     elif layer.kind in FORMULAS:
         activation_forward(check, layer)
     else:
-        check.skip(f"layer kind '{layer.kind}' is not known to the verifier (forward)")
+        check.unchecked(f"no rule for layer '{layer.kind}' (forward)")
 
 
 def check_backward(check: Checker, layer: LayerPass) -> None:
@@ -97,7 +97,7 @@ def check_backward(check: Checker, layer: LayerPass) -> None:
     elif layer.kind in FORMULAS:
         activation_backward(check, layer)
     else:
-        check.skip(f"layer kind '{layer.kind}' is not known to the verifier (backward)")
+        check.unchecked(f"no rule for layer '{layer.kind}' (backward)")
 
 
 # --- dense and weight_norm ---------------------------------------------------------------
@@ -106,7 +106,7 @@ def check_backward(check: Checker, layer: LayerPass) -> None:
 def _activation(check: Checker, layer: LayerPass, config):
     f = formula(config)
     if f is None:
-        check.skip(f"activation '{config.get('type')}' is not known to the verifier")
+        check.unchecked(f"no rule for activation '{config.get('type')}'")
     return f
 
 

@@ -270,6 +270,6 @@ def check_update(check: Checker, update: Update) -> None:
         check.skip("applied and state: the update record has no lr", quantity="lr")
         return
     if rule is None:
-        check.skip(f"optimizer '{update.config.get('type')}' is not known to the verifier")
+        check.unchecked(f"no rule for optimizer '{update.config.get('type')}'")
         return
     rule(Rule(check, update))

@@ -119,10 +119,27 @@ class VerifyReport:
     warnings: list[str] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     status: str = "incomplete"
+    #: Claims left unchecked because no rule knows the component (reason -> count).
+    unruled: Counter = field(default_factory=Counter)
+    edited: bool = False
 
     @property
     def ok(self) -> bool:
+        """Every checked claim holds and the trace is whole (some may lack a rule)."""
         return not self.disagreements and not self.problems
+
+    @property
+    def complete(self) -> bool:
+        """Nothing was left unchecked for lack of a rule."""
+        return not self.unruled
+
+    @property
+    def verdict(self) -> str:
+        if not self.ok:
+            return "NOT verified"
+        if not self.complete:
+            return "partly verified: every checked claim holds, but some had no rule"
+        return "verified: every claim holds"
 
     def quantities(self) -> set[str]:
         """The names of the quantities that disagree (for tests and scripts)."""
@@ -142,7 +159,10 @@ class VerifyReport:
         lines.append(f"tolerance: {self.tolerance}")
         if self.problems:
             lines += [f"problem: {p}" for p in self.problems]
-        lines.append("verified: every claim holds" if self.ok else "NOT verified")
+        if self.unruled:
+            lines.append(f"not checked, no rule: {sum(self.unruled.values())}:")
+            lines += [f"  {count} × {reason}" for reason, count in sorted(self.unruled.items())]
+        lines.append(self.verdict)
         return "\n".join(lines)
 
     def format(self) -> str:
@@ -160,6 +180,11 @@ class Checker:
     def __init__(self, report: VerifyReport):
         self.report = report
         self.tolerance = report.tolerance
+
+    def unchecked(self, reason: str, count: int = 1) -> None:
+        """A claim no rule can check (an unknown component or trick): counted apart, so the
+        verdict can only be "partly verified"."""
+        self.report.unruled[reason] += count
 
     def skip(self, reason: str, count: int = 1, quantity: str | None = None) -> None:
         self.report.skipped[reason] += count

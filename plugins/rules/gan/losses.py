@@ -190,6 +190,9 @@ LABEL_TRICKS_UNKNOWN_SAFE = {
     "weight_clipping",
     "gradient_penalty",
     "d_steps_schedule",
+    "packing",
+    "feature_matching",
+    "historical_averaging",
 }
 
 

@@ -275,7 +275,7 @@ class GanVerifier:
         term's value and gradient are taken as recorded: the rules of a plugin's term are
         its own, so they are counted as skipped here."""
         for added in group.other.get("terms", []):
-            self.check.skip(
+            self.check.unchecked(
                 f"the value and gradient of the {added.get('name')} term (recorded by the "
                 "trick; the verifier checks their effect on the update, not their formula)"
             )
@@ -350,7 +350,7 @@ class GanVerifier:
         n = len(real) if isinstance(real, np.ndarray) else 0
         sets = d_label_sets(self.loss, self.tricks, n)
         if sets is None:
-            check.skip("D's labels: a trick that changes labels is not known to the verifier")
+            check.unchecked("D's labels: no rule for how a trick of this run changes them")
             return
         place = Place(group.step, "labels", group.label())
         for batch, allowed in sets.items():
@@ -452,7 +452,7 @@ class GanVerifier:
                 place, "target", target, decode(labels.get("target")), "the labels record"
             )
         if any(t.get("type") not in _G_LABELS_UNCHANGED for t in self.tricks):
-            self.check.skip("G's target: a trick is not known to the verifier")
+            self.check.unchecked("G's target: no rule for how a trick of this run changes it")
         elif isinstance(target, np.ndarray):
             wanted = base_labels(self.loss)["generator"]
             self.check.compare(
@@ -511,6 +511,8 @@ class GanVerifier:
 
 #: Tricks that leave G's target alone.
 _G_LABELS_UNCHANGED = {
+    "feature_matching",
+    "historical_averaging",
     "label_smoothing",
     "noisy_labels",
     "instance_noise",
