@@ -287,6 +287,12 @@ def load(text: str, filename: str = "<string>") -> tuple[object, SourceMap]:
         problem = error.problem or str(error)
         if "control characters are not allowed" in problem or "NUL" in problem:
             problem = "the file contains a control character (such as NUL), which YAML forbids"
+        if "maximum nesting depth" in problem:  # libyaml's own bound, met before ours
+            raise ScenarioError(
+                f"YAML error: the values are nested more than {MAX_DEPTH} levels deep",
+                where,
+                "a scenario needs only a few levels",
+            ) from None
         raise ScenarioError(
             f"YAML error: {problem}", where, "check the indentation and the quoting around here"
         ) from None
