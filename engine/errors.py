@@ -63,7 +63,12 @@ class TraceError(TracegradError):
 
 def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     known = sorted(known)
-    singular = kind[:-1]
+    singular = singular_of(kind)
     close = difflib.get_close_matches(str(name), known, n=1)
     guess = f" Did you mean '{close[0]}'?" if close else ""
     return f"unknown {singular} '{name}'.{guess} Registered {kind}: {', '.join(known)}"
+
+
+def singular_of(kind: str) -> str:
+    """ "losses" -> "loss", "layers" -> "layer", "gan_tricks" -> "gan_trick"."""
+    return kind[:-2] if kind.endswith("sses") else kind.removesuffix("s")

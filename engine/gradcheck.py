@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.components import BuildContext, Layer, Loss
+from engine.components import Activation, BuildContext, Layer, Loss
 
 DEFAULT_STEP = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -69,8 +69,15 @@ class CheckResult:
 def check_layer(
     layer: Layer, x: np.ndarray, training: bool = True, seed: int = 0, step: float = DEFAULT_STEP
 ) -> list[CheckResult]:
-    """Check dL/dx and every parameter gradient of a built layer at input ``x``."""
-    ctx: BuildContext | None = layer.ctx
+    """Check dL/dx and every parameter gradient of a built layer at input ``x``; a bare
+    activation (``Swish(SwishConfig())``) is checked as a layer of its own, a = f(z)."""
+    if isinstance(layer, Activation):
+        from engine.network import ActivationLayer
+
+        activation = layer
+        layer = ActivationLayer(activation.config, activation)
+        layer.name = activation.config.type
+    ctx: BuildContext | None = getattr(layer, "ctx", None)
     upstream = np.random.default_rng(seed).normal(size=layer.forward(x, training).shape)
 
     def objective():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+import types
 import typing
 
 from pydantic import WithJsonSchema
@@ -10,24 +12,86 @@ from pydantic_core import PydanticUndefined
 from engine.errors import TracegradError
 from engine.plugins import Registry
 
+_BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+
+
+def _bounds(metadata) -> str:
+    """ " ≥ 0" or " in [0, 1)" from annotated-types constraints (Ge, Lt, ...)."""
+    found = {}
+    for item in metadata:
+        for name in _BOUNDS:
+            value = getattr(item, name, None)
+            if value is not None and type(item).__name__.lower() in (name, "interval"):
+                found[name] = value
+    low = next(((n, found[n]) for n in ("ge", "gt") if n in found), None)
+    high = next(((n, found[n]) for n in ("le", "lt") if n in found), None)
+    if low and high:
+        left, right = "[" if low[0] == "ge" else "(", "]" if high[0] == "le" else ")"
+        return f" in {left}{low[1]:g}, {high[1]:g}{right}"
+    if low or high:
+        name, value = low or high
+        return f" {_BOUNDS[name]} {value:g}"
+    return ""
+
 
 def _field_type(field) -> str:
     if any(isinstance(m, WithJsonSchema) for m in field.metadata):
         return "name or {type: ...}"
-    return _type_name(field.annotation)
+    return _type_name(field.annotation) + _bounds(field.metadata)
 
 
 def _type_name(annotation) -> str:
     origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return "values or {type: ...}"
+        inner, *metadata = args
+        if any(isinstance(m, WithJsonSchema) for m in metadata):
+            return "values or {type: ...}"
+        constraints = [c for m in metadata for c in getattr(m, "metadata", [m])]
+        return _type_name(inner) + _bounds(constraints)
+    if origin is tuple:
+        return "(" + ", ".join(_type_name(a) for a in args if a is not Ellipsis) + ")"
     if origin in (dict, list):
-        return f"{origin.__name__}[{', '.join(_type_name(a) for a in typing.get_args(annotation))}]"
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
     if origin is typing.Literal:
-        return " | ".join(repr(value) for value in typing.get_args(annotation))
+        return " | ".join(repr(value) for value in args)
+    if origin in (typing.Union, types.UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        text = " or ".join(names)
+        return f"{text} or null" if type(None) in args else text
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "").replace("NoneType", "None")
+
+
+def _wrapped(text: str, indent: int) -> list[str]:
+    """A description, whole, wrapped for a terminal."""
+    return textwrap.wrap(
+        " ".join(text.split()),
+        width=96,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * indent,
+    )
+
+
+def _summary(doc: str | None) -> str:
+    """The docstring's first paragraph, whole (not cut at its first line)."""
+    return (doc or "").strip().split("\n\n")[0]
+
+
+def provider(module: str) -> str:
+    """ "tracegrad 0.1.0" for a component's plugin module: the distribution that installed it
+    ("" for a plugin file or module no installed distribution holds)."""
+    from importlib import metadata
+
+    top = module.split(".")[0]
+    names = metadata.packages_distributions().get(top, [])
+    for name in names:
+        try:
+            return f"{name} {metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return ""
 
 
 def _default(field) -> str:
@@ -50,25 +114,22 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
     if kind is None:  # the scenario kinds first: `kind:` selects one in a scenario file
         lines.append("scenario kinds:")
         for name, entry in sorted(registry.kinds.items()):
-            summary = (type(entry.kind).__doc__ or entry.fields.__doc__ or "").strip()
-            lines.append(f"  {name}  (plugin {entry.plugin})")
-            if summary:
-                lines.append(f"      {summary.splitlines()[0]}")
+            summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
+            lines.append(f"  {name}  (plugin {entry.plugin})  {provider(entry.plugin)}".rstrip())
+            lines += _wrapped(summary, 6)
         lines.append("")
     for name_of_kind in kinds:
         lines.append(f"{name_of_kind}:")
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
-            summary = (component.implementation.__doc__ or "").strip().split("\n")[0]
-            lines.append(f"  {name}  (plugin {component.plugin})")
-            if summary:
-                lines.append(f"      {summary}")
+            summary = _summary(component.implementation.__doc__)
+            where = provider(component.plugin)
+            lines.append(f"  {name}  (plugin {component.plugin})  {where}".rstrip())
+            lines += _wrapped(summary, 6)
             for field_name, field in component.config.model_fields.items():
                 if field_name == "type":
                     continue
-                lines.append(
-                    f"      {field_name}: {_field_type(field)}, "
-                    f"{_default(field)} - {field.description or ''}"
-                )
+                head = f"{field_name}: {_field_type(field)}, {_default(field)} - "
+                lines += _wrapped(head + (field.description or ""), 8)
         lines.append("")
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pluggy
 
 from engine import components, hookspecs
-from engine.errors import PluginError, unknown_name_message
+from engine.errors import PluginError, singular_of, unknown_name_message
 
 #: The built-in plugins, registered like any other (datasette keeps the same kind of tuple).
 BUILTIN_PLUGINS = (
@@ -149,8 +149,8 @@ class Registry:
             existing = self.components[kind].get(component.name)
             if existing is not None:
                 raise PluginError(
-                    f"{component.kind[:-1]} '{component.name}' is registered twice: by plugin "
-                    f"'{existing.plugin}' and by plugin '{component.plugin}'",
+                    f"{singular_of(component.kind)} '{component.name}' is registered twice: "
+                    f"by plugin '{existing.plugin}' and by plugin '{component.plugin}'",
                     hint="rename one of them, or leave one plugin out",
                 )
         self.components[component.kind][component.name] = component
@@ -426,7 +426,7 @@ def _checked_kind(plugin: str, name, implementation, fields) -> ScenarioKindEntr
 
 
 def _checked(kind: str, base: type, plugin: str, name, implementation, config) -> Component:
-    where = f"plugin '{plugin}' registering {kind[:-1]} '{name}'"
+    where = f"plugin '{plugin}' registering {singular_of(kind)} '{name}'"
     if not isinstance(name, str) or not name:
         raise PluginError(f"{where}: the name must be a non-empty string")
     if not (isinstance(implementation, type) and issubclass(implementation, base)):
@@ -439,6 +439,17 @@ def _checked(kind: str, base: type, plugin: str, name, implementation, config) -
     type_field = config.model_fields.get("type")
     if type_field is None or typing.get_args(type_field.annotation) != (name,):
         raise PluginError(f"{where}: the config needs a field  type: Literal[{name!r}]")
+    undescribed = [
+        field
+        for field, info in config.model_fields.items()
+        if field != "type" and not (info.description or "").strip()
+    ]
+    if undescribed:
+        raise PluginError(
+            f"{where}: the config's field '{undescribed[0]}' has no description",
+            hint="give every field a Field(description=...): `tracegrad plugins`, the JSON "
+            "Schema and editors show it to students",
+        )
     if plugin not in BUILTIN_PLUGINS:  # the built-ins' defaults are covered by their tests
         _check_defaults(config, where)
     return Component(kind, name, implementation, config, plugin)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from engine.errors import unknown_name_message
+from engine.errors import singular_of, unknown_name_message
 
 
 def validate_component(kind: str, value: Any, registry, context=None):
@@ -29,7 +29,7 @@ def validate_component(kind: str, value: Any, registry, context=None):
         raise PydanticCustomError(
             "component",
             "expected a {kind} name or a mapping with 'type', found {found}",
-            {"kind": kind[:-1], "found": value},
+            {"kind": singular_of(kind), "found": value},
         )
     name = value.get("type")
     if not isinstance(name, str) or name not in registry.components[kind]:
@@ -51,7 +51,7 @@ def validate_component(kind: str, value: Any, registry, context=None):
         raise PydanticCustomError(
             "component",
             "{kind} '{name}': {details}",
-            {"kind": kind[:-1], "name": name, "details": details},
+            {"kind": singular_of(kind), "name": name, "details": details},
         ) from None
 
 

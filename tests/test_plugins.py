@@ -120,9 +120,46 @@ def test_a_bad_registration_is_explained(tmp_path):
 def test_plugins_listing_shows_fields(cli):
     result = cli("plugins", "--kind", "layers")
     assert result.code == 0
-    assert "dense  (plugin plugins.layers)" in result.out
-    assert "units: int, required - Number of units" in result.out
+    assert "dense  (plugin plugins.layers)  tracegrad 0.1.0" in result.out
+    assert "units: int > 0, required - Number of units" in result.out
     assert cli("plugins", "--kind", "nope").code == 2
+
+
+def test_the_listing_reads_well(cli):
+    text = cli("plugins", "--kind", "optimizers").out
+    assert "betas: (float in [0, 1), float in [0, 1)), default (0.9, 0.999)" in text
+    assert "FieldInfo" not in text and "Annotated" not in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    # whole first paragraphs, not cut at the docstring's first line
+    flat = " ".join(text.split())
+    assert "both corrected for starting at 0." in flat
+
+
+UNDESCRIBED = """
+from typing import Literal
+import engine
+
+class CubeConfig(engine.LayerConfig):
+    type: Literal["cube"] = "cube"
+    power: int = 3
+
+class Cube(engine.Activation):
+    def forward(self, z):
+        return z ** 3
+
+@engine.hookimpl
+def tracegrad_register_activations(register):
+    register("cube", Cube, CubeConfig)
+"""
+
+
+def test_a_field_without_a_description_is_refused_naming_the_plugin(tmp_path):
+    path = tmp_path / "cube.py"
+    path.write_text(UNDESCRIBED, encoding="utf-8")
+    with pytest.raises(engine.TracegradError) as error:
+        load_registry([str(path)])
+    message = str(error.value)
+    assert "registering activation 'cube'" in message and "'power' has no description" in message
 
 
 def _install_example(target):
@@ -235,3 +272,14 @@ def test_plugin_doc_example_in_readme_is_the_example_package():
         [project.entry-points.tracegrad]""")
         in readme
     )
+
+
+def test_the_gradient_check_example_in_the_docs_runs(installed_example):
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide.split("## Testing a plugin", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed_example), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment
+    )
+    assert done.returncode == 0, done.stderr
