@@ -383,6 +383,21 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _args_new_plugin(parser):
+    parser.add_argument("name", help="the component's name, e.g. mish (its type: in scenarios)")
+    parser.add_argument("--kind", default="activation", help="activation (default) or loss")
+    parser.add_argument("--into", default=None, help="the folder to create (default ./NAME)")
+
+
+def cmd_new_plugin(args) -> int:
+    from engine.new_plugin import create
+
+    folder = create(args.name, args.kind, args.into)
+    print(f"{folder}: a plugin package for {args.kind} '{args.name}'")
+    print(f"  next: cd {folder} && pip install -e . && python -m pytest")
+    return 0
+
+
 COMMANDS = {
     "run": (cmd_run, _args_run, "train a scenario and write its trace"),
     "validate": (cmd_validate, _args_validate, "check a scenario without running it"),
@@ -401,6 +416,7 @@ COMMANDS = {
     "sweep": (cmd_sweep, _args_sweep, "run a grid of configurations and seeds, tabulate"),
     "report": (cmd_report, _args_report, "write an HTML or Markdown report of a trace"),
     "show": (cmd_show, _args_show, "print a traced step in the terminal, step by step"),
+    "new-plugin": (cmd_new_plugin, _args_new_plugin, "create a plugin package to start from"),
 }
 
 

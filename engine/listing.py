@@ -115,7 +115,8 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         lines.append("scenario kinds:")
         for name, entry in sorted(registry.kinds.items()):
             summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
-            lines.append(f"  {name}  (plugin {entry.plugin})  {provider(entry.plugin)}".rstrip())
+            source = provider(type(entry.kind).__module__)
+            lines.append(f"  {name}  (plugin {entry.plugin})  {source}".rstrip())
             lines += _wrapped(summary, 6)
         lines.append("")
     for name_of_kind in kinds:
@@ -123,7 +124,7 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
             summary = _summary(component.implementation.__doc__)
-            where = provider(component.plugin)
+            where = provider(component.implementation.__module__)
             lines.append(f"  {name}  (plugin {component.plugin})  {where}".rstrip())
             lines += _wrapped(summary, 6)
             for field_name, field in component.config.model_fields.items():
