@@ -230,3 +230,11 @@ def test_nan_ends_the_run_as_failed_naming_the_step(kind, tmp_path):
     assert f"at step {step}" in result.message
     trace = read_trace(tmp_path / "run" / "trace.jsonl")
     assert trace.end["status"] == "failed" and trace.end["message"] == result.message
+
+
+@pytest.mark.parametrize("scenario", ["xor.yaml", "gan/ring8.yaml"])
+def test_validate_refuses_a_trace_beyond_the_limit_for_every_kind(cli, scenario):
+    from tests.conftest import SCENARIOS
+
+    result = cli("validate", SCENARIOS / scenario, "--limit", "trace_bytes=1000")
+    assert result.code == 2 and "estimated trace size" in result.err, result
