@@ -88,7 +88,34 @@ def run_header(scenario: Scenario, ctx) -> dict[str, Any]:
         "seed_entropy": ctx.seeds.entropy,
         "scenario_hash": scenario.digest(),
         "scenario": scenario.resolved(),
+        "providers": providers(scenario),
     }
+
+
+def providers(scenario: Scenario) -> dict[str, str]:
+    """Which distribution (and version) provides each component the scenario uses, as
+    {"optimizers.adam": "tracegrad 0.1.0"}: a trace says what to install to re-run or check it."""
+    from engine.plugins import provider_of
+
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("type"), str):
+                names.add(node["type"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(scenario.resolved())
+    found = {}
+    for kind, components in scenario.registry.components.items():
+        for name in sorted(names & set(components)):
+            component = components[name]
+            found[f"{kind}.{name}"] = provider_of(component.plugin)
+    return found
 
 
 class Run:

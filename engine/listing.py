@@ -10,7 +10,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
-from engine.plugins import Registry
+from engine.plugins import Registry, provider_of
 
 _BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
 
@@ -79,21 +79,6 @@ def _summary(doc: str | None) -> str:
     return (doc or "").strip().split("\n\n")[0]
 
 
-def provider(module: str) -> str:
-    """ "tracegrad 0.1.0" for a component's plugin module: the distribution that installed it
-    ("" for a plugin file or module no installed distribution holds)."""
-    from importlib import metadata
-
-    top = module.split(".")[0]
-    names = metadata.packages_distributions().get(top, [])
-    for name in names:
-        try:
-            return f"{name} {metadata.version(name)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return ""
-
-
 def _default(field) -> str:
     if field.is_required():
         return "required"
@@ -115,8 +100,8 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         lines.append("scenario kinds:")
         for name, entry in sorted(registry.kinds.items()):
             summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
-            source = provider(type(entry.kind).__module__)
-            lines.append(f"  {name}  (plugin {entry.plugin})  {source}".rstrip())
+            source = provider_of(entry.plugin)
+            lines.append(f"  {name}  (plugin {entry.plugin})  {source}")
             lines += _wrapped(summary, 6)
         lines.append("")
     for name_of_kind in kinds:
@@ -124,8 +109,8 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
             summary = _summary(component.implementation.__doc__)
-            where = provider(component.implementation.__module__)
-            lines.append(f"  {name}  (plugin {component.plugin})  {where}".rstrip())
+            where = provider_of(component.plugin)
+            lines.append(f"  {name}  (plugin {component.plugin})  {where}")
             lines += _wrapped(summary, 6)
             for field_name, field in component.config.model_fields.items():
                 if field_name == "type":

@@ -266,6 +266,20 @@ def disabled_plugins() -> set[str]:
     return {name.strip() for name in text.split(",") if name.strip()}
 
 
+#: Entry-point name of an installed plugin -> "distribution version" (filled as they load).
+DISTRIBUTIONS: dict[str, str] = {}
+
+
+def provider_of(plugin: str) -> str:
+    """What provides a plugin: "tracegrad 0.1.0" for a built-in, the distribution of an
+    installed one, else "plugin NAME" (a file or module given by name)."""
+    if plugin in BUILTIN_PLUGINS:
+        from engine import __version__
+
+        return f"tracegrad {__version__}"
+    return DISTRIBUTIONS.get(plugin) or f"plugin {plugin}"
+
+
 def installed_plugins() -> list[tuple[str, object]]:
     """(entry-point name, loaded object) of every installed plugin not disabled; a plugin
     that fails to import is a PluginError naming its entry point and distribution."""
@@ -277,6 +291,9 @@ def installed_plugins() -> list[tuple[str, object]]:
             continue
         try:
             loaded.append((point.name, point.load()))
+            dist = getattr(point, "dist", None)
+            if dist is not None:
+                DISTRIBUTIONS[point.name] = f"{dist.name} {dist.version}"
         except BaseException as error:  # noqa: BLE001 - foreign code, reported by name
             if isinstance(error, KeyboardInterrupt):
                 raise

@@ -230,6 +230,7 @@ def test_without_its_rules_the_example_is_partly_verified(installed_example, tmp
     assert without.returncode == 3, without.stdout + without.stderr
     assert "partly verified" in without.stdout
     assert "no rule for activation 'swish'" in without.stdout
+    assert "swish comes from tracegrad-swish 0.1.0: install its rules" in without.stdout
     assert "no rule for loss" in without.stdout or "no rule for log_cosh" in without.stdout
     allowed = _tracegrad(
         ["verify", trace, "--allow-unchecked"],

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 RECORDED = Path(__file__).with_name("trace_digests.json")
 STEPS, EVERY = 24, 8
-VERSION_FIELDS = ("tracegrad_version", "numpy_version", "python_version")
+VERSION_FIELDS = ("tracegrad_version", "numpy_version", "python_version", "providers")
 
 
 def bundled() -> list[Path]:

@@ -21,6 +21,8 @@ import importlib
 import json
 import math
 import os
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +141,24 @@ def verify_trace(
             f"{trace.path}:1" if isinstance(error, KeyError) else str(trace.path),
             hint="the file was edited or written by another version; re-run the scenario",
         ) from error
+    name_providers(report, trace.header.get("providers"))
     return report
+
+
+def name_providers(report: VerifyReport, providers) -> None:
+    """ "no rule for optimizer 'lion'" -> "... (lion comes from tracegrad-lion 0.1.0: install
+    its rules to check it)", from the header's providers."""
+    if not isinstance(providers, dict) or not report.unruled:
+        return
+    by_name = {key.split(".", 1)[-1]: value for key, value in providers.items()}
+    renamed = Counter()
+    for reason, count in report.unruled.items():
+        match = re.search(r"'([^']+)'", reason)
+        source = by_name.get(match.group(1)) if match else None
+        if source and not source.startswith("tracegrad "):
+            reason += f" ({match.group(1)} comes from {source}: install its rules to check it)"
+        renamed[reason] += count
+    report.unruled = renamed
 
 
 def _plugins_of(scenario) -> list[str]:
