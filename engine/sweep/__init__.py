@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
 from engine.sweep.runs import RunJob, RunOutcome, finished_outcome, scenario_digest
@@ -60,7 +61,7 @@ class SweepResult:
 
 
 def default_out_dir(sweep: Sweep) -> Path:
-    return Path("runs") / f"sweep-{sweep.name}"
+    return Path("runs") / f"sweep-{folder_name(sweep.name)}"
 
 
 def jobs(sweep: Sweep, out_dir: Path) -> list[RunJob]:
