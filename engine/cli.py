@@ -247,7 +247,7 @@ def cmd_gradcheck(args) -> int:
     else:
         results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
-    print(f"{'parameter':<{width}}  {'checked':>9}  max relative error (beyond rounding)")
+    print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
     for r in results:
         mark = "ok" if r.ok(args.tolerance) else "FAIL"
         print(f"{r.name:<{width}}  {r.checked:>4}/{r.total:<4}  {r.error:.3e}  {mark}")
