@@ -21,7 +21,7 @@ from engine.scenario import Scenario
 from engine.trace import TraceWriter
 
 
-@dataclass
+@dataclass(repr=False)
 class GanRunResult(RunResult):
     """What ``engine.run`` returns for a GAN scenario.
 

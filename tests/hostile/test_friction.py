@@ -50,3 +50,14 @@ def test_a_trace_path_writes_its_companions_beside_it_as_documented(cli, small, 
     ]
     readme = (ROOT / "README.md").read_text()
     assert "`scenario.yaml` and `params.npz` beside it" in readme
+
+
+@pytest.mark.parametrize("scenario", ["xor.yaml", "gan/gaussian_1d.yaml"])
+def test_the_repr_of_a_run_is_one_short_line(scenario, tmp_path):
+    import engine
+
+    path = ROOT / "scenarios" / scenario
+    result = engine.run(path, overrides={"train.steps": 300}, run_dir=tmp_path / "r")
+    for shown in (repr(result), repr(engine.load_run(tmp_path / "r"))):
+        assert len(shown) < 300 and "\n" not in shown, shown
+        assert "300 steps" in shown or "loaded" in shown
