@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.files import make_folder
 from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
@@ -111,7 +112,7 @@ def run_sweep(
             outcomes[job.run_id] = outcome
     todo = [job for job in all_jobs if job.run_id not in outcomes]
     status, ran = "completed", 0
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)  # a file or a read-only place is a clear error
     try:
         if todo:
             with open_executor(executor) as execute:

@@ -35,3 +35,9 @@ def test_the_trace_estimate_counts_the_batch_indices(cli, write_scenario, tmp_pa
     text = text.replace("train: {steps: 5}", "train: {steps: 100000, batch_size: 100000}")
     path = write_scenario(text + "trace: {every: 1}\n")
     clean_error(cli("validate", path), "estimated trace size", "trace_bytes")
+
+
+def test_a_hint_never_suggests_a_limit_that_cannot_be_set(cli, small):
+    result = cli("validate", small, "--set", "model.layers.0.units=100000000000000000000000")
+    clean_error(result, "parameter count", "make the scenario smaller")
+    assert "--limit parameters=" not in result.err
