@@ -113,3 +113,20 @@ def test_importing_the_command_line_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=os.environ
     )
     assert done.stdout.split() == ["False", "False"], done
+
+
+@pytest.mark.parametrize(
+    ("args", "redirect"),
+    [
+        (["schema"], "1>&-"),
+        (["validate", "/nonexistent.yaml"], "2>&-"),
+        (["validate", "/nonexistent.yaml"], "2>/dev/full"),
+    ],
+)
+def test_closed_or_full_standard_streams(args, redirect, tmp_path):
+    # a closed descriptor (`>&-`) or a full device: exit 2, and no Python error on exit
+    status = tmp_path / "status"
+    command = f"{sys.executable} -m engine {' '.join(args)} {redirect}; echo $? > {status}"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, cwd=ROOT, timeout=60)
+    assert status.read_text().strip() == "2", done
+    assert b"Traceback" not in done.stderr
