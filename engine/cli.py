@@ -1,6 +1,7 @@
 """The command line, kept thin: parse arguments, call the API, print.
 
-    tracegrad run FILE [--set key=value] [--plugin P] [--trace PATH] [--print-config] [--quiet]
+    tracegrad run FILE [--set key=value] [--plugin P] [--trace PATH | --run-dir DIR]
+                  [--overwrite] [--limit NAME=VALUE] [--print-config] [--quiet]
     tracegrad validate FILE            check a scenario without running it
     tracegrad schema                   JSON Schema of the scenario format
     tracegrad plugins [--kind KIND]    every registered component and its options
