@@ -41,3 +41,29 @@ def test_a_hint_never_suggests_a_limit_that_cannot_be_set(cli, small):
     result = cli("validate", small, "--set", "model.layers.0.units=100000000000000000000000")
     clean_error(result, "parameter count", "make the scenario smaller")
     assert "--limit parameters=" not in result.err
+
+
+def test_the_trace_limit_holds_while_a_gan_writes(cli, tmp_path):
+    # a GAN's traced steps (pictures of its samples) are not in the estimate: the limit is
+    # also held as the trace is written
+    from engine.trace import read_trace
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "run"
+    result = cli(
+        "run",
+        ROOT / "scenarios" / "gan" / "ring8.yaml",
+        "--set",
+        "train.steps=200",
+        "--set",
+        "trace.every=1",
+        "--run-dir",
+        folder,
+        "-q",
+        "--limit",
+        "trace_bytes=1e6",
+    )
+    clean_error(result, "trace_bytes", "1,000,000")
+    trace = read_trace(folder)
+    assert trace.end["status"] == "failed" and "trace_bytes" in trace.end["message"]
+    assert (folder / "trace.jsonl").stat().st_size < 1_000_000 + 2_000
