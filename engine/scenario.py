@@ -220,10 +220,11 @@ def load_scenario(
         data, source = yaml_source.load(read_scenario_text(path), str(path))
         base_dir = path.resolve().parent
     if not isinstance(data, dict):
+        found = "nothing (the file is empty)" if data is None else type(data).__name__
         raise ScenarioError(
-            f"a scenario is a mapping of keys (name, data, model, ...), found "
-            f"{type(data).__name__}",
+            f"a scenario is a mapping of keys (name, data, model, ...), found {found}",
             source.where(()),
+            hint="start from a bundled scenario, e.g. scenarios/xor.yaml",
         )
     overrides = parse_overrides(overrides)
     for key, value in overrides.items():

@@ -145,3 +145,15 @@ def test_an_empty_layer_lists_the_layer_types(cli, small):
     result = cli("validate", small, "--set", "model.layers.0={}")
     clean_error(result, "--set model.layers.0", "missing 'type'", "dense")
     assert "One of: \n" not in result.err and not result.err.rstrip().endswith("One of:")
+
+
+def test_an_empty_scenario_says_so(cli, write_scenario):
+    path = write_scenario("# only a comment\n")
+    result = cli("validate", path)
+    clean_error(result, "the file is empty")
+    assert "NoneType" not in result.err
+
+
+def test_a_second_document_is_refused(cli, write_scenario):
+    path = write_scenario(SMALL + "---\nname: other\n")
+    clean_error(cli("validate", path), f"{path}:11:", "more than one YAML document")
