@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.errors import TracegradError
 from engine.files import make_folder
 from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
@@ -65,6 +66,31 @@ def default_out_dir(sweep: Sweep) -> Path:
     return Path("runs") / f"sweep-{folder_name(sweep.name)}"
 
 
+#: What a sweep writes into its folder; anything else there belongs to someone else.
+SWEEP_FILES = frozenset(
+    {"results.csv", "runs.csv", "results.md", "comparison.png", "index.html", "runs"}
+)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder holding files a sweep did not write (``-o .`` in a project folder
+    would otherwise overwrite its results.csv or index.html)."""
+    if not out_dir.is_dir():
+        return
+    foreign = sorted(
+        entry.name
+        for entry in out_dir.iterdir()
+        if entry.name not in SWEEP_FILES and not entry.name.startswith(".")
+    )
+    if foreign:
+        raise TracegradError(
+            f"{out_dir} holds files that are not this sweep's ({', '.join(foreign[:3])}"
+            + (", ..." if len(foreign) > 3 else "")
+            + "); the sweep writes results.csv, runs.csv, results.md and index.html there",
+            hint="give -o a new or empty folder (or the folder of this sweep, to resume it)",
+        )
+
+
 def jobs(sweep: Sweep, out_dir: Path) -> list[RunJob]:
     """One job per planned run, in plan order (configuration by configuration)."""
     scenario = str(sweep.scenario_path)
@@ -112,6 +138,7 @@ def run_sweep(
             outcomes[job.run_id] = outcome
     todo = [job for job in all_jobs if job.run_id not in outcomes]
     status, ran = "completed", 0
+    check_out_dir(out_dir)
     make_folder(out_dir)  # a file or a read-only place is a clear error
     try:
         if todo:

@@ -93,3 +93,17 @@ def test_a_pickled_params_file_is_refused_not_loaded(run_folder):
         np.save(file, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(engine.TracegradError, match="not an archive of arrays"):
         engine.load_run(run_folder)
+
+
+def test_a_sweep_into_a_folder_of_other_files_is_refused(cli, small, tmp_path):
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"scenario: {small.name}\nseeds: [0]\nmetrics: [final_loss]\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "index.html").write_text("my site")
+    (project / "notes.txt").write_text("mine")
+    clean_error(cli("sweep", sweep, "-o", project, "-q"), "notes.txt", "not this sweep's")
+    assert (project / "index.html").read_text() == "my site"
+    # a sweep's own folder can be resumed
+    assert cli("sweep", sweep, "-o", tmp_path / "out", "-q").code == 0
+    assert cli("sweep", sweep, "-o", tmp_path / "out", "-q").code == 0
