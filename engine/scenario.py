@@ -173,10 +173,10 @@ class Scenario:
         return self.source.where(path)
 
 
-def read_scenario_text(path: Path) -> str:
-    """The text of a scenario file: a regular file of at most ``scenario_bytes``."""
+def read_scenario_text(path: Path, what: str = "scenario file") -> str:
+    """The text of a scenario (or sweep) file: a regular file of at most ``scenario_bytes``."""
     try:
-        check_file(path, Limits.from_settings().scenario_bytes, "scenario_bytes", "scenario file")
+        check_file(path, Limits.from_settings().scenario_bytes, "scenario_bytes", what)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(

@@ -107,3 +107,7 @@ def test_a_sweep_into_a_folder_of_other_files_is_refused(cli, small, tmp_path):
     # a sweep's own folder can be resumed
     assert cli("sweep", sweep, "-o", tmp_path / "out", "-q").code == 0
     assert cli("sweep", sweep, "-o", tmp_path / "out", "-q").code == 0
+
+
+def test_a_sweep_file_that_is_a_device(cli):
+    clean_error(cli("sweep", "/dev/null"), "character device", "not a sweep file")
