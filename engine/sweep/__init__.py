@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import TracegradError
-from engine.files import make_folder
+from engine.files import make_folder, open_locked
 from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
@@ -66,6 +66,8 @@ def default_out_dir(sweep: Sweep) -> Path:
     return Path("runs") / f"sweep-{folder_name(sweep.name)}"
 
 
+#: Held (locked) while a sweep runs in its folder.
+LOCK_FILE = ".tracegrad-sweep.lock"
 #: What a sweep writes into its folder; anything else there belongs to someone else.
 SWEEP_FILES = frozenset(
     {"results.csv", "runs.csv", "results.md", "comparison.png", "index.html", "runs"}
@@ -131,30 +133,35 @@ def run_sweep(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep)
     every = configurations(sweep)
     all_jobs = jobs(sweep, out_dir)
-    outcomes: dict[str, RunOutcome] = {}
-    for job in all_jobs:
-        outcome = finished_outcome(job)
-        if outcome is not None:
-            outcomes[job.run_id] = outcome
-    todo = [job for job in all_jobs if job.run_id not in outcomes]
-    status, ran = "completed", 0
     check_out_dir(out_dir)
     make_folder(out_dir)  # a file or a read-only place is a clear error
+    # one sweep at a time in a folder: a second one would restart the first one's runs
+    lock = open_locked(out_dir / LOCK_FILE, "sweep folder")
     try:
-        if todo:
-            with open_executor(executor) as execute:
-                for outcome in execute(todo):
-                    if outcome.status == "interrupted":
-                        status = "interrupted"
-                        break
-                    outcomes[outcome.run_id] = outcome
-                    ran += 1
-                    if progress is not None:
-                        progress(ran, len(todo), outcome)
-    except KeyboardInterrupt:
-        status = "interrupted"
-    finished = [outcomes[job.run_id] for job in all_jobs if job.run_id in outcomes]
-    results, notes = write_results(sweep, every, finished, out_dir)
+        outcomes: dict[str, RunOutcome] = {}
+        for job in all_jobs:
+            outcome = finished_outcome(job)
+            if outcome is not None:
+                outcomes[job.run_id] = outcome
+        todo = [job for job in all_jobs if job.run_id not in outcomes]
+        status, ran = "completed", 0
+        try:
+            if todo:
+                with open_executor(executor) as execute:
+                    for outcome in execute(todo):
+                        if outcome.status == "interrupted":
+                            status = "interrupted"
+                            break
+                        outcomes[outcome.run_id] = outcome
+                        ran += 1
+                        if progress is not None:
+                            progress(ran, len(todo), outcome)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finished = [outcomes[job.run_id] for job in all_jobs if job.run_id in outcomes]
+        results, notes = write_results(sweep, every, finished, out_dir)
+    finally:
+        lock.close()
     return SweepResult(sweep, out_dir, status, every, finished, results, notes, len(all_jobs), ran)
 
 

@@ -37,9 +37,9 @@ def test_report_refuses_a_fifo(cli, run_folder, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
-def test_report_refuses_a_device(cli, run_folder):
-    clean_error(cli("report", run_folder, "-o", "/dev/full", "--format", "html"), "device")
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+def test_report_refuses_a_device(cli, run_folder, device):
+    clean_error(cli("report", run_folder, "-o", device, "--format", "html"), "device")
+    assert stat.S_ISCHR(os.stat(device).st_mode)
 
 
 def test_a_trace_that_is_a_fifo_is_refused_without_hanging(cli, small, tmp_path):
@@ -111,3 +111,15 @@ def test_a_sweep_into_a_folder_of_other_files_is_refused(cli, small, tmp_path):
 
 def test_a_sweep_file_that_is_a_device(cli):
     clean_error(cli("sweep", "/dev/null"), "character device", "not a sweep file")
+
+
+def test_two_sweeps_cannot_share_a_folder(cli, small, tmp_path):
+    import fcntl
+
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"scenario: {small.name}\nseeds: [0]\nmetrics: [final_loss]\n")
+    out = tmp_path / "out"
+    assert cli("sweep", sweep, "-o", out, "-q").code == 0
+    with open(out / ".tracegrad-sweep.lock", "a") as other:  # another sweep is running there
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        clean_error(cli("sweep", sweep, "-o", out, "-q"), "in use")

@@ -7,7 +7,6 @@ import fcntl
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -149,6 +148,7 @@ def test_a_full_disk_is_a_clear_error_and_a_single_one(small, mounted, tmp_path)
     assert result.err.count("error:") == 1, result
 
 
-def test_a_device_as_the_trace_is_refused_not_replaced(cli, small):
-    clean_error(cli("run", small, "--trace", "/dev/full", "-q"), "not a regular file")
-    assert Path("/dev/full").is_char_device()
+def test_a_device_as_the_trace_is_refused_not_replaced(cli, small, device):
+    clean_error(cli("run", small, "--trace", device, "-q"), "not a regular file")
+    assert device.is_char_device()
+    assert sorted(p.name for p in device.parent.iterdir()) == ["full-device", "small.yaml"]
