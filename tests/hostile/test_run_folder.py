@@ -152,3 +152,14 @@ def test_a_device_as_the_trace_is_refused_not_replaced(cli, small, device):
     clean_error(cli("run", small, "--trace", device, "-q"), "not a regular file")
     assert device.is_char_device()
     assert sorted(p.name for p in device.parent.iterdir()) == ["full-device", "small.yaml"]
+
+
+def test_a_gan_run_is_protected_the_same_way(tmp_path):
+    from tests.conftest import ROOT
+
+    scenario = ROOT / "scenarios" / "gan" / "gaussian_1d.yaml"
+    engine.run(scenario, overrides={"train.steps": 2}, run_dir=tmp_path / "run")
+    before = (tmp_path / "run" / "params.npz").read_bytes()
+    with pytest.raises(engine.TracegradError, match="earlier run"):
+        engine.run(scenario, overrides={"train.steps": 3}, run_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "params.npz").read_bytes() == before
