@@ -168,8 +168,9 @@ class Scenario:
             parts = _split_key(key)
             if path[: len(parts)] == parts:
                 return f"--set {key}"
-            if parts[: len(path)] == path and path not in self.source.positions:
-                return f"--set {key}"  # a key the override added
+            known = self.source.positions
+            if parts[: len(path)] == path and known and path not in known:
+                return f"--set {key}"  # a key the override added to the file's
         return self.source.where(path)
 
 
