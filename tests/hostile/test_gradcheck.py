@@ -1,32 +1,10 @@
-"""The gradient check on wide layers: rounding in the finite differences is not reported
-as an error (xor with 1000 hidden units passes), while a derivative that is wrong by 1e-4
-still fails."""
+"""The gradient check on wide layers and vanishing gradients: rounding in the finite
+differences is not reported as an error (xor with 1000 hidden units passes). That a wrong
+derivative still fails is checked in tests/test_hostile_controls.py."""
 
 from __future__ import annotations
 
-from tests.conftest import SMALL
-
 XOR = "scenarios/xor.yaml"
-
-SLIGHTLY_WRONG = """
-from typing import Literal
-import numpy as np
-import engine
-
-class OffConfig(engine.LayerConfig):
-    type: Literal["off_tanh"] = "off_tanh"
-
-class OffTanh(engine.Activation):
-    \"\"\"tanh with a derivative 0.01% too large.\"\"\"
-    def forward(self, z):
-        return np.tanh(z)
-    def derivative(self, z, a):
-        return (1 - a * a) * (1 + 1e-4)
-
-@engine.hookimpl
-def tracegrad_register_activations(register):
-    register("off_tanh", OffTanh, OffConfig)
-"""
 
 
 def test_a_wide_layer_passes(cli):
@@ -35,16 +13,6 @@ def test_a_wide_layer_passes(cli):
     result = cli("gradcheck", ROOT / XOR, "--set", "model.layers.0.units=1000")
     assert result.code == 0, result
     assert "FAIL" not in result.out and "4 of 4 parameters" in result.out
-
-
-def test_a_slightly_wrong_derivative_still_fails_on_a_wide_layer(cli, write_scenario, tmp_path):
-    plugin = tmp_path / "off.py"
-    plugin.write_text(SLIGHTLY_WRONG)
-    text = SMALL.replace("units: 3, activation: tanh", "units: 1000, activation: off_tanh")
-    path = write_scenario(text)
-    result = cli("gradcheck", path, "--plugin", plugin)
-    assert result.code == 1, result
-    assert "hidden.W" in result.out and "FAIL" in result.out
 
 
 def test_vanishing_gradients_pass(cli):

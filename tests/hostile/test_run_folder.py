@@ -92,7 +92,7 @@ def test_a_trace_that_is_a_folder(cli, small, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["../../../ESCAPED", "/tmp/absolute-name", "two\nlines", "..", "a/b", "\0x"]
+    "name", ["../../../ESCAPED", "/tmp/absolute-name", "two\nlines", "a/b", "\0x"]
 )
 def test_a_name_cannot_choose_where_the_run_folder_goes(cli, small, tmp_path, monkeypatch, name):
     work = tmp_path / "a" / "b" / "c" / "work"
