@@ -431,7 +431,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts
+        _to_stderr("interrupted")
+        return 130
     try:
         from engine.limits import applied
 
