@@ -1,6 +1,7 @@
 """The command line, kept thin: parse arguments, call the API, print.
 
-    tracegrad run FILE [--set key=value] [--plugin P] [--trace PATH] [--print-config] [--quiet]
+    tracegrad run FILE [--set key=value] [--plugin P] [--trace PATH | --run-dir DIR]
+                  [--overwrite] [--limit NAME=VALUE] [--print-config] [--quiet]
     tracegrad validate FILE            check a scenario without running it
     tracegrad schema                   JSON Schema of the scenario format
     tracegrad plugins [--kind KIND]    every registered component and its options
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -444,23 +446,25 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-    except KeyboardInterrupt:  # Ctrl-C while the arguments are read
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts
+        _to_stderr("interrupted")
         return 130
     try:
         from engine.limits import applied
 
         with applied(getattr(args, "limits", None) or None):
             code = COMMANDS[args.command][0](args)
+        if sys.stdout is None:  # started with stdout closed: print() wrote nothing
+            raise OSError(errno.EBADF, "standard output is closed")
         sys.stdout.flush()
         return code
     except TracegradError as error:
         if args.debug:
             raise
-        print(_format_error(error), file=sys.stderr)
+        _to_stderr(_format_error(error))
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _to_stderr("interrupted")
         return 130
     except BrokenPipeError:
         _drop_stdout()
@@ -473,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # writing the output failed (stdout on a full disk, /dev/full): say so, once
         _drop_stdout()
-        print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        _to_stderr(f"error: cannot write the output: {error.strerror or error}")
         return 2
     except Exception as error:
         if not _interrupted(error):
@@ -494,14 +498,18 @@ def _interrupted(error: BaseException) -> bool:
     return False
 
 
+def _to_stderr(text: str) -> None:
+    """Print an error; with stderr closed or full only the exit status can tell."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(text, file=sys.stderr, flush=True)
+
+
 def _drop_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no real stdout
         descriptor = os.open(os.devnull, os.O_WRONLY)
         os.dup2(descriptor, sys.stdout.fileno())
         os.close(descriptor)
-    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
-        pass
 
 
 def _format_error(error: TracegradError) -> str:

@@ -204,5 +204,20 @@ def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
-        return {key: archive[key] for key in archive.files}
+    """The arrays of a ``params.npz`` (never pickled objects); a clear error when the file
+    is damaged or not an archive of arrays."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not hasattr(archive, "files"):
+                raise ValueError("it holds one array, not named parameters")
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        if "pickle" in str(error):
+            reason = "it is not an archive of arrays"
+        raise TracegradError(
+            f"cannot read {path}: {reason}",
+            hint="the file is damaged or was not written by Tracegrad; run the scenario again",
+        ) from None

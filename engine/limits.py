@@ -114,13 +114,14 @@ def applied(limits: Limits | dict | list | None):
 
 def _refuse(what: str, estimate: int, limit: int, name: str, where: str) -> None:
     estimate = int(estimate)  # exact: an int is never rounded through a float
-    raised = min(estimate * 2, LARGEST)
-    raise LimitError(
-        f"{what} ({estimate:,}) exceeds the limit of {limit:,}",
-        where,
-        hint=f"make the scenario smaller, or raise the limit: --limit {name}={raised} "
-        f"(or TRACEGRAD_LIMITS={name}={raised})",
+    raised = estimate * 2
+    hint = (
+        f"make the scenario smaller, or raise the limit: --limit {name}={raised} "
+        f"(or TRACEGRAD_LIMITS={name}={raised})"
+        if raised <= LARGEST
+        else "make the scenario smaller: no limit can be raised that far"
     )
+    raise LimitError(f"{what} ({estimate:,}) exceeds the limit of {limit:,}", where, hint=hint)
 
 
 def check_file(path: Path, limit: int, name: str, what: str) -> int:

@@ -415,7 +415,17 @@ def collect(registry: Registry) -> Registry:
             ):
                 registry.add(_checked(_kind, _base, _plugin, name, implementation, config))
 
-            impl.function(**{arg: register for arg in impl.argnames})
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except PluginError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a plugin's own bug, named
+                raise PluginError(
+                    f"plugin '{impl.plugin_name}' failed in {hook_name}: "
+                    f"{type(error).__name__}: {error}",
+                    hint="run with --debug to see the traceback; "
+                    "TRACEGRAD_DISABLE_PLUGINS skips an installed plugin",
+                ) from error
     return registry
 
 

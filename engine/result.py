@@ -19,7 +19,7 @@ import numpy as np
 from engine.network import Network
 
 
-@dataclass
+@dataclass(repr=False)  # the generated repr would print every step's history
 class RunResult:
     """What ``engine.run`` returns.
 
@@ -42,6 +42,13 @@ class RunResult:
     @property
     def params(self) -> dict[str, np.ndarray]:
         return self.network.state()
+
+    def __repr__(self) -> str:
+        folder = f", run_dir={str(self.run_dir)!r}" if self.run_dir is not None else ""
+        return (
+            f"<{type(self).__name__} {self.scenario.spec.name!r}: {self.status}, "
+            f"{self.steps_completed} steps{folder}>"
+        )
 
     @property
     def final_loss(self) -> float | None:

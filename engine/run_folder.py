@@ -125,7 +125,7 @@ def prepare(scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
         if not existed:
             trace_path.unlink(missing_ok=True)
         raise FileWriteError(
-            f"{earlier[0]} holds an earlier run, which this run would overwrite",
+            f"{earlier[0]} already exists (from an earlier run?); this run would overwrite it",
             hint="give a new --run-dir (or --trace), or add --overwrite to replace it",
         )
     try:

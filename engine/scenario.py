@@ -131,15 +131,16 @@ class Scenario:
             parts = _split_key(key)
             if path[: len(parts)] == parts:
                 return f"--set {key}"
-            if parts[: len(path)] == path and path not in self.source.positions:
-                return f"--set {key}"  # a key the override added
+            known = self.source.positions
+            if parts[: len(path)] == path and known and path not in known:
+                return f"--set {key}"  # a key the override added to the file's
         return self.source.where(path)
 
 
-def read_scenario_text(path: Path) -> str:
-    """The text of a scenario file: a regular file of at most ``scenario_bytes``."""
+def read_scenario_text(path: Path, what: str = "scenario file") -> str:
+    """The text of a scenario (or sweep) file: a regular file of at most ``scenario_bytes``."""
     try:
-        check_file(path, Limits.from_settings().scenario_bytes, "scenario_bytes", "scenario file")
+        check_file(path, Limits.from_settings().scenario_bytes, "scenario_bytes", what)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(
@@ -183,10 +184,11 @@ def load_scenario(
         data, source = yaml_source.load(read_scenario_text(path), str(path))
         base_dir = path.resolve().parent
     if not isinstance(data, dict):
+        found = "nothing (the file is empty)" if data is None else type(data).__name__
         raise ScenarioError(
-            f"a scenario is a mapping of keys (name, data, model, ...), found "
-            f"{type(data).__name__}",
+            f"a scenario is a mapping of keys (name, data, model, ...), found {found}",
             source.where(()),
+            hint="start from a bundled scenario, e.g. scenarios/xor.yaml",
         )
     overrides = parse_overrides(overrides)
     for key, value in overrides.items():

@@ -1,5 +1,5 @@
 """Built-in data sets read from files: ``csv`` (a table next to the scenario) and ``digits``
-(the 8x8 handwritten digits that scikit-learn ships)."""
+(the 8x8 handwritten digits, shipped in ``plugins/data/``)."""
 
 from __future__ import annotations
 
@@ -277,30 +277,33 @@ class DigitsConfig(ComponentConfig):
         return value
 
 
-def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The 1797 8×8 images (N, 64) with pixel values 0..16 and their digits (N,)."""
+#: The digits, shipped with the package (see data/digits.LICENSE.txt for source and licence).
+DIGITS_FILE = Path(__file__).parent / "data" / "digits.npz"
+
+
+def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 8×8 images (N, 64) with pixel values 0..16 and their digits (N,): the values
+    of scikit-learn's ``load_digits()``, read from the copy in this package."""
     try:
-        from sklearn.datasets import load_digits
-    except ImportError:
+        with np.load(DIGITS_FILE) as archive:
+            pixels, digits = archive["pixels"], archive["digits"]
+    except (OSError, KeyError, ValueError) as error:
         raise BuildError(
-            "the digits data set is read from scikit-learn, which is not installed",
-            hint="pip install 'tracegrad[digits]'  (or: pip install scikit-learn)",
+            f"the digits data file {DIGITS_FILE} cannot be read: {error}",
+            hint="reinstall tracegrad: the file is part of the package",
         ) from None
-    bunch = load_digits()
-    return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
+    return pixels.astype(np.float64), digits.astype(np.int64)
 
 
 class Digits(Dataset):
     """The 8×8 handwritten digits shipped with scikit-learn (UCI optical digits): 1797 images
     flattened to 64 inputs (row by row), or with ``image: true`` kept as images (N, 1, 8, 8);
-    10 classes, multiclass labels.
-
-    Needs scikit-learn: ``pip install 'tracegrad[digits]'``.
+    10 classes, multiclass labels. The data comes with this package; nothing else is needed.
     """
 
     def load(self, ctx):
         config = self.config
-        pixels, digits = load_sklearn_digits()
+        pixels, digits = load_digit_images()
         labels = digits
         if config.digits is not None:
             keep = np.isin(digits, config.digits)

@@ -6,9 +6,7 @@ settle); the thresholds sit below what the scenarios reach with their own seed.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,16 +17,8 @@ from tests.conftest import SCENARIOS
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 
 
-def skip_without_extras(path: Path) -> None:
-    """Skip scenarios whose data set needs an optional package that is not installed."""
-    text = path.read_text(encoding="utf-8")
-    if "type: digits" in text and importlib.util.find_spec("sklearn") is None:
-        pytest.skip(f"{path.name} needs scikit-learn: pip install 'tracegrad[digits]'")
-
-
 def run(name: str, steps: int) -> engine.RunResult:
     path = SCENARIOS / name
-    skip_without_extras(path)
     result = engine.run(path, trace=False, overrides={"train.steps": steps})
     assert result.status == "completed", result.summary()
     return result
@@ -41,7 +31,6 @@ def test_the_bundled_scenarios_are_found():
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda path: path.name)
 def test_validates_and_runs_three_steps(path):
-    skip_without_extras(path)
     scenario = engine.load_scenario(path)
     assert scenario.spec.train.steps > 3
     result = engine.run(path, trace=False, overrides={"train.steps": 3})

@@ -421,8 +421,7 @@ def test_csv_missing_file_names_the_resolved_path(tmp_path):
 # --- digits -------------------------------------------------------------------------------
 
 
-def test_digits_from_scikit_learn(load):
-    pytest.importorskip("sklearn", reason="the digits data set needs scikit-learn")
+def test_digits_ship_with_the_package(load):
     data = load({"type": "digits"})
     assert data.x.shape == (1797, 64) and data.y.shape == (1797, 1)
     assert data.task == "multiclass" and data.classes == 10
@@ -435,26 +434,35 @@ def test_digits_from_scikit_learn(load):
     np.testing.assert_array_equal(raw.x, 16 * data.x)
 
 
-def test_digits_subset_relabels_in_the_given_order(load):
+def test_the_shipped_digits_are_scikit_learns():
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from plugins.file_data import load_digit_images
+
+    bunch = sklearn_datasets.load_digits()
+    pixels, digits = load_digit_images()
+    assert pixels.dtype == np.float64 and digits.dtype == bunch.target.dtype
+    assert pixels.tobytes() == np.asarray(bunch.data, dtype=np.float64).tobytes()
+    assert digits.tobytes() == bunch.target.tobytes()
+
+
+def test_digits_subset_relabels_in_the_given_order(load):
+    from plugins.file_data import load_digit_images
+
     data = load({"type": "digits", "digits": [8, 3], "samples": 50, "scale": "raw"})
     assert data.x.shape == (50, 64) and data.classes == 2
-    bunch = sklearn_datasets.load_digits()
+    pixels, digits = load_digit_images()
     # find each chosen image among the originals: label 0 must be an 8, label 1 a 3
     for row, label in zip(data.x, data.y[:, 0], strict=True):
-        matches = bunch.target[np.all(bunch.data == row, axis=1)]
+        matches = digits[np.all(pixels == row, axis=1)]
         assert [8, 3][int(label)] in matches
 
 
-def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
+def test_digits_load_without_scikit_learn(monkeypatch):
     # None in sys.modules makes `import sklearn...` raise ImportError, as if not installed
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(BuildError) as error:
-        loaded(supervised({"type": "digits"}))
-    assert "scikit-learn" in error.value.message
-    assert "pip install 'tracegrad[digits]'" in error.value.hint
-    assert error.value.where == "<scenario>"
+    data = loaded(supervised({"type": "digits"}))
+    assert data.x.shape == (1797, 64)
 
 
 # --- the train/validation split -------------------------------------------------------------

@@ -3,7 +3,6 @@ reported with the file:line of the offending key."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,6 @@ def test_the_bundled_scenarios_are_there():
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_bundled_scenario_runs_a_few_steps(path):
-    if path.stem.startswith("digits") and importlib.util.find_spec("sklearn") is None:
-        pytest.skip("the digits data set needs scikit-learn")
     scenario = load_scenario(path, FEW_STEPS)
     assert scenario.spec.kind == "gan"
     result = engine.run(scenario, trace=False)

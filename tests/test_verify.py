@@ -8,7 +8,6 @@ layer or parameter, quantity), or the problem it names for a damaged file.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import random
@@ -339,8 +338,6 @@ def overrides_for(path) -> dict:
         for index, trick in enumerate(data.get("tricks") or []):
             if trick.get("type") == "d_steps_schedule":
                 overrides[f"tricks.{index}.boost_d_steps"] = 2
-    if data["data"].get("type") == "digits" and importlib.util.find_spec("sklearn") is None:
-        pytest.skip(f"{path.name} needs scikit-learn: pip install 'tracegrad[digits]'")
     return overrides
 
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.errors import TracegradError
+from engine.files import make_folder, open_locked
+from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
 from engine.sweep.runs import RunJob, RunOutcome, finished_outcome, scenario_digest
@@ -60,7 +63,34 @@ class SweepResult:
 
 
 def default_out_dir(sweep: Sweep) -> Path:
-    return Path("runs") / f"sweep-{sweep.name}"
+    return Path("runs") / f"sweep-{folder_name(sweep.name)}"
+
+
+#: Held (locked) while a sweep runs in its folder.
+LOCK_FILE = ".tracegrad-sweep.lock"
+#: What a sweep writes into its folder; anything else there belongs to someone else.
+SWEEP_FILES = frozenset(
+    {"results.csv", "runs.csv", "results.md", "comparison.png", "index.html", "runs"}
+)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder holding files a sweep did not write (``-o .`` in a project folder
+    would otherwise overwrite its results.csv or index.html)."""
+    if not out_dir.is_dir():
+        return
+    foreign = sorted(
+        entry.name
+        for entry in out_dir.iterdir()
+        if entry.name not in SWEEP_FILES and not entry.name.startswith(".")
+    )
+    if foreign:
+        raise TracegradError(
+            f"{out_dir} holds files that are not this sweep's ({', '.join(foreign[:3])}"
+            + (", ..." if len(foreign) > 3 else "")
+            + "); the sweep writes results.csv, runs.csv, results.md and index.html there",
+            hint="give -o a new or empty folder (or the folder of this sweep, to resume it)",
+        )
 
 
 def jobs(sweep: Sweep, out_dir: Path) -> list[RunJob]:
@@ -103,29 +133,35 @@ def run_sweep(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep)
     every = configurations(sweep)
     all_jobs = jobs(sweep, out_dir)
-    outcomes: dict[str, RunOutcome] = {}
-    for job in all_jobs:
-        outcome = finished_outcome(job)
-        if outcome is not None:
-            outcomes[job.run_id] = outcome
-    todo = [job for job in all_jobs if job.run_id not in outcomes]
-    status, ran = "completed", 0
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out_dir)
+    make_folder(out_dir)  # a file or a read-only place is a clear error
+    # one sweep at a time in a folder: a second one would restart the first one's runs
+    lock = open_locked(out_dir / LOCK_FILE, "sweep folder")
     try:
-        if todo:
-            with open_executor(executor) as execute:
-                for outcome in execute(todo):
-                    if outcome.status == "interrupted":
-                        status = "interrupted"
-                        break
-                    outcomes[outcome.run_id] = outcome
-                    ran += 1
-                    if progress is not None:
-                        progress(ran, len(todo), outcome)
-    except KeyboardInterrupt:
-        status = "interrupted"
-    finished = [outcomes[job.run_id] for job in all_jobs if job.run_id in outcomes]
-    results, notes = write_results(sweep, every, finished, out_dir)
+        outcomes: dict[str, RunOutcome] = {}
+        for job in all_jobs:
+            outcome = finished_outcome(job)
+            if outcome is not None:
+                outcomes[job.run_id] = outcome
+        todo = [job for job in all_jobs if job.run_id not in outcomes]
+        status, ran = "completed", 0
+        try:
+            if todo:
+                with open_executor(executor) as execute:
+                    for outcome in execute(todo):
+                        if outcome.status == "interrupted":
+                            status = "interrupted"
+                            break
+                        outcomes[outcome.run_id] = outcome
+                        ran += 1
+                        if progress is not None:
+                            progress(ran, len(todo), outcome)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finished = [outcomes[job.run_id] for job in all_jobs if job.run_id in outcomes]
+        results, notes = write_results(sweep, every, finished, out_dir)
+    finally:
+        lock.close()
     return SweepResult(sweep, out_dir, status, every, finished, results, notes, len(all_jobs), ran)
 
 

@@ -18,6 +18,8 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -119,12 +121,21 @@ def _pool(choice: ExecutorChoice):
     elif choice.kind == "processes":
         # fresh interpreters: forking a process that may hold threads (a Dask client, BLAS)
         # can deadlock; each worker imports engine, which keeps BLAS to one thread
+        context = multiprocessing.get_context("spawn")
+        stopping = context.Event()
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=choice.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=choice.workers,
+            mp_context=context,
+            initializer=_quiet_worker,
+            initargs=(stopping,),
         )
+        pool.stopping = stopping
         try:
             yield pool
-        finally:
+        except BaseException:  # Ctrl-C or SIGTERM: stop the workers' runs, never wait long
+            _stop_workers(pool, stopping)
+            raise
+        else:
             pool.shutdown(wait=True, cancel_futures=True)
     else:
         with _dask_client(choice) as client:
@@ -133,6 +144,53 @@ def _pool(choice: ExecutorChoice):
                 yield pool
             finally:
                 pool.shutdown(wait=False)
+
+
+#: Seconds the workers get to end their runs (between two steps) after an interrupt.
+STOP_GRACE = 10.0
+
+
+#: Set in a worker process when the sweep is stopping: it starts no further run.
+_stopping = None
+
+
+def _quiet_worker(stopping) -> None:
+    """A worker ignores Ctrl-C while idle (the parent decides); a run it executes still
+    stops between two steps on SIGINT (``engine.interrupt`` handles it during a run)."""
+    global _stopping
+    _stopping = stopping
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_in_worker(job: RunJob) -> RunOutcome:
+    """``run_one`` in a worker process, unless the sweep is stopping (a run already queued
+    to this worker when Ctrl-C came is not started)."""
+    if _stopping is not None and _stopping.is_set():
+        return RunOutcome(
+            job.run_id, job.config_id, job.seed, job.run_seed, "interrupted", "not started"
+        )
+    return run_one(job)
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor, stopping) -> None:
+    """Cancel what is queued, ask every worker's run to stop (SIGINT: status interrupted,
+    its trace closed), then end the workers; one that does not stop in time is killed."""
+    stopping.set()
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.kill(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+            process.join(1.0)
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
 
 
 @contextlib.contextmanager
@@ -152,7 +210,8 @@ def _run_here(jobs: Iterable[RunJob]) -> Iterator[RunOutcome]:
 
 
 def _run_pool(pool: concurrent.futures.Executor, jobs: Iterable[RunJob]) -> Iterator[RunOutcome]:
-    futures = {pool.submit(run_one, job): job for job in jobs}
+    function = run_in_worker if hasattr(pool, "stopping") else run_one
+    futures = {pool.submit(function, job): job for job in jobs}
     try:
         for future in concurrent.futures.as_completed(futures):
             job = futures[future]

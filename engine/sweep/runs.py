@@ -75,7 +75,9 @@ class RunOutcome:
 def scenario_digest(path: str | Path) -> str:
     """SHA-256 of the scenario file's content as data (sorted JSON): editing a comment or
     the layout of the file changes nothing, editing a value changes the digest."""
-    data, _ = yaml_source.load(Path(path).read_text(encoding="utf-8"), str(path))
+    from engine.scenario import read_scenario_text
+
+    data, _ = yaml_source.load(read_scenario_text(Path(path)), str(path))
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -150,7 +150,7 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     if not path.exists():
         raise ScenarioError(f"sweep file not found: {path}", hint="bundled sweeps are in sweeps/")
-    text = read_scenario_text(path)
+    text = read_scenario_text(path, "sweep file")
     data, source = yaml_source.load(text, str(path))
     if not isinstance(data, dict):
         raise ScenarioError(

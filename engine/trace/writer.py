@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import files
+from engine.limits import LimitError, Limits
 from engine.trace import tensors
 
 SCHEMA_VERSION = 1
@@ -72,6 +73,10 @@ class TraceWriter:
         self.path = Path(path) if path is not None else None
         self.max_values = max_values
         self._file = None
+        #: Bytes the trace may take (the trace_bytes limit), held while it is written, since
+        #: an estimate made before the run can miss what plugins and GAN steps record.
+        self.byte_limit = Limits.from_settings().trace_bytes
+        self.bytes_written = 0
         if self.path is not None:
             self._file = files.open_stream(self.path, "trace")
         self._rows: list[dict] = []  # the buffered steps' scalars, one dict per step
@@ -95,6 +100,16 @@ class TraceWriter:
         if self._file is None:
             return
         line = _ENCODER.encode(record) + "\n"
+        self.bytes_written += len(line)
+        if self.bytes_written > self.byte_limit and record.get("type") != "end":
+            limit, self.byte_limit = self.byte_limit, math.inf  # the end record still fits
+            raise LimitError(
+                f"the trace grew beyond the limit of {limit:,} bytes "
+                f"(trace_bytes) while the run wrote it; the run was stopped",
+                str(self.path),
+                hint="trace fewer steps (trace.every, trace.steps) or raise the limit: "
+                "--limit trace_bytes=N",
+            )
         try:
             self._file.write(line)
             self._file.flush()

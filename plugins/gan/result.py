@@ -18,7 +18,7 @@ from engine.scenario import Scenario
 from plugins.gan.build import GanBuilt
 
 
-@dataclass
+@dataclass(repr=False)
 class GanRunResult(RunResult):
     """What ``engine.run`` returns for a GAN scenario.
 

@@ -49,5 +49,19 @@ def tracegrad(*args, timeout: float = 60, env: dict | None = None, **options) ->
 
 
 @pytest.fixture
+def device(tmp_path):
+    """A private character device like /dev/full (1, 7) in tmp_path: a test that writes to a
+    device must never be able to damage the machine's own /dev, even on code that would."""
+    import stat
+
+    path = tmp_path / "full-device"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except (PermissionError, AttributeError, OSError) as error:
+        pytest.skip(f"cannot create a device node here: {error}")
+    return path
+
+
+@pytest.fixture
 def small(write_scenario):
     return write_scenario(SMALL, "small.yaml")

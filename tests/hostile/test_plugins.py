@@ -176,3 +176,13 @@ def test_one_installed_plugin_can_be_skipped(site):
     )
     assert result.code == 0, result
     assert "cube" in result.out  # the other installed plugin still loads
+
+
+def test_a_registration_hook_that_raises_names_the_plugin(cli, small, tmp_path):
+    plugin = tmp_path / "raiser.py"
+    plugin.write_text(
+        "import engine\n\n@engine.hookimpl\ndef tracegrad_register_layers(register):\n"
+        "    raise RuntimeError('boom while registering')\n"
+    )
+    result = cli("validate", small, "--plugin", plugin)
+    clean_error(result, "raiser.py", "tracegrad_register_layers", "boom while registering")
