@@ -38,10 +38,9 @@ def test_a_hint_never_suggests_a_limit_that_cannot_be_set(cli, small):
     assert "--limit parameters=" not in result.err
 
 
-def test_the_trace_limit_holds_while_a_gan_writes(cli, tmp_path):
-    # a GAN's traced steps (pictures of its samples) are not in the estimate: the limit is
-    # also held as the trace is written
-    from engine.trace import read_trace
+def test_a_gan_beyond_the_trace_limit_is_refused_before_it_starts(cli, tmp_path):
+    # a GAN's traced steps (both networks' passes and the pictures of its samples) are in
+    # the estimate, so the run is refused before anything is written
     from tests.conftest import ROOT
 
     folder = tmp_path / "run"
@@ -59,6 +58,21 @@ def test_the_trace_limit_holds_while_a_gan_writes(cli, tmp_path):
         "trace_bytes=1e6",
     )
     clean_error(result, "trace_bytes", "1,000,000")
-    trace = read_trace(folder)
-    assert trace.end["status"] == "failed" and "trace_bytes" in trace.end["message"]
-    assert (folder / "trace.jsonl").stat().st_size < 1_000_000 + 2_000
+    assert not folder.exists()
+
+
+def test_the_trace_limit_holds_while_the_trace_is_written(tmp_path):
+    # what the estimate misses is still bounded: the writer stops at the limit, and the end
+    # record still fits
+    from engine.limits import LimitError, applied
+    from engine.trace import TraceWriter, read_trace
+
+    path = tmp_path / "trace.jsonl"
+    with applied({"trace_bytes": 2000}):
+        writer = TraceWriter(path)
+        writer.write({"type": "header", "scenario": {}})
+        with pytest.raises(LimitError, match="grew beyond the limit of 2,000 bytes"):
+            for step in range(1000):
+                writer.write({"type": "step", "step": step, "values": list(range(20))})
+        writer.close({"status": "failed", "steps_completed": 0, "message": "trace_bytes"})
+    assert read_trace(path).end["status"] == "failed"
