@@ -167,7 +167,9 @@ class StepPlayer(Reporter):
             index = spec.get("index")
             if index is not None and index < len(layers):
                 activations[spec["name"]] = _activation(layers[index])
-        return player_section(report, activations, self.config.max_steps)
+        return player_section(
+            report, activations, self.config.max_steps, report.scenario.get("loss")
+        )
 
 
 def _activation(layer: dict) -> str | None:
@@ -175,9 +177,11 @@ def _activation(layer: dict) -> str | None:
     return activation.get("type") if isinstance(activation, dict) else activation
 
 
-def player_section(report: Report, activations: dict, max_steps: int) -> list[Section]:
+def player_section(
+    report: Report, activations: dict, max_steps: int, loss: dict | None = None
+) -> list[Section]:
     """The step player's section, shared by the scenario kinds."""
-    block = player.player(report, activations, max_steps)
+    block = player.player(report, activations, max_steps, loss)
     if block is None:
         return []
     steps = ", ".join(str(s["step"]) for s in block.data["steps"])

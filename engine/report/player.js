@@ -193,8 +193,9 @@
   Player.prototype.value = function (phase, key) {
     var parts = key.split(":");
     if (parts[0] === "n") {
-      var table = phase.mode === "weight" ? phase.nodes : phase.grads;
-      var row = table[parts[1]] || (phase.mode === "weight" ? null : phase.nodes[parts[1]]);
+      // going backward a unit shows its gradient where it has one, else its value
+      var grad = phase.mode === "grad" ? phase.grads[parts[1]] : null;
+      var row = grad || phase.nodes[parts[1]];
       return row ? row[+parts[2]] : undefined;
     }
     if (parts[0] === "e") {
@@ -239,7 +240,8 @@
       if (item.value) {
         item.value.textContent = known ? short(v) : "";
         item.node.classList.toggle("empty", v === undefined);
-        item.node.classList.toggle("grad", phase.mode === "grad" && known);
+        item.node.classList.toggle("grad", phase.mode === "grad" && known &&
+          phase.grads[key.split(":")[1]] !== undefined);
         return;
       }
       var layer = item.layer.name, shown = (phase.edges || {})[layer] !== undefined;
@@ -258,7 +260,9 @@
     this.controls.prev.disabled = this.stepIndex === 0 && this.phaseIndex === 0;
     this.controls.next.disabled = this.stepIndex === this.data.steps.length - 1 &&
       this.phaseIndex === count - 1;
-    this.explain(this.selected && this.items[this.selected] ? this.selected : null);
+    // a selection stays while the new phase has an equation for it
+    var keep = this.selected && phase.eq && phase.eq[this.selected];
+    this.explain(keep ? this.selected : null);
   };
 
   Player.prototype.select = function (key) {

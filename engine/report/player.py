@@ -129,7 +129,7 @@ def _width(value) -> int:
 
 
 def step_phases(
-    trace: Trace, step: int, activations: dict[str, str]
+    trace: Trace, step: int, activations: dict[str, str], loss: dict | None = None
 ) -> tuple[dict, list[dict]] | None:
     """The stage and the phases of traced step ``step``; None when the step has no layer
     the player can draw (only dense layers have edges)."""
@@ -141,13 +141,14 @@ def step_phases(
     stage = _Stage(records)
     return (
         {"columns": stage.columns, "layers": list(stage.layers.values())},
-        _Phases(stage, records, activations).build(),
+        _Phases(stage, records, activations, loss or {}).build(),
     )
 
 
 class _Phases:
-    def __init__(self, stage: _Stage, records: list[dict], activations: dict[str, str]):
+    def __init__(self, stage: _Stage, records: list[dict], activations: dict, loss: dict):
         self.stage, self.records, self.activations = stage, records, activations
+        self.loss = loss
         self.weights: dict[str, object] = {}
         for record in records:  # the weights forward passes use: before the step's update
             if record["type"] == "update":
@@ -277,11 +278,15 @@ class _Phases:
         prediction, truth = _whole(record.get("prediction")), _whole(record.get("target"))
         dL = _whole(gradient)
         if dL is not None and prediction is not None and truth is not None:
+            squared = _squared_error(self.loss, record, prediction, truth, dL)
+            if squared:
+                equations["loss"] = squared["loss"]
             for j in range(min(prediction.shape[-1], SHOWN)):
                 y_hat, y = prediction[0, j], truth[0, j]
+                derived = squared["derivative"](j) if squared else ""
                 equations[f"n:{target}:{j}"] = (
                     f"ŷ{sub(j)} = {fmt(y_hat)},  y{sub(j)} = {fmt(y)}\n"
-                    f"∂L/∂ŷ{sub(j)} = {fmt(dL[0, j])}"
+                    f"∂L/∂ŷ{sub(j)} = {derived}{fmt(dL[0, j])}"
                 )
         network = f"{record['network']}: " if record.get("network") else ""
         batch = f" ({record['batch']} batch)" if record.get("batch") else ""
@@ -456,6 +461,39 @@ class _Phases:
         )
 
 
+def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | None:
+    """The mean squared error with its numbers, L = s · Σ (ŷ − y)² (÷ N for the mean), and
+    ∂L/∂ŷ = 2s(ŷ − y) (÷ N); written only when the numbers give the trace's own values."""
+    if (loss or {}).get("type") != "mse" or record.get("loss") not in (None, "mse"):
+        return None
+    scale, mean = float(loss.get("scale", 1.0)), loss.get("reduction", "mean") == "mean"
+    count = prediction.size
+    divide = count if mean else 1
+    value = scale * float(np.sum((prediction - truth) ** 2)) / divide
+    slope = 2 * scale / divide
+    if not np.isclose(value, record["value"], rtol=1e-9, atol=0):
+        return None
+    if not np.allclose(slope * (prediction - truth), dL, rtol=1e-9, atol=1e-300):
+        return None
+    head = f"{fmt(scale)} · " if scale != 1 else ""
+    tail = f" / {count}" if mean else ""
+    text = f"L = {head}Σ (ŷ − y)²{tail}"
+    if count <= 8:
+        terms = " + ".join(
+            f"({fmt(p)} − {factor(t)})²" for p, t in zip(prediction.ravel(), truth.ravel())
+        )
+        text += f"\n  = {head}({terms}){tail}"
+    text += f"\n  = {fmt(record['value'])}"
+
+    def derivative(j: int) -> str:
+        return (
+            f"2 · {fmt(scale)}{tail} · (ŷ{sub(j)} − y{sub(j)}) = {fmt(slope)} × "
+            f"({fmt(prediction[0, j])} − {factor(truth[0, j])}) = "
+        )
+
+    return {"loss": text, "derivative": derivative}
+
+
 def _rule(record: dict):
     """How one number of an update is written: SGD's rule with numbers, else before ← after."""
     lr = record.get("lr")
@@ -490,7 +528,7 @@ def _z(z, j) -> str:
     return f"z{sub(j)}" if z is None else fmt(z[0, j])
 
 
-def player(report, activations: dict[str, str], max_steps: int = 6):
+def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict | None = None):
     """The ``Player`` block of a report: up to ``max_steps`` traced steps (the first, the
     last, and evenly between), or None when no traced step can be drawn."""
     from engine.report.document import Player
@@ -501,7 +539,7 @@ def player(report, activations: dict[str, str], max_steps: int = 6):
         traced = [traced[i] for i in dict.fromkeys(picks.tolist())]
     stage, steps = None, []
     for step in traced:
-        built = step_phases(report.trace, step, activations)
+        built = step_phases(report.trace, step, activations, loss)
         if built is None or (stage is not None and built[0] != stage):
             continue
         stage = built[0]
