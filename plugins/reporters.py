@@ -18,7 +18,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
-from engine.report import html, markdown, walkthrough
+from engine.report import html, markdown, player, walkthrough
 from engine.report.compose import save
 from engine.report.document import Code, Report, Section, Table, Text
 from engine.report.numbers import fmt
@@ -142,6 +142,57 @@ class Network(Reporter):
         if not layers or not inputs:
             return []
         return [network_section("Network", "network", inputs, layers, report)]
+
+
+# --- step player ---------------------------------------------------------------------------
+
+
+class PlayerConfig(ComponentConfig):
+    type: Literal["player"] = "player"
+    max_steps: int = Field(
+        6, ge=1, le=50, description="Traced steps in the player (the first, the last, between)."
+    )
+
+
+class StepPlayer(Reporter):
+    """A traced step phase by phase on the network diagram, every number on demand (HTML)."""
+
+    order = 25
+    kinds = ("supervised",)
+
+    def sections(self, report: Report) -> list[Section]:
+        layers = (report.scenario.get("model") or {}).get("layers") or []
+        activations = {}
+        for spec in report.trace.header.get("network") or []:
+            index = spec.get("index")
+            if index is not None and index < len(layers):
+                activations[spec["name"]] = _activation(layers[index])
+        return player_section(
+            report, activations, self.config.max_steps, report.scenario.get("loss")
+        )
+
+
+def _activation(layer: dict) -> str | None:
+    activation = layer.get("activation")
+    return activation.get("type") if isinstance(activation, dict) else activation
+
+
+def player_section(
+    report: Report, activations: dict, max_steps: int, loss: dict | None = None
+) -> list[Section]:
+    """The step player's section, shared by the scenario kinds."""
+    block = player.player(report, activations, max_steps, loss)
+    if block is None:
+        return []
+    steps = ", ".join(str(s["step"]) for s in block.data["steps"])
+    text = (
+        f"Step through traced steps {steps} phase by phase: Next / Previous (or ← / → on the "
+        "player), Play, and the slider over the steps. Click or focus a unit, an edge or a "
+        "bias (the square 1) to see its equation with the trace's numbers; hover for the "
+        "full-precision value. Edges are coloured by weight going forward and by ∂L/∂W going "
+        "backward (blue positive, red negative, thicker is larger); values are sample 1's."
+    )
+    return [Section("Step player", [Text(text), block], id="player")]
 
 
 # --- curves ----------------------------------------------------------------------------------
@@ -313,6 +364,7 @@ class Markdown(Reporter):
 def tracegrad_register_reporters(register):
     register("overview", Overview, OverviewConfig)
     register("network", Network, NetworkConfig)
+    register("player", StepPlayer, PlayerConfig)
     register("curves", Curves, CurvesConfig)
     register("walkthrough", Walkthrough, WalkthroughConfig)
     register("other_scalars", OtherScalars, OtherScalarsConfig)

@@ -303,7 +303,10 @@ def test_html_has_every_section_and_embeds_its_figures(mazur_html):
     assert "Parameter updates" in html and "Backward pass: the chain rule" in html
     assert html.count('<figure id="figure-') >= 3
     assert html.count("<svg ") == html.count("</svg>") >= 3
-    assert "<script" not in html and "<link" not in html
+    assert "<link" not in html and not re.search(r"<script[^>]*\ssrc=", html)
+    # one script (the step player) and its data; without the script the player stays hidden
+    assert len(re.findall(r"<script>", html)) == 1
+    assert re.search(r'<div class="tg-player" hidden ', html)
     assert not re.search(r"""(src|href)=["']https?:""", html)
     assert "default-src 'none'" in html
     assert "∂L/∂W₁₁ = ∂L/∂a₁ · ∂a₁/∂z₁ · ∂z₁/∂W₁₁" in html

@@ -8,6 +8,7 @@ A report is a list of ``Section``s; a section holds blocks, in reading order:
     Figure      a picture as SVG text, with a caption
     Code        preformatted text (the resolved scenario)
     Notice      a warning or note that must not be missed
+    Player      a traced step phase by phase on the network diagram (HTML, with its script)
     Section     a subsection
 
 Reporters (``engine.components.Reporter``) produce sections; formats render them. The same
@@ -70,7 +71,16 @@ class Notice:
     text: str
 
 
-Block = Union[Text, Equations, Table, Figure, Code, Notice, "Section"]  # noqa: UP007
+@dataclass
+class Player:
+    """The step player's data (``engine/report/player.py``); HTML only: the page's script
+    draws it, and without the script (or in Markdown and the terminal) it is left out."""
+
+    data: dict
+    skipped: int = 0
+
+
+Block = Union[Text, Equations, Table, Figure, Code, Notice, Player, "Section"]  # noqa: UP007
 
 
 @dataclass

@@ -1,17 +1,33 @@
-"""A report as one HTML page: inline CSS, inline SVG figures, no script, no network.
+"""A report as one HTML page: inline CSS, inline SVG figures, one inline script, no network.
 
 The page's Content-Security-Policy forbids every request (``default-src 'none'``), so a
-report can never load anything from elsewhere. Math is Unicode text (∂L/∂W₁₁, Σₙ, ⊙) in a
-fixed-width block, readable without any math library. All styles are scoped under
-``.tg-report``, so the same markup can sit in a notebook cell (``render_fragment``).
+report can never load anything from elsewhere. The one script is the step player
+(``player.js``, with ``player.css``): it draws the data a ``Player`` block embeds as JSON;
+without it the player stays hidden and the page is the static document. Math is Unicode
+text (∂L/∂W₁₁, Σₙ, ⊙) in a fixed-width block, readable without any math library. All styles
+are scoped under ``.tg-report``, so the same markup can sit in a notebook cell
+(``render_fragment``).
 """
 
 from __future__ import annotations
 
 import html
+import json
+import math
 import re
+from importlib import resources
 
-from engine.report.document import Code, Equations, Figure, Notice, Report, Section, Table, Text
+from engine.report.document import (
+    Code,
+    Equations,
+    Figure,
+    Notice,
+    Player,
+    Report,
+    Section,
+    Table,
+    Text,
+)
 
 CSS = """
 .tg-report { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
@@ -50,22 +66,45 @@ CSS = """
 """
 
 
+def _asset(name: str) -> str:
+    return resources.files("engine.report").joinpath(name).read_text(encoding="utf-8")
+
+
+PLAYER_CSS = _asset("player.css")
+PLAYER_JS = _asset("player.js")
+
+
+def _script(report: Report) -> str:
+    """The player's script, once, when the report has a player."""
+    if not any(isinstance(b, Player) for b in _blocks(report.sections)):
+        return ""
+    return f"<script>{PLAYER_JS}</script>"
+
+
+def _blocks(sections):
+    for part in sections:
+        for item in part.blocks:
+            yield item
+            if isinstance(item, Section):
+                yield from _blocks([item])
+
+
 def render_page(report: Report) -> str:
     """The whole report as a standalone HTML document."""
     title = html.escape(report.title)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">\n"
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"{_body(report)}\n</body>\n</html>\n"
+        f"<title>{title}</title>\n<style>{CSS}{PLAYER_CSS}</style>\n</head>\n<body>\n"
+        f"{_body(report)}\n{_script(report)}\n</body>\n</html>\n"
     )
 
 
 def render_fragment(report: Report) -> str:
     """The report as one <div> with its own <style>, for a notebook cell."""
-    return f"<style>{CSS}</style>\n{_body(report)}"
+    return f"<style>{CSS}{PLAYER_CSS}</style>\n{_body(report)}\n{_script(report)}"
 
 
 def _body(report: Report) -> str:
@@ -122,7 +161,33 @@ def block(item, level: int) -> str:
         return f"<pre>{html.escape(item.text)}</pre>"
     if isinstance(item, Notice):
         return notice(item)
+    if isinstance(item, Player):
+        return player(item)
     raise TypeError(f"a report block cannot be {type(item).__name__}")
+
+
+def player(item: Player) -> str:
+    """The player's place: hidden until its script runs; its data as JSON ("</" escaped, so
+    no string in it can end the script element)."""
+    data = json.dumps(_finite(item.data), ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("</", "<\\/")
+    label = "Step player: a traced step phase by phase on the network"
+    return (
+        f'<div class="tg-player" hidden tabindex="0" role="region" aria-label="{label}">'
+        f'<script type="application/json" class="tg-player-data">{data}</script>'
+        '<div class="tg-player-ui"></div></div>'
+    )
+
+
+def _finite(value):
+    """JSON has no NaN or infinity: a number that is not finite becomes its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def notice(item: Notice) -> str:

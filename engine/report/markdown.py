@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.report.document import Code, Equations, Figure, Notice, Report, Section, Table, Text
+from engine.report.document import (
+    Code,
+    Equations,
+    Figure,
+    Notice,
+    Player,
+    Report,
+    Section,
+    Table,
+    Text,
+)
 
 
 def figures_folder(path: Path) -> Path:
@@ -66,6 +76,8 @@ def block(item, figures: str | None = None, files: dict | None = None) -> list[s
         name = f"{item.name}.svg"
         files[name] = item.svg
         return [f"![{item.alt or item.caption}]({figures}/{name})", "", f"*{item.caption}*", ""]
+    if isinstance(item, Player):
+        return []  # interactive: the HTML page only
     raise TypeError(f"a report block cannot be {type(item).__name__}")
 
 

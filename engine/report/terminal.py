@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from engine.report.document import Code, Equations, Figure, Notice, Section, Table, Text
+from engine.report.document import Code, Equations, Figure, Notice, Player, Section, Table, Text
 
 UNDERLINES = "=-~·"
 WIDTH = 100
@@ -42,6 +42,8 @@ def block(item) -> list[str]:
         return textwrap.wrap(f"{label}: {item.text}", WIDTH) + [""]
     if isinstance(item, Figure):
         return []
+    if isinstance(item, Player):
+        return []  # interactive: the HTML page only
     raise TypeError(f"a report block cannot be {type(item).__name__}")
 
 

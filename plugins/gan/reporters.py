@@ -11,7 +11,7 @@ from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
 from engine.report.document import Report, Section
 from plugins.gan import report as report_parts
-from plugins.reporters import sample_steps
+from plugins.reporters import player_section, sample_steps
 
 # --- GAN runs --------------------------------------------------------------------------------
 
@@ -28,6 +28,30 @@ class GanNetworks(Reporter):
 
     def sections(self, report: Report) -> list[Section]:
         return report_parts.networks(report)
+
+
+class GanPlayerConfig(ComponentConfig):
+    type: Literal["gan_player"] = "gan_player"
+    max_steps: int = Field(
+        3, ge=1, le=50, description="Traced steps in the player (the first, the last, between)."
+    )
+
+
+class GanPlayer(Reporter):
+    """GAN runs: a traced step on G and D: D on the real and the fake batch, then G through
+    the frozen D and the hand-off of ∂L/∂G(z), every number on demand (HTML)."""
+
+    order = 25
+    kinds = ("gan",)
+
+    def sections(self, report: Report) -> list[Section]:
+        activations = {}
+        for network, key in (("G", "generator"), ("D", "discriminator")):
+            for index, layer in enumerate((report.scenario.get(key) or {}).get("layers") or []):
+                activation = layer.get("activation")
+                kind = activation.get("type") if isinstance(activation, dict) else activation
+                activations[f"{network}.{layer.get('type')}{index}"] = kind
+        return player_section(report, activations, self.config.max_steps)
 
 
 class GanCurvesConfig(ComponentConfig):
@@ -80,6 +104,7 @@ class GanTricks(Reporter):
 @hookimpl
 def tracegrad_register_reporters(register):
     register("gan_networks", GanNetworks, GanNetworksConfig)
+    register("gan_player", GanPlayer, GanPlayerConfig)
     register("gan_curves", GanCurves, GanCurvesConfig)
     register("gan_samples", GanSamples, GanSamplesConfig)
     register("gan_tricks", GanTricks, GanTricksConfig)

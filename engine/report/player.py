@@ -1,0 +1,550 @@
+"""The step player's data: each traced step as phases on the network diagram.
+
+    step_phases(trace, step, activations) -> (stage, phases)
+
+The stage is the diagram: columns of units (the input, then each layer's output; a network
+fed by another, like D by G, starts on the column its feeder ends on) joined by layers. A
+phase is one moment of the step, in the order the trace recorded it:
+
+    forward  one layer: z = x·W + b, a = f(z)       edges show the weights
+    loss     the loss and ∂L/∂ŷ
+    backward one layer, last first                   edges show ∂L/∂W
+    handoff  one network's ∂L/∂x becomes the gradient of the network that fed it
+    update   every parameter of a network: before ← after
+
+Each phase holds the values shown (sample 1, the first ``SHOWN`` units of a column) and, for
+every element a student can click, its equation with the trace's numbers substituted. The
+numbers come from the trace only; an equation that cannot be written whole (a summarized
+array) says what the trace kept. The page's script (``player.js``) only displays them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.report.numbers import array, factor, fmt, sub
+from engine.trace.reader import Trace
+from engine.trace.tensors import Summary
+
+#: Units shown per column; the rest are counted ("+ 122 more").
+SHOWN = 6
+
+ACTIVATION_DERIVATIVES = {
+    "sigmoid": ("a(1 − a)", lambda z, a: a * (1 - a), lambda z, a: f"{fmt(a)} × (1 − {fmt(a)})"),
+    "tanh": ("1 − a²", lambda z, a: 1 - a * a, lambda z, a: f"1 − {factor(a)}²"),
+    "relu": ("1 if z > 0 else 0", lambda z, a: float(z > 0), lambda z, a: f"z = {fmt(z)}"),
+}
+
+
+def first_sample(value, units: int | None = None) -> list[float | None] | None:
+    """Sample 1's numbers of a (batch, units) trace value, the first ``SHOWN`` units; from a
+    summary only what its head holds (the head is the array's first numbers in row order)."""
+    value = array(value)
+    if value is None:
+        return None
+    if isinstance(value, Summary):
+        width = value.shape[-1] if len(value.shape) > 1 else value.shape[0]
+        head = list(value.head[: min(width, SHOWN)])
+        return head + [None] * (min(width, SHOWN) - len(head))
+    value = np.asarray(value, dtype=np.float64)
+    row = value[0] if value.ndim > 1 else value
+    return [float(v) for v in row[:SHOWN]]
+
+
+def grid(value) -> list[list[float | None]] | None:
+    """The shown corner of a weight matrix (inputs × units); from a summary, its first row's
+    head (the rest is unknown: None)."""
+    value = array(value)
+    if value is None:
+        return None
+    if isinstance(value, Summary):
+        rows, cols = (value.shape + (1,))[:2]
+        shown_rows, shown_cols = min(rows, SHOWN), min(cols, SHOWN)
+        flat = list(value.head)
+        out = [[None] * shown_cols for _ in range(shown_rows)]
+        for k, number in enumerate(flat):
+            i, j = divmod(k, cols)
+            if i < shown_rows and j < shown_cols:
+                out[i][j] = float(number)
+        return out
+    value = np.asarray(value, dtype=np.float64)
+    if value.ndim == 1:
+        value = value[None, :]
+    return [[float(v) for v in row[:SHOWN]] for row in value[:SHOWN]]
+
+
+def _whole(value):
+    value = array(value)
+    return None if value is None or isinstance(value, Summary) else np.asarray(value, float)
+
+
+class _Stage:
+    """Columns and layers, laid out from the step's forward records."""
+
+    def __init__(self, records: list[dict]):
+        self.columns: list[dict] = []
+        self.layers: dict[str, dict] = {}
+        handoffs = [r for r in records if r["type"] == "handoff"]
+        feeds = {r["to"]: r["from"] for r in handoffs}  # G feeds D: G is laid out first
+        forwards = [r for r in records if r["type"] == "forward"]
+        networks = list(dict.fromkeys(r.get("network") for r in forwards))
+        networks.sort(key=lambda n: 0 if n in feeds else 1)
+        for network in networks:
+            own = {r["layer"]: r for r in forwards if r.get("network") == network}
+            ordered = sorted(own.values(), key=lambda r: r["index"])
+            if not self.columns or network not in feeds.values():
+                first = ordered[0]["values"]["x"]
+                self._column(network, "input", _width(first))
+            else:  # the feeder's last column is this network's input
+                self.columns[-1]["name"] += f" = {network} input"
+            for record in ordered:
+                values = record["values"]
+                output = values.get("a", values.get("z"))
+                source = len(self.columns) - 1
+                self._column(network, record["layer"], _width(output))
+                self.layers[record["layer"]] = {
+                    "name": record["layer"],
+                    "network": network,
+                    "source": source,
+                    "target": source + 1,
+                }
+
+    def _column(self, network, name, width):
+        label = "x" if not self.columns else "a"
+        self.columns.append(
+            {
+                "network": network,
+                "name": name,
+                "label": label,
+                "units": width,
+                "shown": min(width, SHOWN),
+            }
+        )
+
+
+def _width(value) -> int:
+    value = array(value)
+    shape = value.shape if isinstance(value, Summary) else np.shape(value)
+    return int(shape[-1]) if len(shape) else 1
+
+
+def step_phases(
+    trace: Trace, step: int, activations: dict[str, str], loss: dict | None = None
+) -> tuple[dict, list[dict]] | None:
+    """The stage and the phases of traced step ``step``; None when the step has no layer
+    the player can draw (only dense layers have edges)."""
+    records = trace.step_records(step)
+    if not any(r["type"] == "forward" for r in records):
+        return None
+    if any(r["type"] == "forward" and r.get("kind") != "dense" for r in records):
+        return None
+    stage = _Stage(records)
+    return (
+        {"columns": stage.columns, "layers": list(stage.layers.values())},
+        _Phases(stage, records, activations, loss or {}).build(),
+    )
+
+
+class _Phases:
+    def __init__(self, stage: _Stage, records: list[dict], activations: dict, loss: dict):
+        self.stage, self.records, self.activations = stage, records, activations
+        self.loss = loss
+        self.weights: dict[str, object] = {}
+        for record in records:  # the weights forward passes use: before the step's update
+            if record["type"] == "update":
+                self.weights.setdefault(record["param"], record["before"])
+        self.nodes: dict[int, list] = {}
+        self.grads: dict[int, list] = {}
+        self.note = ""
+        self.frozen: set[str] = set()
+        self.forward_values: dict[str, dict] = {}
+        # a network whose backward pass is marked frozen is frozen for its whole phase
+        self.frozen_in: dict[object, set[str]] = {}
+        for record in records:
+            if record["type"] == "backward" and record.get("frozen"):
+                self.frozen_in.setdefault(record.get("phase"), set()).add(record.get("network"))
+
+    def build(self) -> list[dict]:
+        phases, updates = [], []
+        for record in self.records:
+            kind = record["type"]
+            self.frozen = self.frozen_in.get(record.get("phase"), set())
+            if kind != "update" and updates:
+                phases.append(self._update(updates))
+                updates = []
+            if kind == "gan_phase":
+                self.note = record.get("text", "")
+            elif kind == "forward":
+                phases.append(self._forward(record))
+            elif kind == "loss":
+                phases.append(self._loss(record))
+            elif kind == "backward":
+                phases.append(self._backward(record))
+            elif kind == "handoff":
+                phases.append(self._handoff(record))
+            elif kind == "update":
+                updates.append(record)
+        if updates:
+            phases.append(self._update(updates))
+        return phases
+
+    def _phase(self, title: str, mode: str, active: list[int], **extra) -> dict:
+        return {
+            "title": title,
+            "note": self.note,
+            "mode": mode,
+            "active": active,
+            "frozen": sorted(n for n in self.frozen if n),
+            "nodes": {str(c): v for c, v in self.nodes.items()},
+            "grads": {str(c): v for c, v in self.grads.items()},
+            **extra,
+        }
+
+    # --- forward -----------------------------------------------------------------------
+
+    def _forward(self, record: dict) -> dict:
+        layer = self.stage.layers[record["layer"]]
+        source, target = layer["source"], layer["target"]
+        if self.nodes and target <= max(self.nodes):  # a new pass over the diagram
+            self.nodes, self.grads = {}, {}
+        values = record["values"]
+        self.forward_values[record["layer"]] = values
+        output = values.get("a", values.get("z"))
+        self.nodes[source] = first_sample(values["x"])
+        self.nodes[target] = first_sample(output)
+        name = record["layer"]
+        W, b = self.weights.get(f"{name}.W"), self.weights.get(f"{name}.b")
+        equations = self._forward_equations(name, target, values, W, b)
+        for i, w_row in enumerate(grid(W) or []):
+            for j, w in enumerate(w_row):
+                x = _at(self.nodes[source], i)
+                text = f"{name}: W{sub(i, j)} = {_num(w)}"
+                if x is not None and w is not None:
+                    text += f"\nx{sub(i)}·W{sub(i, j)} = {fmt(x)} × {factor(w)} = {fmt(x * w)}"
+                equations[f"e:{name}:{i}:{j}"] = text
+        for j, bias in enumerate(first_sample(b) or []):
+            equations[f"b:{name}:{j}"] = f"{name}: b{sub(j)} = {_num(bias)}"
+        batch = f" ({record['batch']} batch)" if record.get("batch") else ""
+        network = f"{record['network']}: " if record.get("network") else ""
+        return self._phase(
+            f"{network}forward through {name}{batch}",
+            "weight",
+            [source, target],
+            layer=name,
+            edges={name: grid(W)},
+            bias={name: first_sample(b)},
+            eq=equations,
+        )
+
+    def _forward_equations(self, name, target, values, W, b) -> dict:
+        equations = {}
+        x, z, a = _whole(values["x"]), _whole(values.get("z")), _whole(values.get("a"))
+        W, b = _whole(W), _whole(b)
+        f = self.activations.get(name) or "identity"
+        for j, shown in enumerate(first_sample(values.get("z")) or []):
+            lines = []
+            if x is not None and W is not None and z is not None:
+                terms = " + ".join(f"x{sub(i)}·W{sub(i, j)}" for i in range(W.shape[0]))
+                numbers = " + ".join(
+                    f"{fmt(x[0, i])} × {factor(W[i, j])}" for i in range(W.shape[0])
+                )
+                if b is not None:
+                    terms += f" + b{sub(j)}"
+                    numbers += f" + {factor(b[j])}"
+                lines.append(f"z{sub(j)} = {terms}\n   = {numbers}\n   = {fmt(z[0, j])}")
+            else:
+                lines.append(
+                    f"z{sub(j)} = Σᵢ xᵢ·Wᵢ{sub(j)} + b{sub(j)} = {_num(shown)}"
+                    "  (the trace keeps only the first numbers of this layer's weights)"
+                )
+            if a is not None and z is not None:
+                lines.append(f"a{sub(j)} = {f}(z{sub(j)}) = {f}({fmt(z[0, j])}) = {fmt(a[0, j])}")
+            elif "a" not in values:
+                lines.append(f"no activation: the output is z{sub(j)}")
+            equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
+        return equations
+
+    # --- loss --------------------------------------------------------------------------
+
+    def _loss(self, record: dict) -> dict:
+        target = max(self.nodes) if self.nodes else len(self.stage.columns) - 1
+        gradient = record.get("dL/dprediction")
+        if gradient is not None:
+            self.grads[target] = first_sample(gradient)
+        equations = {"loss": f"{record.get('formula', 'L')}\nL = {fmt(record['value'])}"}
+        term = record.get("term")
+        if term:
+            equations["loss"] = f"{term}\n{equations['loss']}"
+        prediction, truth = _whole(record.get("prediction")), _whole(record.get("target"))
+        dL = _whole(gradient)
+        if dL is not None and prediction is not None and truth is not None:
+            squared = _squared_error(self.loss, record, prediction, truth, dL)
+            if squared:
+                equations["loss"] = squared["loss"]
+            for j in range(min(prediction.shape[-1], SHOWN)):
+                y_hat, y = prediction[0, j], truth[0, j]
+                derived = squared["derivative"](j) if squared else ""
+                equations[f"n:{target}:{j}"] = (
+                    f"ŷ{sub(j)} = {fmt(y_hat)},  y{sub(j)} = {fmt(y)}\n"
+                    f"∂L/∂ŷ{sub(j)} = {derived}{fmt(dL[0, j])}"
+                )
+        network = f"{record['network']}: " if record.get("network") else ""
+        batch = f" ({record['batch']} batch)" if record.get("batch") else ""
+        return self._phase(
+            f"{network}loss{batch}",
+            "grad",
+            [target],
+            loss=record["value"],
+            eq=equations,
+        )
+
+    # --- backward ----------------------------------------------------------------------
+
+    def _backward(self, record: dict) -> dict:
+        name = record["layer"]
+        layer = self.stage.layers[name]
+        source, target = layer["source"], layer["target"]
+        values = record["values"]
+        if "dL/da" in values:
+            self.grads[target] = first_sample(values["dL/da"])
+        elif "dL/dz" in values:
+            self.grads[target] = first_sample(values["dL/dz"])
+        self.grads[source] = first_sample(values.get("dL/dx"))
+        equations = self._backward_equations(name, source, target, values)
+        network = f"{record['network']}: " if record.get("network") else ""
+        frozen = " (D frozen: its gradients are not applied)" if record.get("frozen") else ""
+        return self._phase(
+            f"{network}backward through {name}{frozen}",
+            "grad",
+            [source, target],
+            layer=name,
+            edges={name: grid(values.get("dL/dW"))},
+            bias={name: first_sample(values.get("dL/db"))},
+            eq=equations,
+        )
+
+    def _backward_equations(self, name, source, target, values) -> dict:
+        equations = {}
+        dz, da = _whole(values.get("dL/dz")), _whole(values.get("dL/da"))
+        fprime, dW = _whole(values.get("f'(z)")), _whole(values.get("dL/dW"))
+        dx = _whole(values.get("dL/dx"))
+        x = _whole(self._forward_value(name, "x"))
+        z, a = _whole(self._forward_value(name, "z")), _whole(self._forward_value(name, "a"))
+        W = _whole(self.weights.get(f"{name}.W"))
+        f = self.activations.get(name) or "identity"
+        single = dz is not None and dz.shape[0] == 1
+        for j, shown in enumerate(first_sample(values.get("dL/dz")) or []):
+            if dz is None:
+                equations[f"n:{target}:{j}"] = f"{name}: ∂L/∂z{sub(j)} = {_num(shown)}"
+                continue
+            lines = []
+            if da is not None and fprime is not None:
+                derivative = ACTIVATION_DERIVATIVES.get(f)
+                if derivative and z is not None and a is not None:
+                    rule, _, numbers = derivative
+                    lines.append(
+                        f"f'(z{sub(j)}) = {rule.replace('a', f'a{sub(j)}')}"
+                        f" = {numbers(z[0, j], a[0, j])} = {fmt(fprime[0, j])}"
+                    )
+                else:
+                    lines.append(f"f'(z{sub(j)}) = {f}'({_z(z, j)}) = {fmt(fprime[0, j])}")
+                lines.append(
+                    f"∂L/∂z{sub(j)} = ∂L/∂a{sub(j)} · f'(z{sub(j)}) = {fmt(da[0, j])} × "
+                    f"{factor(fprime[0, j])} = {fmt(dz[0, j])}"
+                )
+            else:
+                lines.append(f"∂L/∂z{sub(j)} = {fmt(dz[0, j])}  (no activation: ∂L/∂z = ∂L/∂a)")
+            equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
+        if dW is not None and dz is not None and x is not None:
+            for i in range(min(dW.shape[0], SHOWN)):
+                for j in range(min(dW.shape[1], SHOWN)):
+                    if single and da is not None and fprime is not None:
+                        text = (
+                            f"∂L/∂W{sub(i, j)} = ∂L/∂a{sub(j)} · f'(z{sub(j)}) · x{sub(i)}\n"
+                            f"   = {fmt(da[0, j])} × {factor(fprime[0, j])} × {factor(x[0, i])}"
+                            f" = {fmt(dW[i, j])}"
+                        )
+                    elif single:
+                        text = (
+                            f"∂L/∂W{sub(i, j)} = ∂L/∂z{sub(j)} · x{sub(i)} = {fmt(dz[0, j])} × "
+                            f"{factor(x[0, i])} = {fmt(dW[i, j])}"
+                        )
+                    else:
+                        text = (
+                            f"∂L/∂W{sub(i, j)} = Σₙ ∂L/∂zₙ{sub(j)} · xₙ{sub(i)} over "
+                            f"{dz.shape[0]} samples = {fmt(dW[i, j])}\n"
+                            f"   sample 1's term: {fmt(dz[0, j])} × {factor(x[0, i])} = "
+                            f"{fmt(dz[0, j] * x[0, i])}"
+                        )
+                    equations[f"e:{name}:{i}:{j}"] = f"{name}: {text}"
+        else:
+            for i, row in enumerate(grid(values.get("dL/dW")) or []):
+                for j, g in enumerate(row):
+                    equations[f"e:{name}:{i}:{j}"] = f"{name}: ∂L/∂W{sub(i, j)} = {_num(g)}"
+        for j, g in enumerate(first_sample(values.get("dL/db")) or []):
+            text = f"{name}: ∂L/∂b{sub(j)} = "
+            text += "∂L/∂z" + sub(j) if single else "Σₙ ∂L/∂zₙ" + sub(j)
+            equations[f"b:{name}:{j}"] = f"{text} = {_num(g)}"
+        if dx is not None and dz is not None and W is not None:
+            for i in range(min(dx.shape[1], SHOWN)):
+                terms = " + ".join(f"∂L/∂z{sub(j)}·W{sub(i, j)}" for j in range(W.shape[1]))
+                numbers = " + ".join(
+                    f"{fmt(dz[0, j])} × {factor(W[i, j])}" for j in range(W.shape[1])
+                )
+                text = f"∂L/∂x{sub(i)} = {terms}"
+                if W.shape[1] <= 8:
+                    text += f"\n   = {numbers}"
+                equations[f"n:{source}:{i}"] = f"{name}: {text}\n   = {fmt(dx[0, i])}"
+        else:
+            for i, g in enumerate(first_sample(values.get("dL/dx")) or []):
+                equations[f"n:{source}:{i}"] = f"{name}: ∂L/∂x{sub(i)} = {_num(g)}"
+        return equations
+
+    def _forward_value(self, layer: str, name: str):
+        """The value ``name`` of the last forward pass through ``layer`` (the one a
+        backward record undoes)."""
+        return self.forward_values.get(layer, {}).get(name)
+
+    # --- hand-off and updates ------------------------------------------------------------
+
+    def _handoff(self, record: dict) -> dict:
+        column = next(
+            c["target"]
+            for c in reversed(list(self.stage.layers.values()))
+            if c["network"] == record["to"]
+        )
+        gradient = record.get("dL/dG(z)")
+        self.grads[column] = first_sample(gradient)
+        return self._phase(
+            f"hand-off: {record['from']}'s ∂L/∂x becomes {record['to']}'s ∂L/∂a",
+            "grad",
+            [column],
+            eq={
+                f"n:{column}:{j}": f"∂L/∂G(z){sub(j)} = {_num(g)}"
+                for j, g in enumerate(first_sample(gradient) or [])
+            },
+            text=record.get("text", ""),
+        )
+
+    def _update(self, updates: list[dict]) -> dict:
+        edges, bias, equations, active = {}, {}, {}, set()
+        for record in updates:
+            layer, _, param = record["param"].rpartition(".")
+            if layer not in self.stage.layers:
+                continue
+            spec = self.stage.layers[layer]
+            active.update((spec["source"], spec["target"]))
+            rule = _rule(record)
+            before, after = grid(record["before"]), grid(record["after"])
+            grads = grid(record.get("grad"))
+            letter = "W" if param == "W" else "b"
+            shown = edges if param == "W" else bias
+            shown[layer] = first_sample(record["after"]) if param == "b" else after
+            for i, row in enumerate(before or []):
+                for j, old in enumerate(row):
+                    new = after[i][j]
+                    g = grads[i][j] if grads else None
+                    index = sub(i, j) if param == "W" else sub(j)
+                    key = f"e:{layer}:{i}:{j}" if param == "W" else f"b:{layer}:{j}"
+                    equations[key] = f"{layer}: " + rule(f"{letter}{index}", old, g, new)
+            self.weights[record["param"]] = record["after"]
+        network = updates[0].get("network")
+        label = f"{network}: " if network else ""
+        optimizer = updates[0].get("optimizer", "")
+        return self._phase(
+            f"{label}updates ({optimizer}, lr = {fmt(updates[0].get('lr', float('nan')))})",
+            "update",
+            sorted(active),
+            edges=edges,
+            bias=bias,
+            eq=equations,
+        )
+
+
+def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | None:
+    """The mean squared error with its numbers, L = s · Σ (ŷ − y)² (÷ N for the mean), and
+    ∂L/∂ŷ = 2s(ŷ − y) (÷ N); written only when the numbers give the trace's own values."""
+    if (loss or {}).get("type") != "mse" or record.get("loss") not in (None, "mse"):
+        return None
+    scale, mean = float(loss.get("scale", 1.0)), loss.get("reduction", "mean") == "mean"
+    count = prediction.size
+    divide = count if mean else 1
+    value = scale * float(np.sum((prediction - truth) ** 2)) / divide
+    slope = 2 * scale / divide
+    if not np.isclose(value, record["value"], rtol=1e-9, atol=0):
+        return None
+    if not np.allclose(slope * (prediction - truth), dL, rtol=1e-9, atol=1e-300):
+        return None
+    head = f"{fmt(scale)} · " if scale != 1 else ""
+    tail = f" / {count}" if mean else ""
+    text = f"L = {head}Σ (ŷ − y)²{tail}"
+    if count <= 8:
+        terms = " + ".join(
+            f"({fmt(p)} − {factor(t)})²" for p, t in zip(prediction.ravel(), truth.ravel())
+        )
+        text += f"\n  = {head}({terms}){tail}"
+    text += f"\n  = {fmt(record['value'])}"
+
+    def derivative(j: int) -> str:
+        return (
+            f"2 · {fmt(scale)}{tail} · (ŷ{sub(j)} − y{sub(j)}) = {fmt(slope)} × "
+            f"({fmt(prediction[0, j])} − {factor(truth[0, j])}) = "
+        )
+
+    return {"loss": text, "derivative": derivative}
+
+
+def _rule(record: dict):
+    """How one number of an update is written: SGD's rule with numbers, else before ← after."""
+    lr = record.get("lr")
+    plain_sgd = record.get("optimizer") == "sgd" and not record.get("state")
+
+    def write(name, old, g, new):
+        if old is None or new is None:
+            return f"{name}: the trace keeps only the first numbers of this parameter"
+        if plain_sgd and g is not None and lr is not None:
+            return (
+                f"{name} ← {name} − lr·∂L/∂{name}\n   = {fmt(old)} − {fmt(lr)} × {factor(g)}"
+                f" = {fmt(new)}"
+            )
+        gradient = f"∂L/∂{name} = {fmt(g)}\n" if g is not None else ""
+        return (
+            f"{gradient}{name} ← {fmt(new)} by {record.get('optimizer')}"
+            f" (before {fmt(old)}, change {fmt(new - old)})"
+        )
+
+    return write
+
+
+def _at(values, i):
+    return values[i] if values is not None and i < len(values) else None
+
+
+def _num(value) -> str:
+    return "not kept in the trace" if value is None else fmt(value)
+
+
+def _z(z, j) -> str:
+    return f"z{sub(j)}" if z is None else fmt(z[0, j])
+
+
+def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict | None = None):
+    """The ``Player`` block of a report: up to ``max_steps`` traced steps (the first, the
+    last, and evenly between), or None when no traced step can be drawn."""
+    from engine.report.document import Player
+
+    traced = report.trace.traced_steps
+    if len(traced) > max_steps:
+        picks = np.linspace(0, len(traced) - 1, max_steps).round().astype(int)
+        traced = [traced[i] for i in dict.fromkeys(picks.tolist())]
+    stage, steps = None, []
+    for step in traced:
+        built = step_phases(report.trace, step, activations, loss)
+        if built is None or (stage is not None and built[0] != stage):
+            continue
+        stage = built[0]
+        steps.append({"step": step, "phases": built[1]})
+    if not steps:
+        return None
+    skipped = len(report.trace.traced_steps) - len(steps)
+    return Player({"stage": stage, "steps": steps}, skipped=skipped)
