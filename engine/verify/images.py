@@ -70,11 +70,17 @@ def conv2d_forward(check: Checker, layer: LayerPass) -> None:
             "z[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x_p[n, c, i·s + u, j·s + v] + b[o], W and b "
             "as the update record's before",
         )
+    _check_activation(check, layer)
+
+
+def _check_activation(check: Checker, layer: LayerPass) -> None:
+    """a = f(z) of a layer with an activation, when both are in the trace."""
+    values = layer.forward
     if "a" not in values:
         return
-    f = _activation(check, layer, config.get("activation"))
+    f = _activation(check, layer, layer.config.get("activation"))
     if f is not None and check.whole("a", values.get("z")):
-        check.compare(place, "a", values["a"], f.f(values["z"]), f"a = {f.name}(z)")
+        check.compare(layer.place, "a", values["a"], f.f(values["z"]), f"a = {f.name}(z)")
 
 
 def conv2d_backward(check: Checker, layer: LayerPass) -> None:
@@ -146,11 +152,7 @@ def conv_transpose_forward(check: Checker, layer: LayerPass) -> None:
             "z_p[n, o, i·s + u, j·s + v] += Σ_c x[n, c, i, j]·W[c, o, u, v], cut by the "
             "padding, + b[o]",
         )
-    if "a" not in values:
-        return
-    f = _activation(check, layer, config.get("activation"))
-    if f is not None and check.whole("a", values.get("z")):
-        check.compare(place, "a", values["a"], f.f(values["z"]), f"a = {f.name}(z)")
+    _check_activation(check, layer)
 
 
 def conv_transpose_backward(check: Checker, layer: LayerPass) -> None:
