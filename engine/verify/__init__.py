@@ -73,9 +73,20 @@ def trace_checks(plugins=()) -> dict:
     return checks
 
 
+#: Rule tables of other kinds than components, made by the rule modules that read them
+#: (the GAN's "tricks"): kind -> {name: rule}.
+RULE_KINDS: dict[str, dict] = {}
+
+
+def rule_table(kind: str) -> dict:
+    """The table of rules of ``kind`` a scenario kind's rule module reads (e.g. the GAN's
+    "tricks"), made on first use; ``register(kind, name, rule)`` then fills it."""
+    return RULE_KINDS.setdefault(kind, {})
+
+
 def add_rule(kind: str, name: str, rule) -> None:
-    """Add a component's verification rule (``tracegrad_register_rules``); a built-in rule
-    of the same name stays."""
+    """Add a verification rule (``tracegrad_register_rules``); a built-in rule of the same
+    name stays."""
     from engine.verify import activations, layers, losses, optimizers
 
     tables = {
@@ -83,6 +94,7 @@ def add_rule(kind: str, name: str, rule) -> None:
         "losses": losses.LOSSES,
         "optimizers": optimizers.RULES,
         "layers": layers.LAYERS,
+        **RULE_KINDS,
     }
     if kind not in tables:
         raise TracegradError(
