@@ -87,13 +87,14 @@ def rule_table(kind: str) -> dict:
 def add_rule(kind: str, name: str, rule) -> None:
     """Add a verification rule (``tracegrad_register_rules``); a built-in rule of the same
     name stays."""
-    from engine.verify import activations, layers, losses, optimizers
+    from engine.verify import activations, layers, losses, optimizers, order
 
     tables = {
         "activations": activations.FORMULAS,
         "losses": losses.LOSSES,
         "optimizers": optimizers.RULES,
         "layers": layers.LAYERS,
+        "record_order": order.ORDERS,
         **RULE_KINDS,
     }
     if kind not in tables:
@@ -140,6 +141,12 @@ def verify_trace(
         )
     name = trace_kind(trace)
     checks = trace_checks(_plugins_of(trace.header.get("scenario")))
+    from engine.verify.order import ORDERS, check_order
+
+    if name in ORDERS:
+        check_order(trace, ORDERS[name], report)
+    else:
+        report.unruled[f"record order: no rule for traces of kind '{name}'"] += 1
     try:
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
             if name in checks and "network" in trace.header:

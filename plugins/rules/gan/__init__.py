@@ -16,7 +16,9 @@ def tracegrad_register_trace_checks(register):
 
 @engine.hookimpl
 def tracegrad_register_rules(register):
+    from plugins.rules.gan.order import RECORD_ORDER
     from plugins.rules.gan.trick_rules import BUILTIN
 
+    register("record_order", "gan", RECORD_ORDER)
     for name, rule in BUILTIN.items():
         register("tricks", name, rule)
