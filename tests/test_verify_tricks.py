@@ -94,8 +94,29 @@ class SofterReal(GanTrick):
         return self.change("real targets 1 -> 0.8")
 
 
+class PairConfig(ComponentConfig):
+    type: Literal["pair_fakes"] = "pair_fakes"
+
+
+class PairFakes(GanTrick):
+    """D sees G's samples two by two, side by side (as packing does), in both phases."""
+
+    def d_input_features(self, features):
+        return 2 * features
+
+    @engine.hookimpl
+    def tracegrad_gan_d_input(self, batch, step):
+        shape = batch.fake.shape
+        batch.fake = batch.fake.reshape(len(batch.fake) // 2, -1)
+        batch.fake_backward.append(lambda grad: grad.reshape(shape))
+        if batch.real is not None:
+            batch.real = batch.real.reshape(len(batch.real) // 2, -1)
+        return self.change("paired the samples")
+
+
 @engine.hookimpl
 def tracegrad_register_gan_tricks(register):
+    register("pair_fakes", PairFakes, PairConfig)
     register("pull_to_start", PullToStart, PullConfig)
     register("rescale_d", RescaleD, RescaleConfig)
     register("quiet_g_decay", QuietGDecay, QuietConfig)
@@ -209,6 +230,12 @@ def test_an_unknown_label_trick_is_unchecked_not_failed(outside):
     assert not report.disagreements, report.format()
     assert "no rule for trick 'softer_real'" in reasons(report)
     assert "D's labels" in reasons(report)
+
+
+def test_an_unknown_trick_that_reshapes_ds_input_is_unchecked_not_failed(outside):
+    report = verify_trace(outside(["pair_fakes"]))
+    assert not report.disagreements, report.format()
+    assert "no rule for trick 'pair_fakes': the change it made in d_input" in reasons(report)
 
 
 def test_with_their_rules_the_changes_are_checked(outside):

@@ -135,6 +135,13 @@ class TrickRules:
         for config, rule in self.items:
             yield config, rule, notes_of(group, hook, config.get("type"))
 
+    def unknown_in(self, group, hook: str) -> bool:
+        """Whether a trick no rule accounts for left a note of ``hook`` in this update."""
+        return any(
+            not self.covers(self.rule_of(note.get("trick"))[1], hook)
+            for note in notes_of(group, hook)
+        )
+
     def uncovered(self, group, hook: str) -> bool:
         """Report every note of ``hook`` no rule accounts for; True when there was one."""
         found = False
