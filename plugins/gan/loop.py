@@ -365,7 +365,11 @@ class GanLoop(StepLoop):
     # --- trace records (traced steps only) --------------------------------------------------
 
     def trace_notes(self, step: int, notes: list, **tag) -> None:
-        for note in notes:
+        for note in notes:  # arrays a trick put in its note are written as the trace's arrays
+            note = {
+                k: self.writer.tensor(v) if isinstance(v, np.ndarray) else v
+                for k, v in note.items()
+            }
             self.writer.write({"type": "trick", "step": step, **tag, **note})
 
     def trace_d_batch(self, step: int, update: int, batch: GanBatch, notes: list) -> None:

@@ -8,6 +8,8 @@ themselves are ``plugins.gan.tricks``; nothing here imports them).
     instance_noise         D's input x + ε, ε ~ N(0, σ(t)²), σ(t) = σ₀·max(0, 1 - t/T):
                            a random draw; the scalar instance_noise.std is σ(t)
     packing                D's input (N, d) -> (N/m, m·d); dL/dG(z) reshaped back
+    experience_replay      D's fake batch with the note's rows replaced by its replayed
+                           samples (past G(z), taken as recorded)
     weight_clipping        after the network's update θ <- clamp(θ, -c, c)
     gradient_penalty       D's gradient + ∂P/∂θ at random interpolates (a random draw)
     d_steps_schedule       D's updates per step: boosted steps, then the phase started last
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.trace.tensors import Summary
+from engine.trace.tensors import Summary, decode
 from plugins.rules.gan.tricks import RANDOM, TrickRule
 
 
@@ -83,7 +85,7 @@ def instance_noise_std(config: dict, step: int, total_steps: int) -> float:
 class InstanceNoiseRule(TrickRule):
     hooks = frozenset({"d_input"})
 
-    def d_input(self, config, x, step, total):
+    def d_input(self, config, x, step, total, note):
         return RANDOM if instance_noise_std(config, step, total) > 0 else x
 
     def scalars(self, config, step, total):
@@ -93,7 +95,7 @@ class InstanceNoiseRule(TrickRule):
 class PackingRule(TrickRule):
     hooks = frozenset({"d_input"})
 
-    def d_input(self, config, x, step, total):
+    def d_input(self, config, x, step, total, note):
         m = config.get("samples", 2)
         return x.reshape(len(x) // m, -1) if isinstance(x, np.ndarray) else None
 
@@ -102,6 +104,28 @@ class PackingRule(TrickRule):
 
     def d_rows(self, config, n):
         return n // config.get("samples", 2)
+
+
+class ExperienceReplayRule(TrickRule):
+    """D's fake batch with the note's ``rows`` replaced by its ``replayed`` samples (in D's
+    phase; G's phase and an update that found the buffer empty leave no note)."""
+
+    hooks = frozenset({"d_input"})
+    draws = "replayed samples, past G(z) drawn from the replay buffer (taken as recorded)"
+
+    def d_input(self, config, x, step, total, note):
+        if note is None:
+            return x
+        replayed = decode(note.get("replayed"))
+        if not isinstance(x, np.ndarray) or not isinstance(replayed, np.ndarray):
+            return None
+        expected = x.copy()
+        rows = note.get("rows") if isinstance(note.get("rows"), list) else []
+        rows = [r for r in rows if isinstance(r, int) and 0 <= r < len(x)]
+        if replayed.ndim == x.ndim and replayed.shape[1:] == x.shape[1:]:
+            count = min(len(rows), len(replayed))  # an edited note: the rest must be G(z)
+            expected[rows[:count]] = replayed[:count]
+        return expected
 
 
 class WeightClippingRule(TrickRule):
@@ -152,6 +176,7 @@ BUILTIN = {
     "noisy_labels": NoisyLabelsRule(),
     "instance_noise": InstanceNoiseRule(),
     "packing": PackingRule(),
+    "experience_replay": ExperienceReplayRule(),
     "weight_clipping": WeightClippingRule(),
     "gradient_penalty": GradientPenaltyRule(),
     "d_steps_schedule": DStepsScheduleRule(),

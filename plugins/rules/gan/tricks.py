@@ -60,9 +60,14 @@ class TrickRule:
         """G's target label after the trick (None: the rule cannot say)."""
         return target
 
-    def d_input(self, config: dict, x, step: int, total: int):
-        """D's input for G's samples after the trick, from ``x`` (G(z)); RANDOM when the
-        trick adds a random draw."""
+    #: What of the trick's change is a random draw taken as recorded (e.g. "the replayed
+    #: samples: past G(z) drawn from the buffer"); skipped, with this reason, where it acts.
+    draws: str = ""
+
+    def d_input(self, config: dict, x, step: int, total: int, note: dict | None):
+        """D's input for G's samples after the trick, from ``x`` (G(z)); ``note`` is the
+        trick's note of this update from ``tracegrad_gan_d_input`` (None: it left none).
+        RANDOM when the trick adds a random draw the trace does not hold."""
         return x
 
     def input_gradient(self, config: dict, grad, shape: tuple):
@@ -182,9 +187,11 @@ class TrickRules:
         checked, reported) when a trick's change cannot be followed."""
         if self.uncovered(group, "d_input"):
             return None
-        for config, rule in self.items:
+        for config, rule, notes in self.acting(group, "d_input"):
             if rule is not None and x is not None and x is not RANDOM:
-                x = rule.d_input(config, x, step, self.total)
+                x = rule.d_input(config, x, step, self.total, notes[0] if notes else None)
+                if notes and rule.draws:
+                    self.check.skip(f"D's input: {rule.draws}")
         return x
 
     def input_gradient(self, grad, shape: tuple):
