@@ -283,3 +283,30 @@ def test_a_hook_that_changes_nothing_adds_no_values():
         engine.run(scenario, trace=path)
         notes = [r for r in read_trace(path).records if r["type"] == "trick"]
     assert notes and not any("params" in n or "grads" in n for n in notes)
+
+
+def test_rule_modules_import_no_component_loop_or_kind():
+    """Every rule module, built-in or in an example package, imports only the verifier's
+    pieces (``engine.verify``, ``engine.trace``, ``plugins.rules``): never what it checks."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    modules = [*(root / "plugins" / "rules").rglob("*.py"), *root.glob("examples/*/*/rules.py")]
+    assert len(modules) >= 10
+    for path in modules:
+        own = path.parent.name  # an example's own package: its components
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert not (top == "plugins" and not name.startswith("plugins.rules")), path
+                assert top != own, path
+                if top == "engine":
+                    assert name in ("engine", "engine.hookspecs") or name.startswith(
+                        ("engine.verify", "engine.trace")
+                    ), (path, name)

@@ -139,7 +139,7 @@ def check_order(trace, order: RecordOrder, report: VerifyReport) -> None:
 def _check_step(trace, order: RecordOrder, report: VerifyReport, step: int, entries) -> list:
     """Positions never decrease and no record comes twice; returns (line, part, repeat,
     slot index, member) of each placed record."""
-    parts, placed, previous = list(order.parts), [], None
+    parts, placed, previous, seen = list(order.parts), [], None, set()
     for record, line in entries:
         index = order.slot_of(record)
         if index is None:
@@ -155,8 +155,8 @@ def _check_step(trace, order: RecordOrder, report: VerifyReport, step: int, entr
                 "parameter of the header"
             )
             continue
-        twice = any(p[1:] == (slot.part, repeat, index, member) for p in placed)
-        if twice and not slot.many:
+        key = (slot.part, repeat, index, member)
+        if key in seen and not slot.many:
             report.problems.append(
                 f"structure: line {line}: {where}: a second {_what(slot, record)}"
             )
@@ -168,7 +168,8 @@ def _check_step(trace, order: RecordOrder, report: VerifyReport, step: int, entr
                 f"{_documented(order, index, previous[3])}"
             )
         previous = (place, _what(slot, record), line, index)
-        placed.append((line, slot.part, repeat, index, member))
+        placed.append((line, *key))
+        seen.add(key)
     return placed
 
 
