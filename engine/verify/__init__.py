@@ -143,11 +143,11 @@ def verify_trace(
     checks = trace_checks(_plugins_of(trace.header.get("scenario")))
     from engine.verify.order import ORDERS, check_order
 
-    if name in ORDERS:
-        check_order(trace, ORDERS[name], report)
-    else:
-        report.unruled[f"record order: no rule for traces of kind '{name}'"] += 1
     try:
+        if name in ORDERS:
+            check_order(trace, ORDERS[name], report)
+        else:
+            report.unruled[f"record order: no rule for traces of kind '{name}'"] += 1
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
             if name in checks and "network" in trace.header:
                 report.steps = checks[name](trace, check)

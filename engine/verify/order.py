@@ -100,7 +100,9 @@ def _member(slot: Slot, record: dict, header: dict):
     """Where in its slot a record goes: its layer index or parameter position."""
     if slot.each in ("layer", "layer_reversed"):
         index = record.get("index")
-        return index if slot.each == "layer" else -index if isinstance(index, int) else None
+        if not isinstance(index, int) or isinstance(index, bool):
+            return None
+        return index if slot.each == "layer" else -index
     if slot.each == "param":
         keys = [
             f"{entry['name']}.{name}"
