@@ -122,3 +122,22 @@ def test_a_row_of_ds_fake_input_not_replayed_must_be_gs_sample(replay_trace, tmp
     report = edited(replay_trace, tmp_path, change)
     found = [d for d in report.disagreements if d.quantity == "x"]
     assert found and "D update 0, fake batch" in str(found[0].place.phase), report.format()
+
+
+@pytest.mark.parametrize(
+    "tricks",
+    [
+        [{"type": "packing"}, {"type": "feature_matching"}],
+        [{"type": "feature_matching"}, {"type": "packing"}],
+        [REPLAY, {"type": "packing"}, {"type": "instance_noise"}],
+    ],
+    ids=["packing-first", "feature-matching-first", "replay-packing-noise"],
+)
+def test_tricks_that_change_ds_input_combine_in_any_order(tmp_path, tricks):
+    """Feature matching's real batch is drawn before any trick changes D's inputs, so
+    packing listed first packs it too (it used to reach D unpacked and fail)."""
+    path = tmp_path / "trace.jsonl"
+    scenario = tiny(tricks=tricks, trace={"every": 1})
+    assert engine.run(scenario, trace=path).status == "completed"
+    report = verify_trace(path)
+    assert report.ok and not report.disagreements, report.format()

@@ -347,7 +347,9 @@ class FeatureMatching(GanTrick):
     f is the output of one of D's layers; the real features are constants for G. Their
     gradient is carried down D to its input by ``discriminator.backward_from`` and joins
     D's dL/dx̃ on its way into G. A fresh real batch (the trick's own draw) is taken in each
-    of G's updates.
+    of G's updates, in ``tracegrad_gan_latent``: before any trick's ``tracegrad_gan_d_input``,
+    so one that changes D's inputs (packing, instance noise) changes it too, whatever the
+    order of the tricks.
     """
 
     @property
@@ -369,7 +371,7 @@ class FeatureMatching(GanTrick):
             self.layer = self.config.layer
 
     @hookimpl
-    def tracegrad_gan_d_input(self, batch, step):
+    def tracegrad_gan_latent(self, batch, step):
         if batch.phase == "g":
             batch.real = self.data[self.rng.integers(0, len(self.data), size=self.n)]
         return None
