@@ -86,9 +86,10 @@ class GanStepSpecs:
 
         ``batch.features_fake`` holds D's layer outputs on G's samples, and
         ``batch.features_real`` on a real batch when a trick set ``batch.real`` in
-        ``tracegrad_gan_d_input`` (phase "g"); D's layers still hold the fake batch's
-        forward values, so ``discriminator.backward_from(layer, grad)`` carries a gradient
-        at a layer's output down to D's input (e.g. feature matching, Salimans et al. 2016).
+        ``tracegrad_gan_latent`` (phase "g", so that every ``tracegrad_gan_d_input`` sees
+        it); D's layers still hold the fake batch's forward values, so
+        ``discriminator.backward_from(layer, grad)`` carries a gradient at a layer's output
+        down to D's input (e.g. feature matching, Salimans et al. 2016).
         """
 
     @hookspec
