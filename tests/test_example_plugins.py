@@ -149,3 +149,31 @@ def test_lion_rule_catches_a_wrong_update(site, lion_trace, tmp_path):
     result = tracegrad(site, "verify", edited, "--claims-only")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "applied" in result.stdout and "Δp = -lr·(sign(c)" in result.stdout
+
+
+def test_lion_update_is_worked_out_in_the_report(site, lion_trace, tmp_path):
+    """The report shows Lion's rule and each entry's update with its numbers, and every line
+    arrives at the value the trace recorded."""
+    from engine.report.numbers import fmt
+
+    output = tmp_path / "lion.md"
+    result = tracegrad(site, "report", lion_trace, "-o", output)
+    assert result.returncode == 0, result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert "p ← p − lr·(sign(c) + λ·p)" in text
+    record = next(
+        json.loads(line)
+        for line in lion_trace.read_text().splitlines()
+        if '"update"' in line and '"hidden.W"' in line
+    )
+    after = np.asarray(record["after"]).ravel()
+    for column, value in enumerate(after, start=1):
+        entry = "W₁" + str(column).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        expected = f"{entry} ← {entry} − lr·(sign(c) + λ·{entry}) = "
+        line = next(line for line in text.splitlines() if expected in line)
+        assert line.rstrip().rstrip("$").rstrip().endswith(f"= {fmt(value)}"), line
+    quoted = "W₁₁ ← W₁₁ − lr·(sign(c) + λ·W₁₁) = -0.249866 − 0.01 × (sign(-0.0149749) + "
+    quoted += "0.01 × (-0.249866)) = -0.239841"
+    assert quoted in text  # the line the README and docs/plugins.md quote
+    for doc in (EXAMPLES / "plugin-lion" / "README.md", ROOT / "docs" / "plugins.md"):
+        assert quoted in doc.read_text(encoding="utf-8"), doc

@@ -270,12 +270,12 @@ def test_other_layers_and_clipping_are_shown(mixed):
 
 
 def test_update_lines_follow_the_optimizer_state(xor):
-    """SGD with momentum: p ← p − lr·b with the traced velocity b."""
+    """SGD with momentum: p ← p − lr·v with the traced velocity v."""
     text = show_text(xor.run_dir, step=1, layer="output")
     update = records(xor, 1, "update")["output.W"]
     before, after = np.asarray(update["before"]), np.asarray(update["after"])
     velocity = np.asarray(update["state"]["velocity"])
-    pattern = r"W([₀-₉]+) ← W\1 − lr·b = (\S+) − 0\.5 × (\S+) = (\S+)"
+    pattern = r"W([₀-₉]+) ← W\1 − lr·v = (\S+) − 0\.5 × (\S+) = (\S+)"
     lines = re.findall(pattern, text)
     assert len(lines) == before.size
     for index, old, b, new in lines:

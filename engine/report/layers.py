@@ -43,7 +43,7 @@ def derivative_formula(activation: str | None) -> str | None:
     """The registered activation's f'(z) formula, e.g. "f'(z) = a(1 - a)"."""
     if activation is None:
         return None
-    from engine.report.compose import registry
+    from engine.report.compose import active_registry
 
-    component = registry().components["activations"].get(activation)
+    component = active_registry().components["activations"].get(activation)
     return None if component is None else component.implementation.derivative_formula
