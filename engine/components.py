@@ -12,6 +12,7 @@ Conventions shared by all kinds:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -493,8 +494,19 @@ class StepLoop:
     fields after ``steps_completed``.
     """
 
+    #: Scalars that must stay finite: ``failed``'s default test.
+    watched: ClassVar[tuple[str, ...]] = ("loss",)
+
     def step(self, step: int, traced: bool) -> dict[str, Any]:
         raise NotImplementedError
+
+    def failed(self, scalars: dict[str, Any]) -> bool:
+        """Whether the step diverged: by default, a ``watched`` scalar is missing or not a
+        finite number."""
+        return not all(
+            isinstance(scalars.get(name), (int, float)) and math.isfinite(scalars[name])
+            for name in self.watched
+        )
 
     def diverged(self, step: int, scalars: dict[str, Any]) -> str:
         return f"a watched quantity became NaN/inf at step {step}"
