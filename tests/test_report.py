@@ -552,3 +552,12 @@ def test_a_broken_section_is_reported_not_fatal(mazur, tmp_path):
     html = write_report(mazur.run_dir, tmp_path / "r.html", plugins=[str(plugin)]).read_text()
     assert "reporter &#x27;broken&#x27; could not be made (ValueError: no such column)" in html
     assert 'id="walkthrough"' in html
+
+
+def test_a_dense_layers_activation_shows_its_own_formula(xor):
+    """f in "a = f(z)" is named with the activation's formula (a plugin's too)."""
+    from engine.plugins import load_registry
+
+    tanh = load_registry(autoload=False).get("activations", "tanh").implementation.formula
+    text = show_text(xor.run_dir, step=0, layer="hidden")
+    assert f"f is tanh: {tanh}" in text or f"f is tanh: `{tanh}`" in text
