@@ -233,7 +233,7 @@ class SgdConfig(OptimizerConfig):
 
 class Sgd(BufferedOptimizer):
     """Stochastic gradient descent (torch.optim.SGD), with momentum, dampening, Nesterov
-    momentum and an L2 penalty as options (``update_rule``).
+    momentum and an L2 penalty as options.
 
     State: ``velocity`` v (when momentum > 0).
     """
@@ -332,7 +332,7 @@ class RmspropConfig(OptimizerConfig):
 
 class Rmsprop(BufferedOptimizer):
     """RMSprop (torch.optim.RMSprop): divide the step by a running root mean square of the
-    gradients, so every weight moves at a similar pace (``update_rule``).
+    gradients, so every weight moves at a similar pace.
 
     State: ``square_avg`` s; ``grad_avg`` ḡ (centered only); ``momentum_buffer`` u
     (momentum > 0 only).
@@ -453,7 +453,7 @@ class AdagradConfig(OptimizerConfig):
 
 class Adagrad(BufferedOptimizer):
     """Adagrad (torch.optim.Adagrad): divide the step by the root of the sum of all squared
-    gradients so far, so often-updated weights slow down (``update_rule``).
+    gradients so far, so often-updated weights slow down.
 
     State: ``t`` (steps taken), ``sum``.
     """
@@ -534,7 +534,7 @@ class AdamConfig(OptimizerConfig):
 
 class Adam(BufferedOptimizer):
     """Adam (torch.optim.Adam): momentum on the gradient (m) divided by the root of a running
-    average of its square (v), both corrected for starting at 0 (``update_rule``).
+    average of its square (v), both corrected for starting at 0.
 
     State: ``t``, ``m``, ``v``, ``v_max`` (amsgrad only); ``m_hat`` and ``v_hat`` are
     computed for the trace from them.
@@ -641,7 +641,7 @@ class AdamwConfig(AdamConfig):
 class Adamw(Adam):
     """AdamW (torch.optim.AdamW): Adam with decoupled weight decay. The weights shrink
     directly instead of λ·p being added to the gradient (where Adam's division by √v̂
-    would scale it) (``update_rule``).
+    would scale it).
 
     State: as adam (``t``, ``m``, ``v``, ``m_hat``, ``v_hat``, ``v_max``).
     """
