@@ -12,6 +12,7 @@ Conventions shared by all kinds:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -273,12 +274,62 @@ class Loss:
         return False
 
 
+@dataclass(frozen=True)
+class UpdateEntry:
+    """One number of a parameter in a traced update, as a report explains it.
+
+    ``name`` is how the report writes the entry (``W₁₂``), ``p`` its value before the step,
+    ``g`` its gradient, ``lr`` the step's learning rate (after the schedule) and ``state``
+    the optimizer's state after the step (``Optimizer.state``) cut to this entry: an array
+    of the parameter's shape becomes this entry's number, anything else (``t``) stays as it is.
+    """
+
+    name: str
+    p: float
+    g: float
+    lr: float
+    state: dict[str, Any]
+
+    @staticmethod
+    def number(x) -> str:
+        """A number as the report prints it (6 significant digits)."""
+        from engine.report.numbers import fmt
+
+        return fmt(x)
+
+    @staticmethod
+    def factor(x) -> str:
+        """A number as a factor of a product: negative numbers in parentheses."""
+        from engine.report.numbers import factor
+
+        return factor(x)
+
+
+@dataclass(frozen=True)
+class WorkedUpdate:
+    """One entry's update with its numbers: ``text`` ends with ``value``, the new value.
+
+    The report shows the text only when ``value`` is the value the trace recorded after the
+    step (to 1e-9 relative), so it never claims a rule the numbers do not follow.
+    """
+
+    text: str
+    value: float
+
+
 class Optimizer:
     """Updates parameters in place from their gradients: ``step(params, lr)``.
 
     ``state(key)`` returns the optimizer's per-parameter state after the last step (velocity,
     m, v, ...) by name, for the trace.
+
+    A report explains an update with ``update_rule``, the rule one assignment per line
+    (``p`` the parameter, ``g`` its gradient, ``←`` "becomes"), and ``worked_update(entry)``,
+    one entry's update with its numbers substituted.
     """
+
+    #: The update rule, one assignment per line, e.g. "v ← μ·v + g\np ← p − lr·v"; "" for none.
+    update_rule: ClassVar[str] = ""
 
     def __init__(self, config: ComponentConfig):
         self.config = config
@@ -289,6 +340,12 @@ class Optimizer:
 
     def state(self, key: str) -> dict[str, Any]:
         return dict(self.states.get(key, {}))
+
+    def worked_update(self, entry: UpdateEntry) -> WorkedUpdate | None:
+        """``entry``'s update with its numbers, from this optimizer's config: for plain
+        gradient descent ``WorkedUpdate("W₁ ← W₁ − lr·g = 0.5 − 0.1 × 0.2 = 0.48", 0.48)``.
+        None when the rule has no per-entry form (the report then shows a table)."""
+        return None
 
 
 class Schedule:
@@ -437,8 +494,19 @@ class StepLoop:
     fields after ``steps_completed``.
     """
 
+    #: Scalars that must stay finite: ``failed``'s default test.
+    watched: ClassVar[tuple[str, ...]] = ("loss",)
+
     def step(self, step: int, traced: bool) -> dict[str, Any]:
         raise NotImplementedError
+
+    def failed(self, scalars: dict[str, Any]) -> bool:
+        """Whether the step diverged: by default, a ``watched`` scalar is missing or not a
+        finite number."""
+        return not all(
+            isinstance(scalars.get(name), (int, float)) and math.isfinite(scalars[name])
+            for name in self.watched
+        )
 
     def diverged(self, step: int, scalars: dict[str, Any]) -> str:
         return f"a watched quantity became NaN/inf at step {step}"

@@ -87,7 +87,9 @@ def tracegrad_register_reporters(register):
     """Register report parts: classes deriving from ``engine.components.Reporter``.
 
     Called once when plugins load. A reporter adds sections to every trace report
-    (``tracegrad report``) or writes reports in a format of its own (see docs/reports.md).
+    (``tracegrad report``) or writes reports in a format of its own (see docs/reports.md);
+    its ``report`` is an ``engine.report.document.Report`` holding the ``trace``, to which it
+    adds ``engine.report.document.Section`` objects.
     """
 
 
@@ -108,9 +110,10 @@ def tracegrad_register_scenario_kinds(register):
 def tracegrad_step_plugins(scenario):
     """Objects that act on one run's steps: return a list (or None).
 
-    Called once at the start of every run (and gradient check) with the validated
-    ``scenario``; each object implements some of the step hooks of the scenario's kind
-    (``scenario.kind.step_specs``: ``SupervisedStepSpecs`` in ``plugins/supervised.py``,
+    Called once at the start of every run (and gradient check); ``scenario`` is the validated
+    ``engine.scenario.Scenario`` (``scenario.spec.kind`` names its kind). Each object
+    implements some of the step hooks of the scenario's kind (``scenario.kind.step_specs``:
+    ``SupervisedStepSpecs`` in ``plugins/supervised/loop.py``,
     ``GanStepSpecs`` in ``plugins/gan/hookspecs.py``), and lives for that run only. Return
     [] for a scenario that is not your business (e.g. another kind).
     """
@@ -139,9 +142,10 @@ def tracegrad_register_rules(register):
     gradients or parameters). An activation's rule is ``rule(config) -> Formula``
     (``engine.verify.activations.Formula(name, f, derivative)``: a(z) and f'(z) from the
     config's dict); a loss's ``rule(config, y_hat, y, fused) -> LossValue(value, grad)``
-    (``engine.verify.losses``); an optimizer's ``rule(Rule)`` checks one update record
-    (``engine.verify.optimizers``). Called once by ``tracegrad verify`` on the plugin manager
-    of rule modules (see ``tracegrad_register_trace_checks``): write the rule again from the
-    component's formula, in a module that does not import the component. A component with no
-    rule is reported "not checked, no rule" and the verdict is "partly verified".
+    (``engine.verify.losses.LossValue``); an optimizer's ``rule(Rule)`` checks one update
+    record (``engine.verify.optimizers.Rule``). Called once by ``tracegrad verify`` on the
+    plugin manager of rule modules (see ``tracegrad_register_trace_checks``): write the rule
+    again from the component's formula, in a module that does not import the component. A
+    component with no rule is reported "not checked, no rule" and the verdict is "partly
+    verified".
     """

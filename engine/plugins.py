@@ -526,6 +526,9 @@ def import_plugin(spec: str, base_dir: Path | None = None):
     try:
         if looks_like_file:
             _check_plugin_file(spec, path)
+            loaded = _module_from_file(path)
+            if loaded is not None:  # e.g. the package's own __init__.py, installed editable
+                return loaded, loaded.__name__
             stem = "".join(c if c.isalnum() else "_" for c in path.stem)
             module_name = f"tracegrad_plugin_{stem}_{abs(hash(str(path.resolve())))}"
             module_spec = importlib.util.spec_from_file_location(module_name, path)
@@ -547,6 +550,21 @@ def import_plugin(spec: str, base_dir: Path | None = None):
         )
         raised.plugin_spec = spec
         raise raised from error
+
+
+def _module_from_file(path: Path):
+    """The module already imported from ``path`` (the same file once resolved), or None: a
+    plugin named by its file and also installed is one plugin, registered once."""
+    target = path.resolve()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and not module.__name__.startswith("tracegrad_plugin_"):
+            try:
+                if Path(file).resolve() == target:
+                    return module
+            except (OSError, ValueError):
+                continue
+    return None
 
 
 def _check_plugin_file(spec: str, path: Path) -> None:

@@ -2,9 +2,10 @@
 sgd, rmsprop, adagrad, adam, adamw.
 
 Each follows torch.optim's update rule exactly (same defaults, same eps placement, same bias
-correction), written out in its docstring. ``g`` is the gradient, ``p`` the parameter, ``t``
-the 1-based step count of that parameter, ``lr`` the learning rate of this step (after the
-schedule). Updates happen in place.
+correction), written out in its ``update_rule`` (the report shows it, and each traced entry's
+update with its numbers from ``worked_update``). ``g`` is the gradient, ``p`` the parameter,
+``t`` the 1-based step count of that parameter, ``lr`` the learning rate of this step (after
+the schedule). Updates happen in place.
 
 Every parameter keeps its state arrays (named as in the trace: ``velocity``, ``m``, ``v``...)
 and scratch arrays of its shape, allocated on its first step; later steps update them in place
@@ -27,7 +28,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from engine import hookimpl
-from engine.components import Optimizer, OptimizerConfig, Parameter
+from engine.components import Optimizer, OptimizerConfig, Parameter, UpdateEntry, WorkedUpdate
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
@@ -170,6 +171,27 @@ def with_l2(p: Parameter, weight_decay: float, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def worked_gradient(entry: UpdateEntry, weight_decay: float) -> tuple[str, str, float]:
+    """The gradient a rule uses, as (symbol, numbers, value): g, or g + λ·p with an L2 penalty."""
+    if not weight_decay:
+        return "g", entry.factor(entry.g), entry.g
+    return (
+        f"(g + λ·{entry.name})",
+        f"({entry.number(entry.g)} + {entry.number(weight_decay)} × {entry.factor(entry.p)})",
+        entry.g + weight_decay * entry.p,
+    )
+
+
+def worked(entry: UpdateEntry, rule: str, numbers: str, value: float) -> WorkedUpdate:
+    """ "W₁ ← W₁ − lr·g = 0.5 − 0.1 × 0.2 = 0.48" from the rule's right-hand side (``rule``,
+    with ``p`` the entry's name) and the same with numbers."""
+    name = entry.name
+    return WorkedUpdate(
+        f"{name} ← {name} − {rule} = {entry.number(entry.p)} − {numbers} = {entry.number(value)}",
+        value,
+    )
+
+
 # --- sgd -------------------------------------------------------------------------------------
 
 
@@ -188,18 +210,18 @@ class SgdConfig(OptimizerConfig):
         0.0,
         ge=0,
         le=1,
-        description="Dampening τ: the new gradient enters the momentum buffer scaled by "
+        description="Dampening τ: the new gradient enters the momentum buffer v scaled by "
         "(1 - τ), from the second step on.",
     )
     nesterov: bool = Field(
         False,
-        description="Nesterov momentum: step along g + μ·b instead of b, a look-ahead "
+        description="Nesterov momentum: step along g + μ·v instead of v, a look-ahead "
         "(needs momentum > 0 and dampening 0).",
     )
     weight_decay: float = Field(
         0.0,
         ge=0,
-        description="L2 penalty λ added to the gradient, g <- g + λ·p: pulls weights towards 0.",
+        description="L2 penalty λ added to the gradient, g ← g + λ·p: pulls weights towards 0.",
     )
 
     @model_validator(mode="after")
@@ -210,15 +232,37 @@ class SgdConfig(OptimizerConfig):
 
 
 class Sgd(BufferedOptimizer):
-    """Stochastic gradient descent (torch.optim.SGD):
+    """Stochastic gradient descent (torch.optim.SGD), with momentum, dampening, Nesterov
+    momentum and an L2 penalty as options.
 
-        g <- g + λ·p                                  (weight_decay λ)
-        b <- g at t = 1, else μ·b + (1 - τ)·g         (momentum μ, dampening τ)
-        g <- g + μ·b if nesterov else b               (when μ > 0)
-        p <- p - lr·g
-
-    State: ``velocity`` b (when momentum > 0).
+    State: ``velocity`` v (when momentum > 0).
     """
+
+    update_rule = (
+        "g ← g + λ·p                               (weight_decay λ)\n"
+        "v ← g at t = 1, else μ·v + (1 − τ)·g      (momentum μ, dampening τ)\n"
+        "g ← g + μ·v if nesterov, else v           (when μ > 0)\n"
+        "p ← p − lr·g"
+    )
+
+    def worked_update(self, entry):
+        config = self.config
+        symbol, numbers, g = worked_gradient(entry, config.weight_decay)
+        lr = entry.number(entry.lr)
+        if not config.momentum:
+            return worked(entry, f"lr·{symbol}", f"{lr} × {numbers}", entry.p - entry.lr * g)
+        v = entry.state.get("velocity")
+        if v is None:
+            return None
+        if config.nesterov:
+            mu = entry.number(config.momentum)
+            return worked(
+                entry,
+                f"lr·({symbol} + μ·v)",
+                f"{lr} × ({numbers} + {mu} × {entry.factor(v)})",
+                entry.p - entry.lr * (g + config.momentum * v),
+            )
+        return worked(entry, "lr·v", f"{lr} × {entry.factor(v)}", entry.p - entry.lr * v)
 
     def update(self, params, lr):
         config = self.config
@@ -282,7 +326,7 @@ class RmspropConfig(OptimizerConfig):
         "E[g²] - E[g]², instead of E[g²].",
     )
     weight_decay: float = Field(
-        0.0, ge=0, description="L2 penalty λ added to the gradient, g <- g + λ·p."
+        0.0, ge=0, description="L2 penalty λ added to the gradient, g ← g + λ·p."
     )
 
 
@@ -290,17 +334,50 @@ class Rmsprop(BufferedOptimizer):
     """RMSprop (torch.optim.RMSprop): divide the step by a running root mean square of the
     gradients, so every weight moves at a similar pace.
 
-        g <- g + λ·p                                     (weight_decay λ)
-        s <- α·s + (1 - α)·g²                            (square_avg, s_0 = 0)
-        ṽ <- s,  or if centered:
-            ḡ <- α·ḡ + (1 - α)·g                         (grad_avg, ḡ_0 = 0)
-            ṽ <- s - ḡ²
-        if μ > 0:  b <- μ·b + g / (√ṽ + ε);   p <- p - lr·b       (momentum_buffer, b_0 = 0)
-        else:      p <- p - lr·g / (√ṽ + ε)
-
-    State: ``square_avg`` s; ``grad_avg`` ḡ (centered only); ``momentum_buffer`` b
+    State: ``square_avg`` s; ``grad_avg`` ḡ (centered only); ``momentum_buffer`` u
     (momentum > 0 only).
     """
+
+    update_rule = (
+        "g ← g + λ·p                               (weight_decay λ)\n"
+        "s ← α·s + (1 − α)·g²                      (square_avg, s₀ = 0)\n"
+        "ṽ ← s,  or if centered:\n"
+        "    ḡ ← α·ḡ + (1 − α)·g                   (grad_avg, ḡ₀ = 0)\n"
+        "    ṽ ← s − ḡ²\n"
+        "when momentum μ > 0:\n"
+        "    u ← μ·u + g / (√ṽ + ε)                (momentum_buffer, u₀ = 0)\n"
+        "    p ← p − lr·u\n"
+        "otherwise:\n"
+        "    p ← p − lr·g / (√ṽ + ε)"
+    )
+
+    def worked_update(self, entry):
+        config = self.config
+        lr = entry.number(entry.lr)
+        if config.momentum > 0:
+            u = entry.state.get("momentum_buffer")
+            if u is None:
+                return None
+            return worked(entry, "lr·u", f"{lr} × {entry.factor(u)}", entry.p - entry.lr * u)
+        symbol, numbers, g = worked_gradient(entry, config.weight_decay)
+        s = entry.state.get("square_avg")
+        if s is None:
+            return None
+        if config.centered:
+            mean = entry.state.get("grad_avg")
+            if mean is None:
+                return None
+            root, root_numbers = "√(s − ḡ²)", f"√({entry.number(s)} − {entry.factor(mean)}²)"
+            denominator = math.sqrt(s - mean * mean) + config.eps
+        else:
+            root, root_numbers = "√s", f"√{entry.number(s)}"
+            denominator = math.sqrt(s) + config.eps
+        return worked(
+            entry,
+            f"lr·{symbol} / ({root} + ε)",
+            f"{lr} × {numbers} / ({root_numbers} + {entry.number(config.eps)})",
+            entry.p - entry.lr * g / denominator,
+        )
 
     def new_state(self, value):
         state = {"square_avg": np.zeros_like(value)}
@@ -320,13 +397,13 @@ class Rmsprop(BufferedOptimizer):
             grad_buffer, work = self.scratch(p, 2)
             g = with_l2(p, config.weight_decay, grad_buffer)
             square_avg = state["square_avg"]
-            square_avg *= alpha  # s <- α·s + (1 - α)·g²
+            square_avg *= alpha  # s ← α·s + (1 - α)·g²
             np.multiply(g, g, out=work)
             work *= 1.0 - alpha
             square_avg += work
             if config.centered:
                 grad_avg = state["grad_avg"]
-                grad_avg *= alpha  # ḡ <- α·ḡ + (1 - α)·g
+                grad_avg *= alpha  # ḡ ← α·ḡ + (1 - α)·g
                 np.multiply(g, 1.0 - alpha, out=work)
                 grad_avg += work
                 np.multiply(grad_avg, grad_avg, out=work)  # ṽ = s - ḡ²
@@ -358,7 +435,7 @@ class AdagradConfig(OptimizerConfig):
         description="Learning-rate decay η: step t uses lr / (1 + (t - 1)·η).",
     )
     weight_decay: float = Field(
-        0.0, ge=0, description="L2 penalty λ added to the gradient, g <- g + λ·p."
+        0.0, ge=0, description="L2 penalty λ added to the gradient, g ← g + λ·p."
     )
     initial_accumulator_value: float = Field(
         0.0,
@@ -378,13 +455,30 @@ class Adagrad(BufferedOptimizer):
     """Adagrad (torch.optim.Adagrad): divide the step by the root of the sum of all squared
     gradients so far, so often-updated weights slow down.
 
-        lr_t <- lr / (1 + (t - 1)·η)                     (lr_decay η)
-        g <- g + λ·p                                     (weight_decay λ)
-        sum <- sum + g²                                  (sum_0 = initial_accumulator_value)
-        p <- p - lr_t·g / (√sum + ε)
-
     State: ``t`` (steps taken), ``sum``.
     """
+
+    update_rule = (
+        "lr_t ← lr / (1 + (t − 1)·η)               (lr_decay η)\n"
+        "g ← g + λ·p                               (weight_decay λ)\n"
+        "sum ← sum + g²                            (sum₀ = initial_accumulator_value)\n"
+        "p ← p − lr_t·g / (√sum + ε)"
+    )
+
+    def worked_update(self, entry):
+        config = self.config
+        total, t = entry.state.get("sum"), entry.state.get("t")
+        if total is None or t is None:
+            return None
+        symbol, numbers, g = worked_gradient(entry, config.weight_decay)
+        lr_t = entry.lr / (1.0 + (t - 1) * config.lr_decay)
+        return worked(
+            entry,
+            f"lr_t·{symbol} / (√sum + ε)",
+            f"{entry.number(lr_t)} × {numbers} / (√{entry.number(total)} + "
+            f"{entry.number(config.eps)})",
+            entry.p - lr_t * g / (math.sqrt(total) + config.eps),
+        )
 
     def new_state(self, value):
         return {"t": 0, "sum": np.full_like(value, self.config.initial_accumulator_value)}
@@ -428,7 +522,7 @@ class AdamConfig(OptimizerConfig):
     weight_decay: float = Field(
         0.0,
         ge=0,
-        description="L2 penalty λ added to the gradient, g <- g + λ·p, before the averages "
+        description="L2 penalty λ added to the gradient, g ← g + λ·p, before the averages "
         "(for decoupled weight decay use adamw).",
     )
     amsgrad: bool = Field(
@@ -442,17 +536,19 @@ class Adam(BufferedOptimizer):
     """Adam (torch.optim.Adam): momentum on the gradient (m) divided by the root of a running
     average of its square (v), both corrected for starting at 0.
 
-        g <- g + λ·p                                     (weight_decay λ, L2)
-        m <- β1·m + (1 - β1)·g                           (m_0 = 0)
-        v <- β2·v + (1 - β2)·g²                          (v_0 = 0)
-        m̂ <- m / (1 - β1^t)
-        v̂ <- v / (1 - β2^t),  or with amsgrad:
-            v_max <- max(v_max, v);   v̂ <- v_max / (1 - β2^t)
-        p <- p - lr·m̂ / (√v̂ + ε)
-
     State: ``t``, ``m``, ``v``, ``v_max`` (amsgrad only); ``m_hat`` and ``v_hat`` are
     computed for the trace from them.
     """
+
+    update_rule = (
+        "g ← g + λ·p                               (weight_decay λ, L2)\n"
+        "m ← β1·m + (1 − β1)·g                     (m₀ = 0)\n"
+        "v ← β2·v + (1 − β2)·g²                    (v₀ = 0)\n"
+        "m̂ ← m / (1 − β1^t)\n"
+        "v̂ ← v / (1 − β2^t),  or with amsgrad:\n"
+        "    v_max ← max(v_max, v);  v̂ ← v_max / (1 − β2^t)\n"
+        "p ← p − lr·m̂ / (√v̂ + ε)"
+    )
 
     #: AdamW decays the weights directly instead of adding λ·p to the gradient.
     decoupled_weight_decay = False
@@ -476,15 +572,15 @@ class Adam(BufferedOptimizer):
             t = state["t"]
             if self.decoupled_weight_decay:
                 if decay:
-                    p.value *= 1.0 - lr * decay  # p <- p - lr·λ·p
+                    p.value *= 1.0 - lr * decay  # p ← p − lr·λ·p
                 g = p.grad
             else:
                 g = with_l2(p, decay, grad_buffer)
             m, v = state["m"], state["v"]
-            m *= beta1  # m <- β1·m + (1 - β1)·g
+            m *= beta1  # m ← β1·m + (1 - β1)·g
             np.multiply(g, 1.0 - beta1, out=work)
             m += work
-            v *= beta2  # v <- β2·v + (1 - β2)·g²
+            v *= beta2  # v ← β2·v + (1 - β2)·g²
             np.multiply(g, g, out=work)
             work *= 1.0 - beta2
             v += work
@@ -499,6 +595,27 @@ class Adam(BufferedOptimizer):
             np.divide(m, work, out=work)
             work *= lr / (1.0 - beta1**t)
             p.value -= work
+
+    def worked_update(self, entry):
+        m, v = entry.state.get("m_hat"), entry.state.get("v_hat")
+        if m is None or v is None:
+            return None
+        eps = self.config.eps
+        step = entry.lr * m / (math.sqrt(v) + eps)
+        numbers = (
+            f"{entry.number(entry.lr)} × {entry.factor(m)} / (√{entry.number(v)} + "
+            f"{entry.number(eps)})"
+        )
+        decay = self.config.weight_decay if self.decoupled_weight_decay else 0.0
+        if not decay:
+            return worked(entry, "lr·m̂/(√v̂ + ε)", numbers, entry.p - step)
+        shrink = f"{entry.number(entry.lr)} × {entry.number(decay)} × {entry.factor(entry.p)}"
+        return worked(
+            entry,
+            f"lr·λ·{entry.name} − lr·m̂/(√v̂ + ε)",
+            f"{shrink} − {numbers}",
+            entry.p - entry.lr * decay * entry.p - step,
+        )
 
     def state(self, key):
         state = super().state(key)
@@ -517,25 +634,27 @@ class AdamwConfig(AdamConfig):
         0.01,
         ge=0,
         description="Decoupled weight decay λ: every step first shrinks the weights, "
-        "p <- p - lr·λ·p, apart from the gradient.",
+        "p ← p − lr·λ·p, apart from the gradient.",
     )
 
 
 class Adamw(Adam):
     """AdamW (torch.optim.AdamW): Adam with decoupled weight decay. The weights shrink
     directly instead of λ·p being added to the gradient (where Adam's division by √v̂
-    would scale it):
-
-        p <- p - lr·λ·p                                  (weight_decay λ, first)
-        m <- β1·m + (1 - β1)·g
-        v <- β2·v + (1 - β2)·g²
-        m̂ <- m / (1 - β1^t)
-        v̂ <- v / (1 - β2^t),  or with amsgrad:
-            v_max <- max(v_max, v);   v̂ <- v_max / (1 - β2^t)
-        p <- p - lr·m̂ / (√v̂ + ε)
+    would scale it).
 
     State: as adam (``t``, ``m``, ``v``, ``m_hat``, ``v_hat``, ``v_max``).
     """
+
+    update_rule = (
+        "p ← p − lr·λ·p                            (weight_decay λ, first)\n"
+        "m ← β1·m + (1 − β1)·g\n"
+        "v ← β2·v + (1 − β2)·g²\n"
+        "m̂ ← m / (1 − β1^t)\n"
+        "v̂ ← v / (1 − β2^t),  or with amsgrad:\n"
+        "    v_max ← max(v_max, v);  v̂ ← v_max / (1 − β2^t)\n"
+        "p ← p − lr·m̂ / (√v̂ + ε)"
+    )
 
     decoupled_weight_decay = True
 

@@ -156,8 +156,8 @@ def adam_with(records: list[dict], *, eps_inside=False, no_bias_correction=False
 
 
 def sgd_momentum_reset(records: list[dict]):
-    """The last step's SGD velocity starts again from the gradient (b = g) instead of
-    b = μ·b_prev + g: the momentum is not carried over from the step before."""
+    """The last step's SGD velocity starts again from the gradient (v = g) instead of
+    v = μ·v_prev + g: the momentum is not carried over from the step before."""
     step = last_step(records)
     for record in records:
         if record["type"] == "update" and record["step"] == step:
@@ -301,7 +301,7 @@ CORPUS = [
         last(MOMENTUM),
         "hidden.W",
         "velocity",
-        how="0.9·b_prev",
+        how="0.9·v_prev",
     ),
     Breakage(
         "gan: D changed during G's phase",

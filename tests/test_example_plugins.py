@@ -1,7 +1,8 @@
 """The example plugin packages beside examples/plugin-swish, each installed as a third-party
 author's users would install it (pip, into a folder of its own) and run through the command
 line: plugin-lion, an optimizer with state; plugin-g-grad-clip, a GAN trick on G's side with
-its verification rule."""
+its verification rule; plugin-svmlight, a data set read from a file format; plugin-csv-report,
+a report format and a report section."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from tests.conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
-PACKAGES = ("plugin-lion", "plugin-g-grad-clip")
+PACKAGES = ("plugin-lion", "plugin-g-grad-clip", "plugin-svmlight", "plugin-csv-report")
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +232,165 @@ def test_g_grad_clip_rule_catches_a_wrong_clip(site, g_clip_trace, tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"trick g_grad_clip: {key}" in result.stdout
     assert "g_grad_clip's rule (g_gradients)" in result.stdout
+
+
+def test_lion_update_is_worked_out_in_the_report(site, lion_trace, tmp_path):
+    """The report shows Lion's rule and each entry's update with its numbers, and every line
+    arrives at the value the trace recorded."""
+    from engine.report.numbers import fmt
+
+    output = tmp_path / "lion.md"
+    result = tracegrad(site, "report", lion_trace, "-o", output)
+    assert result.returncode == 0, result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert "p ← p − lr·(sign(c) + λ·p)" in text
+    record = next(
+        json.loads(line)
+        for line in lion_trace.read_text().splitlines()
+        if '"update"' in line and '"hidden.W"' in line
+    )
+    after = np.asarray(record["after"]).ravel()
+    for column, value in enumerate(after, start=1):
+        entry = "W₁" + str(column).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        expected = f"{entry} ← {entry} − lr·(sign(c) + λ·{entry}) = "
+        line = next(line for line in text.splitlines() if expected in line)
+        assert line.rstrip().rstrip("$").rstrip().endswith(f"= {fmt(value)}"), line
+    quoted = "W₁₁ ← W₁₁ − lr·(sign(c) + λ·W₁₁) = -0.249866 − 0.01 × (sign(-0.0149749) + "
+    quoted += "0.01 × (-0.249866)) = -0.239841"
+    assert quoted in text  # the line the README and docs/plugins.md quote
+    for doc in (EXAMPLES / "plugin-lion" / "README.md", ROOT / "docs" / "plugins.md"):
+        assert quoted in doc.read_text(encoding="utf-8"), doc
+
+
+# --- plugin-svmlight -------------------------------------------------------------------------
+
+SVMLIGHT = EXAMPLES / "plugin-svmlight" / "tracegrad_svmlight"
+
+
+def test_svmlight_parses_sparse_lines_comments_and_labels():
+    svmlight = load_module(SVMLIGHT / "__init__.py", "example_svmlight")
+    text = "# a comment line\n+1 1:0.5 3:-1.2   # label +1\n\n-1 2:7\n"
+    labels, rows = svmlight.parse(text, "t.svm")
+    assert labels == [1.0, -1.0] and rows == [{0: 0.5, 2: -1.2}, {1: 7.0}]
+    y, classes = svmlight.targets(labels, "binary", "t.svm")
+    assert y.tolist() == [[1.0], [0.0]] and classes == 2
+
+
+def test_svmlight_is_listed_and_trains_xor_from_its_file(site, tmp_path):
+    listing = tracegrad(site, "plugins", "--kind", "datasets")
+    assert "svmlight  (plugin svmlight)  tracegrad-svmlight 0.1.0" in listing.stdout
+    trace = tmp_path / "t.jsonl"
+    result = tracegrad(site, "run", SVMLIGHT / "xor_svmlight.yaml", "--trace", trace)
+    assert result.returncode == 0, result.stderr
+    assert "accuracy 100.0%" in result.stdout and final_loss(result.stdout) < 0.01
+    header = json.loads(trace.read_text().splitlines()[0])
+    x = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]  # the missing features are 0
+    assert header["data"]["features"] == 2
+    verified = tracegrad(site, "verify", trace)
+    assert verified.returncode == 0 and "verified: every claim holds" in verified.stdout
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    forward = next(r for r in records if r["type"] == "forward" and r["step"] == 0)
+    assert forward["values"]["x"] == x
+
+
+MALFORMED = [
+    ("+1 1:0.5\n-1 2\n", "bad.svm:2: '2' is not index:value"),
+    ("+1 1:0.5\nmaybe 1:1\n", "bad.svm:2: the label 'maybe' is not a number"),
+    ("+1 2:0.5 1:1\n", "bad.svm:1: feature index 1 after 2: indices must increase"),
+    ("# only\n\n+1 0:1\n", "bad.svm:3: feature index '0' is not a whole number ≥ 1"),
+    ("+1 1:nan\n", "bad.svm:1: feature 1 is nan"),
+    ("+1 1:1\n2 1:0\n", "bad.svm: binary labels are -1/+1 or 0/1"),
+    ("# nothing here\n", "bad.svm has no samples"),
+]
+
+
+@pytest.mark.parametrize("content, message", MALFORMED, ids=[m for _, m in MALFORMED])
+def test_a_malformed_svmlight_file_is_a_located_error(site, tmp_path, content, message):
+    (tmp_path / "bad.svm").write_text(content)
+    scenario = (SVMLIGHT / "xor_svmlight.yaml").read_text().replace("xor.svm", "bad.svm")
+    (tmp_path / "bad.yaml").write_text(scenario)
+    result = tracegrad(site, "run", tmp_path / "bad.yaml", "--trace", tmp_path / "t.jsonl")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr, result.stderr
+    assert "bad.yaml:4" in result.stderr  # the scenario's data: line
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+# --- plugin-csv-report -----------------------------------------------------------------------
+
+CSV_REPORT = EXAMPLES / "plugin-csv-report"
+
+
+@pytest.fixture(scope="module")
+def sine_run(site, tmp_path_factory):
+    trace = tmp_path_factory.mktemp("sine") / "t.jsonl"
+    scenario = ROOT / "scenarios" / "sine.yaml"
+    result = tracegrad(site, "run", scenario, "--trace", trace, "--set", "train.steps=120")
+    assert result.returncode == 0, result.stderr
+    return trace
+
+
+def _scalars(trace: Path) -> dict:
+    from engine.trace import read_trace
+
+    return read_trace(trace).scalars
+
+
+def test_the_csv_format_holds_every_scalar_of_every_step(site, sine_run, tmp_path):
+    import csv
+
+    listing = tracegrad(site, "plugins", "--kind", "reporters")
+    assert "scalars_csv  (plugin csv_report)  tracegrad-csv-report 0.1.0" in listing.stdout
+    output = tmp_path / "scalars.csv"
+    result = tracegrad(site, "report", sine_run, "-o", output)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(output.open()))
+    scalars = _scalars(sine_run)
+    assert len(rows) == len(scalars["step"]) == 120
+    assert set(rows[0]) == set(scalars)
+    for name in ("loss", "lr"):
+        assert [float(r[name]) for r in rows] == [float(v) for v in scalars[name]]
+
+
+def test_the_milestones_section_names_the_first_step_below_each_fraction(site, sine_run, tmp_path):
+    output = tmp_path / "report.md"
+    result = tracegrad(site, "report", sine_run, "-o", output)
+    assert result.returncode == 0, result.stderr
+    text = output.read_text(encoding="utf-8")
+    loss = [float(v) for v in _scalars(sine_run)["loss"]]
+    assert f"The loss at step 0 was L₀ = {loss[0]:.6g}." in text
+    for fraction in (0.5, 0.1, 0.01):
+        below = next((i for i, v in enumerate(loss) if v < fraction * loss[0]), None)
+        reached = "not reached" if below is None else f"step {below} (L = {loss[below]:.6g})"
+        assert f"| {fraction:g} × L₀ = {fraction * loss[0]:.6g} | {reached} |" in text
+
+
+def test_without_the_package_the_csv_format_is_unknown(sine_run, tmp_path):
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "report", str(sine_run), "-o", str(tmp_path / "s.csv")],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert result.returncode == 2 and "cannot tell the report format" in result.stderr
+
+
+def test_the_numbers_the_example_readmes_quote_are_measured(site, tmp_path):
+    """The lines quoted in plugin-csv-report's and plugin-svmlight's READMEs come from the
+    bundled scenarios they name."""
+    trace = tmp_path / "xor" / "trace.jsonl"
+    assert tracegrad(site, "run", ROOT / "scenarios" / "xor.yaml", "--trace", trace).returncode == 0
+    for output in (tmp_path / "s.csv", tmp_path / "r.md"):
+        assert tracegrad(site, "report", trace.parent, "-o", output).returncode == 0
+    readme = (CSV_REPORT / "README.md").read_text(encoding="utf-8")
+    csv_lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert f"    {csv_lines[0]}\n    {csv_lines[1]}\n" in readme
+    quoted = "| 0.5 × L₀ = 0.357887 | step 39 (L = 0.349543) |"
+    assert quoted in readme and quoted in (tmp_path / "r.md").read_text(encoding="utf-8")
+    run = tracegrad(site, "run", SVMLIGHT / "xor_svmlight.yaml", "--trace", tmp_path / "x.jsonl")
+    line = run.stdout.split(", 0.")[0].split(" s,")[0]
+    assert "xor-svmlight: completed, 300 steps, final loss 0.000548098, accuracy 100.0%" in line
+    svm_readme = (EXAMPLES / "plugin-svmlight" / "README.md").read_text(encoding="utf-8")
+    assert "final loss 0.000548098, accuracy 100.0%" in svm_readme

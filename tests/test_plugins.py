@@ -284,3 +284,23 @@ def test_the_gradient_check_example_in_the_docs_runs(installed_example):
         [sys.executable, "-c", code], capture_output=True, text=True, env=environment
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_installed_package_named_by_its_file_is_registered_once(installed_example):
+    package_file = installed_example / "tracegrad_swish" / "__init__.py"
+    listing = _tracegrad(
+        ["plugins", "--kind", "activations", "--plugin", str(package_file)], installed_example
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.count("swish  (plugin swish)") == 1, listing.stdout
+
+
+def test_a_different_module_of_the_same_name_is_still_refused(installed_example, tmp_path):
+    copy = tmp_path / "tracegrad_swish" / "__init__.py"
+    copy.parent.mkdir()
+    copy.write_text((installed_example / "tracegrad_swish" / "__init__.py").read_text())
+    listing = _tracegrad(["plugins", "--plugin", str(copy)], installed_example)
+    assert listing.returncode == 2, listing.stdout
+    assert "activation 'swish' is registered twice" in listing.stderr
+    assert str(copy) in listing.stderr and "plugin 'swish'" in listing.stderr
+    assert "Traceback" not in listing.stderr

@@ -270,12 +270,12 @@ def test_other_layers_and_clipping_are_shown(mixed):
 
 
 def test_update_lines_follow_the_optimizer_state(xor):
-    """SGD with momentum: p ← p − lr·b with the traced velocity b."""
+    """SGD with momentum: p ← p − lr·v with the traced velocity v."""
     text = show_text(xor.run_dir, step=1, layer="output")
     update = records(xor, 1, "update")["output.W"]
     before, after = np.asarray(update["before"]), np.asarray(update["after"])
     velocity = np.asarray(update["state"]["velocity"])
-    pattern = r"W([₀-₉]+) ← W\1 − lr·b = (\S+) − 0\.5 × (\S+) = (\S+)"
+    pattern = r"W([₀-₉]+) ← W\1 − lr·v = (\S+) − 0\.5 × (\S+) = (\S+)"
     lines = re.findall(pattern, text)
     assert len(lines) == before.size
     for index, old, b, new in lines:
@@ -552,3 +552,12 @@ def test_a_broken_section_is_reported_not_fatal(mazur, tmp_path):
     html = write_report(mazur.run_dir, tmp_path / "r.html", plugins=[str(plugin)]).read_text()
     assert "reporter &#x27;broken&#x27; could not be made (ValueError: no such column)" in html
     assert 'id="walkthrough"' in html
+
+
+def test_a_dense_layers_activation_shows_its_own_formula(xor):
+    """f in "a = f(z)" is named with the activation's formula (a plugin's too)."""
+    from engine.plugins import load_registry
+
+    tanh = load_registry(autoload=False).get("activations", "tanh").implementation.formula
+    text = show_text(xor.run_dir, step=0, layer="hidden")
+    assert f"f is tanh: {tanh}" in text or f"f is tanh: `{tanh}`" in text

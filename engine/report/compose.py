@@ -6,6 +6,7 @@ trace ─▶ Report ─▶ each section reporter adds its sections (by ``order``
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from pathlib import Path
 
@@ -23,6 +24,18 @@ from engine.trace.reader import Trace, find_trace, read_trace
 def registry() -> Registry:
     """The registry of the built-in and installed plugins, loaded once."""
     return load_registry()
+
+
+#: The registry of the report being composed (with its ``--plugin``s), for the parts that
+#: look a component up by name (an optimizer's update rule, an activation's derivative).
+_composing: contextvars.ContextVar[Registry | None] = contextvars.ContextVar(
+    "composing", default=None
+)
+
+
+def active_registry() -> Registry:
+    """The registry of the report being composed, else that of the installed plugins."""
+    return _composing.get() or registry()
 
 
 def _registry_for(plugins) -> Registry:
@@ -73,7 +86,16 @@ def compose(
     scenario = report.scenario
     report.title = f"Tracegrad report: {scenario.get('name', Path(trace.path).stem)}"
     report.notices.extend(status_notices(trace))
-    for reporter in sorted(reporters(reg, options), key=lambda r: r.order):
+    token = _composing.set(reg)
+    try:
+        _add_sections(report, reporters(reg, options))
+    finally:
+        _composing.reset(token)
+    return report
+
+
+def _add_sections(report: Report, created: list[Reporter]) -> None:
+    for reporter in sorted(created, key=lambda r: r.order):
         if reporter.kinds and report.kind not in reporter.kinds:
             continue
         try:
@@ -86,7 +108,6 @@ def compose(
                     f"({type(error).__name__}: {error}); the rest of the report is complete.",
                 )
             )
-    return report
 
 
 def status_notices(trace: Trace) -> list[Notice]:

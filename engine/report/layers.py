@@ -43,7 +43,19 @@ def derivative_formula(activation: str | None) -> str | None:
     """The registered activation's f'(z) formula, e.g. "f'(z) = a(1 - a)"."""
     if activation is None:
         return None
-    from engine.report.compose import registry
+    from engine.report.compose import active_registry
 
-    component = registry().components["activations"].get(activation)
+    component = active_registry().components["activations"].get(activation)
     return None if component is None else component.implementation.derivative_formula
+
+
+def activation_formula(activation: str | None) -> str | None:
+    """The registered activation's own formula, e.g. "a = z·σ(βz)"; None for the base
+    class's placeholder "a = f(z)" or an activation the registry does not know."""
+    if activation is None:
+        return None
+    from engine.report.compose import active_registry
+
+    component = active_registry().components["activations"].get(activation)
+    formula = None if component is None else component.implementation.formula
+    return None if not formula or formula == "a = f(z)" else formula

@@ -1,27 +1,21 @@
 """Parameter updates of a traced step: the optimizer's rule, then its numbers.
 
 An update record holds ``before``, ``grad`` (after any clipping), ``applied`` (= after -
-before), ``after``, the optimizer's ``state`` after the step and ``lr``. A rule is written
-out with numbers only when the record's own values satisfy it (to 1e-9 relative), so the
-text never claims a rule the numbers do not follow; otherwise the values are shown as a
-table next to the optimizer's documented rule.
+before), ``after``, the optimizer's ``state`` after the step and ``lr``. The optimizer says how
+it updates through its contract (``engine.components.Optimizer``): ``update_rule`` is shown
+above the numbers, and ``worked_update(entry)`` writes one entry's update with its numbers.
+Those lines are shown only when every entry's worked value is the value the record holds
+after the step (to 1e-9 relative), so the text never claims a rule the numbers do not follow;
+otherwise the values are shown as a table next to the rule.
 """
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
+from engine.components import UpdateEntry
 from engine.report.document import Code, Equations, Section, Table, Text
-from engine.report.numbers import (
-    array,
-    factor,
-    fmt,
-    statistics_table,
-    sub,
-    whole,
-)
+from engine.report.numbers import array, fmt, statistics_table, sub, whole
 from engine.trace.reader import Trace
 
 #: Parameters with at most this many numbers get one line per entry.
@@ -32,33 +26,41 @@ def updates_section(trace: Trace, records: list[dict], where: str) -> Section:
     first = records[0]
     title = "Parameter updates" + (f" of {first['network']}" if first.get("network") else "")
     section = Section(title, id=where)
-    rule = documented_rule(first["optimizer"])
+    component = _component(first["optimizer"])
     section.add(
         Text(
             f"Optimizer {first['optimizer']} with learning rate lr = {fmt(first['lr'])}. "
             "Each parameter p moves against its gradient g = ∂L/∂p."
         )
     )
+    rule = getattr(component.implementation, "update_rule", "") if component else ""
     if rule:
         section.add(Code(rule))
+    optimizer = _optimizer(component, trace, first)
     for record in records:
-        section.add(parameter_update(record, trace, where))
+        section.add(parameter_update(record, optimizer, where))
     return section
 
 
-def documented_rule(optimizer: str) -> str | None:
-    """The update rule from the optimizer's docstring (its indented formula block)."""
-    from engine.report.compose import registry
+def _component(name: str):
+    from engine.report.compose import active_registry
 
-    component = registry().components["optimizers"].get(optimizer)
-    if component is None:
+    return active_registry().components["optimizers"].get(name)
+
+
+def _optimizer(component, trace: Trace, record: dict):
+    """The optimizer that made ``record``, rebuilt from the trace header's config (for its
+    ``worked_update``), or None when it cannot be."""
+    config = _optimizer_config(trace, record)
+    if component is None or config is None:
         return None
-    doc = inspect.cleandoc(component.implementation.__doc__ or "")
-    lines = [line[4:] for line in doc.split("\n") if line.startswith("    ")]
-    return "\n".join(lines) or None
+    try:
+        return component.create(component.config.model_validate(config))
+    except Exception:  # noqa: BLE001 - a plugin's config or constructor: no worked numbers
+        return None
 
 
-def parameter_update(record: dict, trace: Trace, where: str) -> Section:
+def parameter_update(record: dict, optimizer, where: str) -> Section:
     key = record["param"]
     name = key.rpartition(".")[2]
     before, grad, applied, after = (
@@ -71,8 +73,8 @@ def parameter_update(record: dict, trace: Trace, where: str) -> Section:
     if not whole(before, grad, applied, after) or before.size > SPELLED_ENTRIES:
         section.add(statistics_table(arrays), _ratio(before, applied))
         return section
-    rule = _matching_rule(record, before, grad, applied, state, lr, trace)
-    if rule is None:
+    lines = _worked_lines(optimizer, name, before, grad, after, state, lr)
+    if lines is None:
         rows = []
         for index in np.ndindex(before.shape):
             cells = [fmt(a[index]) for a in (before, grad, applied, after)]
@@ -84,10 +86,42 @@ def parameter_update(record: dict, trace: Trace, where: str) -> Section:
         columns = ["entry", "before", "g", "applied", "after", *state]
         section.add(Table(columns, rows))
         return section
-    text, line = rule
-    section.add(Text(text))
-    section.add(Equations([line(name, index) for index in np.ndindex(before.shape)]))
+    section.add(Equations(lines))
     return section
+
+
+def _worked_lines(optimizer, name, before, grad, after, state, lr) -> list[str] | None:
+    """Every entry's ``worked_update`` text, or None unless each arrives at its traced value."""
+    if optimizer is None:
+        return None
+    lines = []
+    for index in np.ndindex(before.shape):
+        entry = UpdateEntry(
+            f"{name}{sub(*index)}",
+            float(before[index]),
+            float(grad[index]),
+            lr,
+            {key: _entry_of(value, index, before.shape) for key, value in state.items()},
+        )
+        try:
+            worked = optimizer.worked_update(entry)
+        except Exception:  # noqa: BLE001 - a plugin's worked form that fails: the table
+            return None
+        if worked is None or not _close(worked.value, after[index]):
+            return None
+        lines.append(worked.text)
+    return lines
+
+
+def _entry_of(value, index: tuple, shape: tuple):
+    """A state value cut to one entry: an array of the parameter's shape gives its number,
+    a 0-d array a float; anything else as it is."""
+    if isinstance(value, np.ndarray):
+        if value.shape == shape:
+            return float(value[index])
+        if value.ndim == 0:
+            return float(value)
+    return value
 
 
 def _ratio(before, applied) -> Text | None:
@@ -105,67 +139,14 @@ def _ratio(before, applied) -> Text | None:
     )
 
 
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
+def _close(a, b) -> bool:
     return bool(np.allclose(a, b, rtol=1e-9, atol=1e-15))
 
 
-def _matching_rule(record, before, grad, applied, state, lr, trace):
-    """(explanation, line(name, index)) for the first rule the numbers satisfy, or None."""
-    after = before + applied
-    if _close(applied, -lr * grad):
-
-        def plain(name, i):
-            return (
-                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·g = {fmt(before[i])} − {fmt(lr)} × "
-                f"{factor(grad[i])} = {fmt(after[i])}"
-            )
-
-        return "Plain gradient descent: p ← p − lr·g.", plain
-    velocity = state.get("velocity")
-    if (
-        isinstance(velocity, np.ndarray)
-        and velocity.shape == before.shape
-        and _close(applied, -lr * velocity)
-    ):
-
-        def momentum(name, i):
-            return (
-                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·b = {fmt(before[i])} − {fmt(lr)} × "
-                f"{factor(velocity[i])} = {fmt(after[i])}"
-            )
-
-        text = "Momentum: p moves along the velocity b (a running sum of gradients), p ← p − lr·b."
-        return text, momentum
-    m_hat, v_hat = state.get("m_hat"), state.get("v_hat")
-    eps = _optimizer_setting(trace, record, "eps")
-    if (
-        m_hat is not None
-        and v_hat is not None
-        and eps is not None
-        and _close(applied, -lr * m_hat / (np.sqrt(v_hat) + eps))
-    ):
-
-        def adam(name, i):
-            m, v = (x[i] if np.ndim(x) else x for x in (m_hat, v_hat))
-            return (
-                f"{name}{sub(*i)} ← {name}{sub(*i)} − lr·m̂/(√v̂ + ε) = {fmt(before[i])} − "
-                f"{fmt(lr)} × {factor(m)} / (√{fmt(v)} + {fmt(eps)}) = {fmt(after[i])}"
-            )
-
-        text = (
-            "Adam: the step is the bias-corrected average gradient m̂ divided by the root of "
-            "the bias-corrected average squared gradient v̂, p ← p − lr·m̂/(√v̂ + ε)."
-        )
-        return text, adam
-    return None
-
-
-def _optimizer_setting(trace: Trace, record: dict, name: str):
-    """A setting of the optimizer that made this update (a GAN has one per network)."""
+def _optimizer_config(trace: Trace, record: dict) -> dict | None:
+    """The config of the optimizer that made this update (a GAN has one per network)."""
     optimizer = (trace.header.get("scenario") or {}).get("optimizer")
     if isinstance(optimizer, dict) and "type" not in optimizer:
         network = {"G": "generator", "D": "discriminator"}.get(record.get("network"), "")
         optimizer = optimizer.get(network)
-    if isinstance(optimizer, dict) and isinstance(optimizer.get(name), (int, float)):
-        return float(optimizer[name])
-    return None
+    return optimizer if isinstance(optimizer, dict) else None

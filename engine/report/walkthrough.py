@@ -26,7 +26,12 @@ import numpy as np
 
 from engine.report import chain, records, updates
 from engine.report.document import Equations, Section, Text
-from engine.report.layers import activation_name, derivative_formula, describe
+from engine.report.layers import (
+    activation_formula,
+    activation_name,
+    derivative_formula,
+    describe,
+)
 from engine.report.numbers import array, factor, fmt, shape_of, sub, values_table, whole
 from engine.trace.reader import Trace
 
@@ -181,6 +186,9 @@ def forward_pass(trace: Trace, run: list[dict], step_records, where: str, told) 
         part = Section(f"Layer {label} ({describe(trace, record)})", id=f"{where}-{label}")
         if record.get("formula"):
             part.add(Text(f"`{record['formula']}`"))
+        own = activation_formula(activation_name(trace, record))
+        if own and own != record.get("formula"):  # a dense layer's f is an activation's
+            part.add(Text(f"f is {activation_name(trace, record)}: `{own}`"))
         part.add(values_table(values))
         flat = len(shape_of(values.get("x"))) == 2
         if flat and "z" in values and whole(values["x"], values["z"]):

@@ -5,11 +5,11 @@ rate, the change applied, the value after, and the optimizer's state after the s
 state entry is recomputed from the state the previous update left (so a stale momentum is
 caught) and the recorded gradient; the change applied is recomputed from the recorded state:
 
-    sgd      g' = g + λp;  b = g' at the first step, else μ·b_prev + (1 - τ)·g'
-             Δp = -lr·(g' + μ·b if nesterov else b)        (Δp = -lr·g' without momentum)
+    sgd      g' = g + λp;  v = g' at the first step, else μ·v_prev + (1 - τ)·g'
+             Δp = -lr·(g' + μ·v if nesterov else v)        (Δp = -lr·g' without momentum)
     rmsprop  g' = g + λp;  s = α·s_prev + (1 - α)·g'²;  centered: ḡ = α·ḡ_prev + (1 - α)·g'
              d = g'/(√(s - ḡ²) + ε)  (√s without centering)
-             momentum: b = μ·b_prev + d, Δp = -lr·b;  else Δp = -lr·d
+             momentum: u = μ·u_prev + d, Δp = -lr·u;  else Δp = -lr·d
     adagrad  t = t_prev + 1;  g' = g + λp;  sum = sum_prev + g'²
              Δp = -lr/(1 + (t - 1)·η) · g'/(√sum + ε)
     adam     t = t_prev + 1;  g' = g + λp
@@ -120,15 +120,15 @@ def sgd(rule: Rule) -> None:
     rule.state_claim(
         "velocity",
         velocity,
-        "b = g (first step)" if first else f"b = {momentum:g}·b_prev + (1 - {dampening:g})·g",
+        "v = g (first step)" if first else f"v = {momentum:g}·v_prev + (1 - {dampening:g})·g",
         g,
         *(() if previous is None else (previous,)),
     )
-    b = rule.recorded("velocity")
+    v = rule.recorded("velocity")
     if config.get("nesterov"):
-        rule.applied(lambda: -lr * (g + momentum * b), f"Δp = -lr·(g + {momentum:g}·b)", g, b)
+        rule.applied(lambda: -lr * (g + momentum * v), f"Δp = -lr·(g + {momentum:g}·v)", g, v)
     else:
-        rule.applied(lambda: -lr * b, "Δp = -lr·b", b)
+        rule.applied(lambda: -lr * v, "Δp = -lr·v", v)
 
 
 def rmsprop(rule: Rule) -> None:
@@ -162,18 +162,18 @@ def rmsprop(rule: Rule) -> None:
         return g / (np.sqrt(s - mean * mean) + eps)
 
     if momentum:
-        b_prev = rule.previous("momentum_buffer")
+        u_prev = rule.previous("momentum_buffer")
         rule.state_claim(
             "momentum_buffer",
-            lambda: momentum * b_prev + direction(),
-            f"b = {momentum:g}·b_prev + g/({root} + ε)",
+            lambda: momentum * u_prev + direction(),
+            f"u = {momentum:g}·u_prev + g/({root} + ε)",
             g,
             s,
             mean,
-            b_prev,
+            u_prev,
         )
-        b = rule.recorded("momentum_buffer")
-        rule.applied(lambda: -lr * b, "Δp = -lr·b", b)
+        u = rule.recorded("momentum_buffer")
+        rule.applied(lambda: -lr * u, "Δp = -lr·u", u)
     else:
         rule.applied(lambda: -lr * direction(), f"Δp = -lr·g/({root} + ε)", g, s, mean)
 

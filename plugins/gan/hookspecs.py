@@ -31,7 +31,8 @@ class GanStepSpecs:
 
     Each GAN run has its own plugin manager holding the scenario's trick instances (first
     listed, first called); the GAN loop (``plugins.gan.loop``) calls these hooks on it. A hook no
-    trick implements is never called. ``batch`` is an ``plugins.gan.components.GanBatch``;
+    trick implements is never called. ``batch`` is a ``plugins.gan.components.GanBatch``;
+    ``network``, ``generator`` and ``discriminator`` are ``engine.network.Network`` objects;
     ``step`` counts from 0. A hook that changes something returns ``trick.change(text)``,
     which the trace records on traced steps (e.g. "real targets 1 -> 0.9").
     """

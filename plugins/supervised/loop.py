@@ -27,7 +27,8 @@ from engine.trace import record
 class SupervisedStepSpecs:
     """The named points of a supervised step where a step plugin acts.
 
-    ``batch`` is a ``SupervisedBatch``; ``step`` counts from 0. A hook that changes something
+    ``batch`` is a ``SupervisedBatch``; ``network`` is the ``engine.network.Network`` being
+    trained; ``step`` counts from 0. A hook that changes something
     may return a note for the trace (recorded on traced steps): a dict with a ``type`` is
     written as a record of that type (``{"type": "clip", "norm": ..., "scale": ...}``), any
     other dict or a string as a ``hook`` record naming the hook.

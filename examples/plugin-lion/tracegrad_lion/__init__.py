@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import Field
 
 import engine
+from engine.components import WorkedUpdate
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
@@ -36,12 +37,32 @@ class LionConfig(engine.OptimizerConfig):
 class Lion(engine.Optimizer):
     """Lion (Chen et al. 2023): step along the sign of a mix of momentum and gradient.
 
-        c <- β1·m + (1 - β1)·g                 (the direction, from the previous m)
-        θ <- θ - lr·(sign(c) + λ·θ)            (weight_decay λ)
-        m <- β2·m + (1 - β2)·g                 (m_0 = 0)
-
     State: ``m`` (after the step) and ``c`` (the direction this step used).
     """
+
+    #: The rule the report shows above each update's numbers.
+    update_rule = (
+        "c ← β1·m + (1 − β1)·g            (the direction, from the previous m)\n"
+        "p ← p − lr·(sign(c) + λ·p)        (weight_decay λ)\n"
+        "m ← β2·m + (1 − β2)·g            (m₀ = 0)"
+    )
+
+    def worked_update(self, entry):
+        """One entry's step with its numbers, from the direction ``c`` the trace recorded:
+        "W₁₁ ← W₁₁ − lr·sign(c) = 0.5 − 0.01 × sign(-0.2) = 0.51"."""
+        c = entry.state.get("c")
+        if c is None:
+            return None
+        p, lr, decay = entry.p, entry.lr, self.config.weight_decay
+        value = p - lr * (np.sign(c) + decay * p)
+        name, number = entry.name, entry.number
+        if decay:
+            rule = f"lr·(sign(c) + λ·{name})"
+            numbers = f"{number(lr)} × (sign({number(c)}) + {number(decay)} × {entry.factor(p)})"
+        else:
+            rule, numbers = "lr·sign(c)", f"{number(lr)} × sign({number(c)})"
+        text = f"{name} ← {name} − {rule} = {number(p)} − {numbers} = {number(value)}"
+        return WorkedUpdate(text, float(value))
 
     def step(self, params, lr):
         beta1, beta2 = self.config.betas
