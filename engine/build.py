@@ -9,6 +9,7 @@ import numpy as np
 
 from engine.components import BuildContext, Data
 from engine.errors import BuildError
+from engine.i18n import _
 from engine.network import Network
 from engine.network import layer_widths as _layer_widths
 from engine.scenario import Scenario
@@ -48,16 +49,18 @@ def load_dataset(scenario: Scenario, ctx: BuildContext) -> Data:
         data = scenario.registry.create("datasets", config).load(ctx)
     except (ValueError, OSError) as error:
         raise BuildError(
-            f"cannot load data set '{config.type}': {error}", scenario.where(("data",))
+            _("cannot load data set '{type}': {error}").format(type=config.type, error=error),
+            scenario.where(("data",)),
         ) from None
     except BuildError as error:
         error.where = error.where or scenario.where(("data",))
         raise
     if data.x.ndim not in (2, 4) or len(data.x) == 0:
         raise BuildError(
-            f"data set '{config.type}' gave inputs of shape "
-            f"{data.x.shape}; expected (samples, features) or (samples, channels, height, "
-            f"width)",
+            _(
+                "data set '{type}' gave inputs of shape {shape}; expected (samples, features) or "
+                "(samples, channels, height, width)"
+            ).format(type=config.type, shape=data.x.shape),
             scenario.where(("data",)),
         )
     return data

@@ -10,6 +10,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
+from engine.i18n import _
 from engine.plugins import Registry, provider_of
 
 _BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
@@ -93,7 +94,10 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
     kinds = list(registry.components)
     if kind is not None:
         if kind not in registry.components:
-            raise TracegradError(f"unknown kind '{kind}'", hint=f"kinds: {', '.join(kinds)}")
+            raise TracegradError(
+                _("unknown kind '{kind}'").format(kind=kind),
+                hint=_("kinds: {names}").format(names=", ".join(kinds)),
+            )
         kinds = [kind]
     lines = []
     if kind is None:  # the scenario kinds first: `kind:` selects one in a scenario file

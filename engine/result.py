@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.i18n import _
 from engine.network import Network
 
 
@@ -84,8 +85,8 @@ class RunResult:
 
         if self.trace_path is None:
             raise TraceError(
-                "this run wrote no trace, so there is nothing to report",
-                hint="run with a trace (the default) to get a report",
+                _("this run wrote no trace, so there is nothing to report"),
+                hint=_("run with a trace (the default) to get a report"),
             )
         return write_report(self.trace_path, path, fmt)
 
@@ -115,7 +116,8 @@ def load_run(folder: str | Path) -> RunResult:
     for name in ("scenario.yaml", "params.npz"):
         if not (folder / name).is_file():
             raise TraceError(
-                f"no {name} in {folder}", hint="give a run folder: runs/<name>-<time>/"
+                _("no {name} in {folder}").format(name=name, folder=folder),
+                hint=_("give a run folder: runs/<name>-<time>/"),
             )
     scenario = load_scenario(folder / "scenario.yaml")
     params = load_arrays(folder / "params.npz")

@@ -19,6 +19,7 @@ from engine import hookimpl
 from engine.components import ComponentConfig, Dataset
 from engine.errors import BuildError
 from engine.files import describe_kind
+from engine.i18n import _
 from engine.limits import Limits
 from plugins.datasets import labeled, standardize_field
 
@@ -109,8 +110,12 @@ def read_text_file(path: Path, name: str, what: str) -> str:
     limit = Limits.from_settings().data_bytes
     if info.st_size > limit:
         raise BuildError(
-            f"{name} is {info.st_size:,} bytes, more than the limit of {limit:,}",
-            hint=f"use a smaller file, or raise the limit: --limit data_bytes={info.st_size * 2}",
+            _("{name} is {st_size:,} bytes, more than the limit of {limit:,}").format(
+                name=name, st_size=info.st_size, limit=limit
+            ),
+            hint=_("use a smaller file, or raise the limit: --limit data_bytes={value}").format(
+                value=info.st_size * 2
+            ),
         )
     try:
         data = path.read_bytes()
@@ -289,8 +294,10 @@ def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
             pixels, digits = archive["pixels"], archive["digits"]
     except (OSError, KeyError, ValueError) as error:
         raise BuildError(
-            f"the digits data file {DIGITS_FILE} cannot be read: {error}",
-            hint="reinstall tracegrad: the file is part of the package",
+            _("the digits data file {DIGITS_FILE} cannot be read: {error}").format(
+                DIGITS_FILE=DIGITS_FILE, error=error
+            ),
+            hint=_("reinstall tracegrad: the file is part of the package"),
         ) from None
     return pixels.astype(np.float64), digits.astype(np.int64)
 

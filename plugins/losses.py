@@ -19,6 +19,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Loss, TargetError
+from engine.i18n import _
 from plugins.activations import Softmax, sigmoid
 
 #: The smallest positive float64: log(TINY) ≈ -708 stands in for log(0).
@@ -133,8 +134,10 @@ def check_probabilities(loss: str, target: np.ndarray) -> None:
     bad = target[~((target >= 0.0) & (target <= 1.0))]
     if bad.size:
         raise TargetError(
-            f"{loss} needs targets in [0, 1] (0/1 labels or probabilities), found {bad[0]:g}; "
-            f"for class indices 0..K-1 use cross_entropy with one output per class"
+            _(
+                "{loss} needs targets in [0, 1] (0/1 labels or probabilities), found {bad:g}; for "
+                "class indices 0..K-1 use cross_entropy with one output per class"
+            ).format(loss=loss, bad=bad[0])
         )
 
 
@@ -239,8 +242,10 @@ class Hinge(ReducedLoss):
         bad = target[~np.isin(target, (-1.0, 0.0, 1.0))]
         if bad.size:
             raise TargetError(
-                f"hinge needs labels 0/1 or -1/+1, found {bad[0]:g}; for class indices "
-                f"of more than two classes use cross_entropy"
+                _(
+                    "hinge needs labels 0/1 or -1/+1, found {bad:g}; for class indices of more "
+                    "than two classes use cross_entropy"
+                ).format(bad=bad[0])
             )
         if np.any(target == -1.0):
             self.negative_label = -1
@@ -334,13 +339,15 @@ class CrossEntropy(ReducedLoss):
                 f"target columns"
             )
         if np.any(target < 0) or np.any(target > 1):
-            raise TargetError("class probabilities must lie in [0, 1]")
+            raise TargetError(_("class probabilities must lie in [0, 1]"))
         sums = target.sum(axis=1)
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
         if off.size:
             raise TargetError(
-                f"each target row must hold class probabilities summing to 1; row "
-                f"{off[0]} sums to {sums[off[0]]:g}"
+                _(
+                    "each target row must hold class probabilities summing to 1; row {off} sums "
+                    "to {sums:g}"
+                ).format(off=off[0], sums=sums[off[0]])
             )
         return target
 
@@ -349,7 +356,9 @@ class CrossEntropy(ReducedLoss):
         whole = np.all(classes == np.round(classes)) and np.all(classes >= 0)
         if not whole:
             bad = classes[(classes != np.round(classes)) | (classes < 0)][0]
-            raise TargetError(f"class indices must be whole numbers 0, 1, 2, ...; found {bad:g}")
+            raise TargetError(
+                _("class indices must be whole numbers 0, 1, 2, ...; found {bad:g}").format(bad=bad)
+            )
         largest = int(classes.max())
         if largest >= out_features:
             raise ValueError(

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from engine import files
 from engine.components import Reporter
 from engine.errors import TracegradError
+from engine.i18n import _
 from engine.plugins import Registry, load_registry
 from engine.report.document import Notice, Report
 from engine.trace.reader import Trace, find_trace, read_trace
@@ -41,12 +42,16 @@ def reporters(reg: Registry, options: dict | None = None) -> list[Reporter]:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
             )
-            raise TracegradError(f"bad options for reporter '{name}': {problems}") from None
+            raise TracegradError(
+                _("bad options for reporter '{name}': {problems}").format(
+                    name=name, problems=problems
+                )
+            ) from None
         created.append(component.create(config))
     if options:
         raise TracegradError(
-            f"no reporter named '{next(iter(options))}'",
-            hint=f"reporters: {', '.join(reg.names('reporters'))}",
+            _("no reporter named '{next}'").format(next=next(iter(options))),
+            hint=_("reporters: {names}").format(names=", ".join(reg.names("reporters"))),
         )
     return created
 
@@ -130,11 +135,14 @@ def format_reporter(reg: Registry, output: Path | None, fmt: str | None) -> Repo
             return reporter
     known = ", ".join(sorted({e for r in formats for e in r.extensions}))
     if wanted:
-        raise TracegradError(f"unknown report format '{fmt}'", hint=f"formats: {known}")
+        raise TracegradError(
+            _("unknown report format '{fmt}'").format(fmt=fmt),
+            hint=_("formats: {known}").format(known=known),
+        )
     if output is not None and output.suffix:
         raise TracegradError(
-            f"cannot tell the report format from '{output.name}'",
-            hint=f"use one of the extensions {known}, or --format",
+            _("cannot tell the report format from '{name}'").format(name=output.name),
+            hint=_("use one of the extensions {known}, or --format").format(known=known),
         )
     return next(r for r in formats if ".html" in r.extensions)
 
@@ -160,12 +168,16 @@ def write_report(
     if output is None:
         output = Path(report.trace.path).parent / f"report{writer.extensions[0]}"
     if output.is_dir():
-        raise TracegradError(f"{output} is a folder", hint="give the report's file name")
+        raise TracegradError(
+            _("{output} is a folder").format(output=output), hint=_("give the report's file name")
+        )
     files.target(output)  # refuses a FIFO or a device before any work
     try:
         writer.write(report, output)
     except OSError as error:
-        raise TracegradError(f"cannot write {output}: {error.strerror or error}") from None
+        raise TracegradError(
+            _("cannot write {output}: {value}").format(output=output, value=error.strerror or error)
+        ) from None
     return output
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine.errors import TracegradError
 from engine.files import make_folder, open_locked
+from engine.i18n import _
 from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
@@ -89,7 +90,7 @@ def check_out_dir(out_dir: Path) -> None:
             f"{out_dir} holds files that are not this sweep's ({', '.join(foreign[:3])}"
             + (", ..." if len(foreign) > 3 else "")
             + "); the sweep writes results.csv, runs.csv, results.md and index.html there",
-            hint="give -o a new or empty folder (or the folder of this sweep, to resume it)",
+            hint=_("give -o a new or empty folder (or the folder of this sweep, to resume it)"),
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.i18n import _
 from engine.network import Network
 from engine.result import RunResult
 from engine.scenario import Scenario
@@ -156,7 +157,7 @@ def load_gan_run(scenario: Scenario, params: dict, loaded) -> GanRunResult:
         raise TraceError(
             f"params.npz in {folder} lacks {', '.join(missing[:3])}"
             + (" ..." if len(missing) > 3 else ""),
-            hint="the folder's scenario.yaml and params.npz come from different runs",
+            hint=_("the folder's scenario.yaml and params.npz come from different runs"),
         )
     built.generator.load_state(params)
     built.discriminator.load_state(params)

@@ -1,0 +1,96 @@
+"""Regenerate the message catalogs and say what is left to translate.
+
+    python .ci/catalogs.py            extract -> update -> compile, then list untranslated msgids
+    python .ci/catalogs.py --check    only list them; exit 1 when any is untranslated
+
+Extraction reads every ``_()``, ``ngettext()`` and ``N_()`` in engine/ and plugins/ (babel.cfg)
+into engine/locale/tracegrad.pot; ``update`` merges the template into each language's .po
+(new msgids arrive empty, changed ones fuzzy); ``compile`` writes the .mo the program reads.
+Needs Babel (the ``test`` extra).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "engine" / "locale"
+TEMPLATE = LOCALE / "tracegrad.pot"
+
+
+def pybabel(*arguments: str) -> None:
+    CommandLineInterface().run(["pybabel", "-q", *arguments])
+
+
+def regenerate() -> None:
+    pybabel(
+        "extract",
+        "-F",
+        str(ROOT / "babel.cfg"),
+        "-o",
+        str(TEMPLATE),
+        "--project",
+        "tracegrad",
+        "--no-location",
+        "--sort-output",
+        "--add-comments",
+        "TRANSLATORS:",
+        str(ROOT),
+    )
+    for language in ("zh",):
+        if not (LOCALE / language / "LC_MESSAGES" / "tracegrad.po").exists():
+            pybabel(
+                "init",
+                "-i",
+                str(TEMPLATE),
+                "-d",
+                str(LOCALE),
+                "-D",
+                "tracegrad",
+                "-l",
+                language,
+                "--no-wrap",
+            )
+    pybabel(
+        "update",
+        "-i",
+        str(TEMPLATE),
+        "-d",
+        str(LOCALE),
+        "-D",
+        "tracegrad",
+        "--no-wrap",
+        "--ignore-obsolete",
+    )
+    pybabel("compile", "-d", str(LOCALE), "-D", "tracegrad")
+
+
+def untranslated() -> dict[str, list[str]]:
+    """Per language, the msgids without a (non-fuzzy) translation."""
+    missing = {}
+    for po in sorted(LOCALE.glob("*/LC_MESSAGES/tracegrad.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        ids = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        missing[po.parent.parent.name] = [i if isinstance(i, str) else i[0] for i in ids]
+        total = sum(1 for m in catalog if m.id)
+        print(f"{po.parent.parent.name}: {total - len(ids)} of {total} msgids translated")
+    return missing
+
+
+def main(argv: list[str]) -> int:
+    if "--check" not in argv:
+        regenerate()
+    missing = untranslated()
+    for language, ids in missing.items():
+        for msgid in ids:
+            print(f"  {language} untranslated: {msgid!r}")
+    return 1 if any(missing.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
