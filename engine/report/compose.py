@@ -87,8 +87,10 @@ def compose(
             report.notices.append(
                 Notice(
                     "warning",
-                    f"The section of reporter '{reporter.config.type}' could not be made "
-                    f"({type(error).__name__}: {error}); the rest of the report is complete.",
+                    _(
+                        "The section of reporter '{type}' could not be made ({name}: {error}); "
+                        "the rest of the report is complete."
+                    ).format(type=reporter.config.type, name=type(error).__name__, error=error),
                 )
             )
     return report
@@ -105,9 +107,11 @@ def status_notices(trace: Trace) -> list[Notice]:
         notices.append(
             Notice(
                 "error",
-                f"This run did not finish: the trace has no end record (the process was "
-                f"killed or is still running). It holds {done}{of_total} steps; everything "
-                f"below covers those.",
+                _(
+                    "This run did not finish: the trace has no end record (the process was killed "
+                    "or is still running). It holds {done}{of_total} steps; everything below "
+                    "covers those."
+                ).format(done=done, of_total=of_total),
             )
         )
     elif end.get("status") != "completed":
@@ -115,8 +119,15 @@ def status_notices(trace: Trace) -> list[Notice]:
         notices.append(
             Notice(
                 "error",
-                f"This run did not complete: status '{end.get('status')}' after "
-                f"{end.get('steps_completed', '?')}{of_total} steps{message}",
+                _(
+                    "This run did not complete: status '{status}' after "
+                    "{steps_completed}{of_total} steps{message}"
+                ).format(
+                    status=end.get("status"),
+                    steps_completed=end.get("steps_completed", "?"),
+                    of_total=of_total,
+                    message=message,
+                ),
             )
         )
     notices.extend(Notice("warning", warning) for warning in trace.warnings if end is not None)

@@ -13,6 +13,7 @@ import inspect
 
 import numpy as np
 
+from engine.i18n import _
 from engine.report.document import Code, Equations, Section, Table, Text
 from engine.report.numbers import (
     array,
@@ -30,13 +31,18 @@ SPELLED_ENTRIES = 16
 
 def updates_section(trace: Trace, records: list[dict], where: str) -> Section:
     first = records[0]
-    title = "Parameter updates" + (f" of {first['network']}" if first.get("network") else "")
+    title = _("Parameter updates")
+    if first.get("network"):
+        title = _("Parameter updates of {network}").format(network=first["network"])
     section = Section(title, id=where)
     rule = documented_rule(first["optimizer"])
     section.add(
         Text(
-            f"Optimizer {first['optimizer']} with learning rate lr = {fmt(first['lr'])}. "
-            "Each parameter p moves against its gradient g = ∂L/∂p."
+            _(
+                "Optimizer {optimizer} with learning rate lr = {lr}. Each parameter p moves "
+                "against "
+                "its gradient g = ∂L/∂p."
+            ).format(optimizer=first["optimizer"], lr=fmt(first["lr"]))
         )
     )
     if rule:
@@ -81,7 +87,7 @@ def parameter_update(record: dict, trace: Trace, where: str) -> Section:
                 for v in state.values()
             ]
             rows.append([f"{name}{sub(*index)}", *cells, *extra])
-        columns = ["entry", "before", "g", "applied", "after", *state]
+        columns = [_("entry"), _("before"), "g", _("applied"), _("after"), *state]
         section.add(Table(columns, rows))
         return section
     text, line = rule
@@ -100,8 +106,9 @@ def _ratio(before, applied) -> Text | None:
     if not norm_before:
         return None
     return Text(
-        f"The step changed the parameter by ‖applied‖ / ‖before‖ = "
-        f"{fmt(norm_step / norm_before)} of its size."
+        _("The step changed the parameter by ‖applied‖ / ‖before‖ = {fmt} of its size.").format(
+            fmt=fmt(norm_step / norm_before)
+        )
     )
 
 
@@ -120,7 +127,7 @@ def _matching_rule(record, before, grad, applied, state, lr, trace):
                 f"{factor(grad[i])} = {fmt(after[i])}"
             )
 
-        return "Plain gradient descent: p ← p − lr·g.", plain
+        return _("Plain gradient descent: p ← p − lr·g."), plain
     velocity = state.get("velocity")
     if (
         isinstance(velocity, np.ndarray)
@@ -134,7 +141,9 @@ def _matching_rule(record, before, grad, applied, state, lr, trace):
                 f"{factor(velocity[i])} = {fmt(after[i])}"
             )
 
-        text = "Momentum: p moves along the velocity b (a running sum of gradients), p ← p − lr·b."
+        text = _(
+            "Momentum: p moves along the velocity b (a running sum of gradients), p ← p − lr·b."
+        )
         return text, momentum
     m_hat, v_hat = state.get("m_hat"), state.get("v_hat")
     eps = _optimizer_setting(trace, record, "eps")
@@ -152,7 +161,7 @@ def _matching_rule(record, before, grad, applied, state, lr, trace):
                 f"{fmt(lr)} × {factor(m)} / (√{fmt(v)} + {fmt(eps)}) = {fmt(after[i])}"
             )
 
-        text = (
+        text = _(
             "Adam: the step is the bias-corrected average gradient m̂ divided by the root of "
             "the bias-corrected average squared gradient v̂, p ← p − lr·m̂/(√v̂ + ε)."
         )

@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.components import StepLoop
 from engine.errors import PluginError
-from engine.i18n import _
+from engine.i18n import N_, _
 from engine.trace import record
 from plugins.gan.build import GRID, SAMPLE_COUNT, GanBuilt, grad_norm
 from plugins.gan.components import GanBatch
@@ -341,8 +341,10 @@ class GanLoop(StepLoop):
                 "step": step,
                 **tag,
                 "network": "D",
-                "text": "D learns: real samples against G's samples; G's output is detached "
-                "(no gradient flows back to G)",
+                "text": N_(
+                    "D learns: real samples against G's samples; G's output is detached "
+                    "(no gradient flows back to G)"
+                ),
             }
         )
         w.write(
@@ -388,8 +390,10 @@ class GanLoop(StepLoop):
                 "step": step,
                 **tag,
                 "network": "G",
-                "text": "G learns through the frozen D: z -> G -> D, G's loss, backward through "
-                "D into G; D's parameters do not change",
+                "text": N_(
+                    "G learns through the frozen D: z -> G -> D, G's loss, backward through "
+                    "D into G; D's parameters do not change"
+                ),
             }
         )
         w.write(
@@ -484,7 +488,7 @@ class GanLoop(StepLoop):
                 **tag,
                 "from": "D",
                 "to": "G",
-                "text": "D's dL/dx at G's samples is the gradient G's last layer receives",
+                "text": N_("D's dL/dx at G's samples is the gradient G's last layer receives"),
                 "dL/dG(z)": w.tensor(grad_x),
             }
         )

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from engine.errors import TracegradError
+from engine.i18n import _
 from engine.report import plots
 from engine.report.document import Figure, Report, Section, Table, Text
 from engine.report.numbers import array
@@ -41,12 +42,14 @@ def networks(report: Report) -> list[Section]:
     layers = report.trace.header.get("network") or []
     latent = (report.scenario.get("latent") or {}).get("dim")
     features = (report.trace.header.get("data") or {}).get("features")
-    section = Section("Networks", id="networks")
+    section = Section(_("Networks"), id="networks")
     section.add(
         Text(
-            "G maps a latent vector z to a sample; D maps a sample to a verdict, a "
-            'probability or a score for "real". G never sees the data: it learns only '
-            "from D's gradient at its samples."
+            _(
+                "G maps a latent vector z to a sample; D maps a sample to a verdict, a "
+                'probability or a score for "real". G never sees the data: it learns only '
+                "from D's gradient at its samples."
+            )
         )
     )
     for name, inputs, title, label in (
@@ -78,16 +81,18 @@ SCORE_CAPTION = {
 def curves(report: Report) -> list[Section]:
     if len(report.steps()) == 0:
         return []
-    section = Section("Training curves", id="curves")
+    section = Section(_("Training curves"), id="curves")
     losses = present(report, ("d_loss", "D's loss L_D"), ("g_loss", "G's loss L_G"))
     if losses:
-        section.add(curve_figure(report, "gan-losses", losses, "Losses", LOSS_CAPTION, log=False))
+        section.add(
+            curve_figure(report, "gan-losses", losses, _("Losses"), LOSS_CAPTION, log=False)
+        )
     verdicts = present(report, ("D(x)", "mean D(x), real"), ("D(G(z))", "mean D(G(z)), generated"))
     if verdicts:
         output = (report.trace.header.get("loss") or {}).get("output", "probability")
         caption = SCORE_CAPTION.get(output, SCORE_CAPTION["score"])
         section.add(
-            curve_figure(report, "gan-verdicts", verdicts, "D's verdict", caption, log=False)
+            curve_figure(report, "gan-verdicts", verdicts, _("D's verdict"), caption, log=False)
         )
     norms = present(report, ("grad_norm.G", "G"), ("grad_norm.D", "D"))
     if norms:
@@ -102,7 +107,9 @@ def curves(report: Report) -> list[Section]:
         section.add(figure)
     for key, network in (("lr.D", "D"), ("lr.G", "G")):
         if report.has_scalar(key):
-            section.add(learning_rate(report, key, f"learning rate of {network}"))
+            section.add(
+                learning_rate(report, key, _("learning rate of {network}").format(network=network))
+            )
     section.blocks.extend(quality(report))
     if report.has_scalar("d_steps"):
         d_steps = report.scalar("d_steps")
@@ -111,7 +118,7 @@ def curves(report: Report) -> list[Section]:
         if finite.min() != finite.max():
             caption = "D's updates per step, as the d_steps schedule set them."
             series = [("d_steps", d_steps)]
-            section.add(curve_figure(report, "d-steps", series, "D updates per step", caption))
+            section.add(curve_figure(report, "d-steps", series, _("D updates per step"), caption))
     return [section]
 
 
@@ -127,7 +134,7 @@ def quality(report: Report) -> list:
             f"Modes{of} with at least one high-quality sample near them (VEEGAN's definition: "
             "within 3 standard deviations of its nearest mode). A drop means mode collapse."
         )
-        blocks.append(curve_figure(report, "modes", modes, "Modes covered", caption, log=False))
+        blocks.append(curve_figure(report, "modes", modes, _("Modes covered"), caption, log=False))
     good = present(report, ("high_quality", "high-quality fraction"))
     if good:
         caption = "Fraction of G's samples within 3 standard deviations of their nearest mode."
@@ -147,7 +154,7 @@ def quality(report: Report) -> list:
             "How far G's samples lie from their mean, √(Σ variance): a collapse to a point "
             "shows as a fall towards 0."
         )
-        blocks.append(curve_figure(report, "spread", spread, "Spread", caption, log=False))
+        blocks.append(curve_figure(report, "spread", spread, _("Spread"), caption, log=False))
     return blocks
 
 
@@ -155,7 +162,7 @@ def quality(report: Report) -> list:
 
 
 def samples(report: Report, steps: list[int]) -> list[Section]:
-    section = Section("Real and generated samples", id="samples")
+    section = Section(_("Real and generated samples"), id="samples")
     features = (report.trace.header.get("data") or {}).get("features") or 0
     missing = []
     for step in steps:
@@ -187,10 +194,11 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
         shown = ", ".join(str(s) for s in missing[:8]) + (" …" if len(missing) > 8 else "")
         section.add(
             Text(
-                f"For traced step{'s' if len(missing) > 1 else ''} {shown} the trace keeps only "
-                "statistics of the batches (they have more numbers than trace.max_values). "
-                "Run with a larger trace.max_values (e.g. --set trace.max_values=1024) to "
-                "see them here."
+                _(
+                    "For traced step{value} {shown} the trace keeps only statistics of the "
+                    "batches (they have more numbers than trace.max_values). Run with a larger "
+                    "trace.max_values (e.g. --set trace.max_values=1024) to see them here."
+                ).format(value="s" if len(missing) > 1 else "", shown=shown)
             )
         )
     section.blocks.extend(final_samples(report, features))
@@ -256,7 +264,13 @@ def final_samples(report: Report, features: int) -> list:
     try:
         run, data = trained_run(report)
     except (TracegradError, OSError, ValueError, KeyError) as error:
-        return [Text(f"The trained networks could not be loaded from the run folder: {error}")]
+        return [
+            Text(
+                _("The trained networks could not be loaded from the run folder: {error}").format(
+                    error=error
+                )
+            )
+        ]
     seed = int(report.trace.header.get("seed") or 0)
     fake = run.generate(FINAL_SAMPLES, seed=seed)
     rng = np.random.default_rng(seed)
@@ -325,15 +339,15 @@ def decision(run, real: np.ndarray, fake: np.ndarray):
 
 
 def tricks(report: Report) -> list[Section]:
-    section = Section("Tricks and labels", id="tricks")
+    section = Section(_("Tricks and labels"), id="tricks")
     configs = report.scenario.get("tricks") or []
     changes = trick_changes(report)
     if not configs:
-        section.add(Text("No GAN tricks were enabled: D and G trained with the plain loss."))
+        section.add(Text(_("No GAN tricks were enabled: D and G trained with the plain loss.")))
     for config in configs:
         name = config.get("type", "?")
         settings = ", ".join(f"{k} {v}" for k, v in config.items() if k != "type" and v is not None)
-        part = Section(f"Trick: {name}", id=f"trick-{name}")
+        part = Section(_("Trick: {name}").format(name=name), id=f"trick-{name}")
         part.add(Text(f"Settings: {settings}." if settings else "Default settings."))
         note = trick_note(name)
         if note:
@@ -341,18 +355,20 @@ def tricks(report: Report) -> list[Section]:
         seen = changes.get(name, [])
         if seen:
             rows = [[str(step), change] for step, change in seen[:12]]
-            part.add(Table(["step", "what it changed"], rows))
+            part.add(Table([_("step"), _("what it changed")], rows))
         else:
-            part.add(Text("The traced steps hold no record of a change by this trick."))
+            part.add(Text(_("The traced steps hold no record of a change by this trick.")))
         section.add(part)
     rows = label_rows(report)
     if rows:
         section.add(
             Text(
-                "The labels actually used at the traced steps, after every trick (D: 1 means "
-                "real, 0 fake; G is trained towards D's label for real):"
+                _(
+                    "The labels actually used at the traced steps, after every trick (D: 1 means "
+                    "real, 0 fake; G is trained towards D's label for real):"
+                )
             ),
-            Table(["step", "D's real targets", "D's fake targets", "G's target"], rows),
+            Table([_("step"), _("D's real targets"), _("D's fake targets"), _("G's target")], rows),
         )
     return [section]
 
