@@ -137,7 +137,7 @@ def cmd_run(args) -> int:
     bar.close()
     print(result.summary())
     if args.report:
-        print(f"report: {result.report()}")
+        print(_("report: {path}").format(path=result.report()))
     return {"completed": 0, "interrupted": 130}.get(result.status, 1)
 
 
@@ -172,7 +172,7 @@ def cmd_validate(args) -> int:
     scenario = _load(args)
     # what only building shows: shapes, data, limits
     built = scenario.kind.build(scenario, _limits(args))
-    print(f"{args.file}: valid ({built.describe()})")
+    print(_("{file}: valid ({description})").format(file=args.file, description=built.describe()))
     return 0
 
 

@@ -14,7 +14,10 @@ KIND_WORDS = (
     N_("optimizer"), N_("optimizers"), N_("schedule"), N_("schedules"), N_("initializer"),
     N_("initializers"), N_("dataset"), N_("datasets"), N_("reporter"), N_("reporters"),
     N_("gan_loss"), N_("gan_losses"), N_("gan_trick"), N_("gan_tricks"), N_("kind"),
-    N_("kinds"), N_("data set"), N_("trick"), N_("component"),
+    N_("kinds"), N_("data set"), N_("trick"), N_("component"), N_("supervised"), N_("gan"),
+    N_("completed"), N_("interrupted"), N_("diverged"), N_("failed"), N_("regression"),
+    N_("binary"), N_("multiclass"), N_("accuracy"), N_("val accuracy"), N_("modes"),
+    N_("high quality"), N_("w1"), N_("mmd2"), N_("spread"), N_("real"), N_("fake"),
 )  # fmt: skip
 
 

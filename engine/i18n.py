@@ -104,8 +104,8 @@ def catalog(code: str, domain: str = DOMAIN, directory: str | None = None):
 
 
 def _(message: str) -> str:
-    """``message`` in the current language (itself when untranslated)."""
-    return catalog(language()).gettext(message)
+    """``message`` in the current language (itself when untranslated; "" stays "")."""
+    return catalog(language()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

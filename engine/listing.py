@@ -10,7 +10,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
-from engine.i18n import _
+from engine.i18n import _, translate_for
 from engine.plugins import Registry, provider_of
 
 _BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
@@ -81,13 +81,12 @@ def _summary(doc: str | None) -> str:
 
 
 def _default(field) -> str:
-    if field.is_required():
-        return "required"
-    if field.default_factory is not None:
-        return f"default {field.default_factory()!r}"
-    if field.default is PydanticUndefined:
-        return "required"
-    return f"default {field.default!r}"
+    if field.is_required() or (
+        field.default_factory is None and field.default is PydanticUndefined
+    ):
+        return _("required")
+    value = field.default_factory() if field.default_factory is not None else field.default
+    return _("default {value!r}").format(value=value)
 
 
 def describe_components(registry: Registry, kind: str | None = None) -> str:
@@ -101,11 +100,13 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         kinds = [kind]
     lines = []
     if kind is None:  # the scenario kinds first: `kind:` selects one in a scenario file
-        lines.append("scenario kinds:")
+        lines.append(_("scenario kinds:"))
         for name, entry in sorted(registry.kinds.items()):
             summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
+            summary = translate_for(type(entry.kind).__module__, summary)
             source = provider_of(entry.plugin)
-            lines.append(f"  {name}  (plugin {entry.plugin})  {source}")
+            plugin = _("(plugin {plugin})").format(plugin=entry.plugin)
+            lines.append(f"  {name}  {plugin}  {source}")
             lines += _wrapped(summary, 6)
         lines.append("")
     for name_of_kind in kinds:
@@ -113,13 +114,16 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
             summary = _summary(component.implementation.__doc__)
+            summary = translate_for(component.implementation.__module__, summary)
             where = provider_of(component.plugin)
-            lines.append(f"  {name}  (plugin {component.plugin})  {where}")
+            plugin = _("(plugin {plugin})").format(plugin=component.plugin)
+            lines.append(f"  {name}  {plugin}  {where}")
             lines += _wrapped(summary, 6)
             for field_name, field in component.config.model_fields.items():
                 if field_name == "type":
                     continue
                 head = f"{field_name}: {_field_type(field)}, {_default(field)} - "
-                lines += _wrapped(head + (field.description or ""), 8)
+                description = translate_for(component.config.__module__, field.description or "")
+                lines += _wrapped(head + description, 8)
         lines.append("")
     return "\n".join(lines)

@@ -84,7 +84,7 @@ def facts(report: Report) -> list[list[str]]:
         [
             _("status"),
             _("{status}: {done} of {steps} steps").format(
-                status=trace.status, done=done, steps=train.get("steps", "?")
+                status=_(trace.status), done=done, steps=train.get("steps", "?")
             ),
         ]
     )

@@ -76,7 +76,8 @@ def compose(
     reg = reg or _registry_for(plugins)
     report = Report(trace, run_dir)
     scenario = report.scenario
-    report.title = f"Tracegrad report: {scenario.get('name', Path(trace.path).stem)}"
+    name = scenario.get("name", Path(trace.path).stem)
+    report.title = _("Tracegrad report: {name}").format(name=name)
     report.notices.extend(status_notices(trace))
     for reporter in sorted(reporters(reg, options), key=lambda r: r.order):
         if reporter.kinds and report.kind not in reporter.kinds:

@@ -505,7 +505,7 @@ def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | No
 def _titled(record: dict, title: str, batch: bool = True) -> str:
     """A phase's title with its network ("D: ...") and batch ("... (real batch)")."""
     if batch and record.get("batch"):
-        title = _("{title} ({batch} batch)").format(title=title, batch=record["batch"])
+        title = _("{title} ({batch} batch)").format(title=title, batch=_(record["batch"]))
     if record.get("network"):
         title = _("{network}: {title}").format(network=record["network"], title=title)
     return title

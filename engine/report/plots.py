@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
 
-from engine.i18n import _
+from engine.i18n import _, language
+
+#: Fonts with Chinese glyphs that matplotlib measures labels with (the first installed wins).
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC"]
 
 MAX_POINTS = 500
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
@@ -42,7 +46,11 @@ def to_svg(figure, name: str) -> str:
 
     buffer = io.StringIO()
     settings = {"svg.fonttype": "none", "svg.hashsalt": name}
-    with matplotlib.rc_context(settings), np.errstate(over="ignore"):
+    if language() != "en":  # labels in another script: measure them with a font that has it
+        settings["font.sans-serif"] = [*CJK_FONTS, *matplotlib.rcParams["font.sans-serif"]]
+    with matplotlib.rc_context(settings), np.errstate(over="ignore"), warnings.catch_warnings():
+        # without such a font the browser still draws the text; only the layout is estimated
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]

@@ -169,7 +169,7 @@ def _pass_title(base: str, record: dict) -> str:
     if record.get("network"):
         parts.append(_("through {record}").format(record=record["network"]))
     if record.get("batch"):
-        parts.append(_("({record} batch)").format(record=record["batch"]))
+        parts.append(_("({record} batch)").format(record=_(record["batch"])))
     return " ".join([base, *parts])
 
 
@@ -273,7 +273,7 @@ def loss_section(record: dict, where: str) -> Section:
     grad = array(record["dL/dprediction"])
     title = _("Loss: {loss}").format(loss=record["loss"])
     if record.get("batch"):
-        title += " " + _("({record} batch)").format(record=record["batch"])
+        title += " " + _("({record} batch)").format(record=_(record["batch"]))
     section = Section(title, id=where)
     section.add(Text(f"`{record['formula']}`"))
     if record.get("term"):
