@@ -473,13 +473,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.cli_language import choose_language
+    from engine.cli_language import choose_language, restore_language
 
     try:
-        choose_language(sys.argv[1:] if argv is None else list(argv))
+        previous = choose_language(sys.argv[1:] if argv is None else list(argv))
     except TracegradError as error:  # an unknown --lang or TRACEGRAD_LANG
         _to_stderr(_format_error(error))
         return error.exit_code
+    try:
+        return _main(argv)
+    finally:  # a caller in the same process (a test, a notebook) keeps its language
+        restore_language(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except KeyboardInterrupt:  # Ctrl-C while the command starts

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from engine.i18n import LANGUAGES, _, language, set_language
+from engine import i18n
+from engine.i18n import LANGUAGES, _, set_language
 
 
 class Formatter(argparse.HelpFormatter):
@@ -32,10 +33,19 @@ def lang_from_argv(argv: list[str]) -> str | None:
     return found
 
 
-def choose_language(argv: list[str]) -> str:
-    """Set the process's language from ``--lang``, else the environment; return it."""
-    set_language(lang_from_argv(argv))
-    return language()
+def choose_language(argv: list[str]) -> str | None:
+    """Set the process's language from ``--lang``, else the environment (checked now, so a
+    wrong TRACEGRAD_LANG is an error before anything runs); return the choice it replaced."""
+    previous = i18n._chosen
+    code = lang_from_argv(argv)
+    if code is None:
+        i18n.check_environment()
+    set_language(code)
+    return previous
+
+
+def restore_language(previous: str | None) -> None:
+    set_language(previous)
 
 
 def add_lang_argument(parser: argparse.ArgumentParser, suppress: bool) -> None:

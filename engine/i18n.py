@@ -76,16 +76,20 @@ def set_language(code: str | None) -> None:
     _chosen = language
 
 
+def check_environment() -> None:
+    """Refuse a TRACEGRAD_LANG without a catalog (the command line calls this first)."""
+    explicit = os.environ.get("TRACEGRAD_LANG")
+    if explicit and normalize(explicit) is None:
+        raise unknown_language(explicit, "TRACEGRAD_LANG")
+
+
 def language() -> str:
     """The current language code, e.g. ``"zh"`` or ``"en"``."""
     if _chosen is not None:
         return _chosen
     explicit = os.environ.get("TRACEGRAD_LANG")
-    if explicit:
-        language = normalize(explicit)
-        if language is None:
-            raise unknown_language(explicit, "TRACEGRAD_LANG")
-        return language
+    if explicit:  # one without a catalog is English here; check_environment() refuses it
+        return normalize(explicit) or "en"
     for variable in ENVIRONMENT:
         value = os.environ.get(variable)
         if value:
