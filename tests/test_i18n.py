@@ -189,6 +189,8 @@ def test_show_in_chinese(walkthrough_run):
     text = show_text(walkthrough_run.run_dir, 0, None)
     assert "前向传播" in text and "反向传播" in text and "链式法则" in text
     assert "∂L/∂W" in text, "formulas stay as they are"
+    # a Chinese character is two terminal columns wide: the underline spans the heading
+    assert text.splitlines()[:2] == ["第 0 步", "======="]
 
 
 # --- a plugin's own catalog -----------------------------------------------------------------
