@@ -241,12 +241,23 @@ def cmd_gradcheck(args) -> int:
     scenario = _load(args)
     results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
-    print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
+    from engine.report.terminal import cells_wide
+
+    parameter, checked = _("parameter"), _("checked")
+    parameter += " " * (width - cells_wide(parameter))
+    checked = " " * (9 - cells_wide(checked)) + checked
+    head = _("{parameter}  {checked}  max relative error")
+    print(head.format(parameter=parameter, checked=checked))
     for r in results:
-        mark = "ok" if r.ok(args.tolerance) else "FAIL"
+        mark = _("ok") if r.ok(args.tolerance) else _("FAIL")
         print(f"{r.name:<{width}}  {r.checked:>4}/{r.total:<4}  {r.error:.3e}  {mark}")
     failed = [r for r in results if not r.ok(args.tolerance)]
-    print(f"{len(results) - len(failed)} of {len(results)} parameters within {args.tolerance:g}")
+    within = _("{count} of {total} parameters within {tolerance:g}")
+    print(
+        within.format(
+            count=len(results) - len(failed), total=len(results), tolerance=args.tolerance
+        )
+    )
     return 1 if failed else 0
 
 
