@@ -75,8 +75,10 @@ def hold_out(data: Data, fraction: float, rng: np.random.Generator) -> Data:
     n_val = round(fraction * n)
     if not 0 < n_val < n:
         raise ValueError(
-            f"a validation split of {fraction:g} of {n} samples leaves {n_val} for "
-            f"validation and {n - n_val} for training; both need at least one"
+            _(
+                "a validation split of {fraction:g} of {n} samples leaves {n_val} for validation "
+                "and {value} for training; both need at least one"
+            ).format(fraction=fraction, n=n, n_val=n_val, value=n - n_val)
         )
     order = rng.permutation(n)
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])

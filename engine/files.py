@@ -204,7 +204,9 @@ def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """``params.npz``: one array per parameter key ("hidden.W")."""
     for key in arrays:
         if "\0" in key or "/" in key:  # the archive would cut or nest the name
-            raise ValueError(f"parameter key {key!r} cannot be stored in params.npz")
+            raise ValueError(
+                _("parameter key {key!r} cannot be stored in params.npz").format(key=key)
+            )
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return write_atomic(path, buffer.getvalue())
@@ -218,7 +220,7 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not hasattr(archive, "files"):
-                raise ValueError("it holds one array, not named parameters")
+                raise ValueError(_("it holds one array, not named parameters"))
             return {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error

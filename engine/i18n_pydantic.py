@@ -33,6 +33,7 @@ TEMPLATES = {
     "too_long": N_("should have at most {max_length} items, found {actual_length}"),
     "string_too_short": N_("String should have at least {min_length} characters"),
     "string_too_long": N_("String should have at most {max_length} characters"),
+    "value_error": N_("Value error, {error}"),
 }
 
 

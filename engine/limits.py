@@ -149,7 +149,9 @@ def check_file(path: Path, limit: int, name: str, what: str) -> int:
             hint=_("give the path of a {what}").format(what=what),
         )
     if info.st_size > limit:
-        _refuse(f"the size of {path} in bytes", info.st_size, limit, name, str(path))
+        _refuse(
+            _("the size of {path} in bytes").format(path=path), info.st_size, limit, name, str(path)
+        )
     return info.st_size
 
 
@@ -158,12 +160,12 @@ def check_steps(spec, limits: Limits, where) -> None:
     train = spec.train
     if train.steps > limits.steps:
         _refuse(
-            "the number of steps", train.steps, limits.steps, "steps", where(("train", "steps"))
+            _("the number of steps"), train.steps, limits.steps, "steps", where(("train", "steps"))
         )
     batch_size = getattr(train, "batch_size", None)  # not every kind trains in batches
     if batch_size is not None and batch_size > limits.batch_size:
         _refuse(
-            "the batch size",
+            _("the batch size"),
             batch_size,
             limits.batch_size,
             "batch_size",
@@ -178,7 +180,11 @@ def check_parameters(widths: list[tuple[str, int, int]], limits: Limits, where) 
     if total > limits.parameters:
         largest = max(widths, key=lambda width: width[1] * width[2])[0]
         _refuse(
-            "the network's parameter count", total, limits.parameters, "parameters", where(largest)
+            _("the network's parameter count"),
+            total,
+            limits.parameters,
+            "parameters",
+            where(largest),
         )
 
 
@@ -208,7 +214,7 @@ def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where, whole
     estimate = estimate_trace_bytes(spec, layer_sizes, whole)
     if estimate > limits.trace_bytes:
         _refuse(
-            "the estimated trace size in bytes",
+            _("the estimated trace size in bytes"),
             estimate,
             limits.trace_bytes,
             "trace_bytes",
@@ -218,4 +224,4 @@ def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where, whole
 
 def check_samples(count: int, limits: Limits, where) -> None:
     if count > limits.samples:
-        _refuse("the number of data values", count, limits.samples, "samples", where(("data",)))
+        _refuse(_("the number of data values"), count, limits.samples, "samples", where(("data",)))

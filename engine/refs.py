@@ -84,11 +84,11 @@ def _check_nested_numbers(value: Any) -> None:
             _check_nested_numbers(item)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PydanticCustomError(
-            "init_values", "explicit values must be numbers, found {found}", {"found": value}
+            "init_values", _("explicit values must be numbers, found {found}"), {"found": value}
         )
     elif not math.isfinite(value):
         raise PydanticCustomError(
-            "init_values", "explicit values must be finite, found {found}", {"found": value}
+            "init_values", _("explicit values must be finite, found {found}"), {"found": value}
         )
 
 

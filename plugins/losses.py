@@ -327,16 +327,19 @@ class CrossEntropy(ReducedLoss):
     def prepare_target(self, target, out_features):
         if out_features < 2:
             raise ValueError(
-                f"cross_entropy needs one output per class (at least 2), found "
-                f"{out_features}; for two classes with a single output use bce_with_logits"
+                _(
+                    "cross_entropy needs one output per class (at least 2), found {out_features}; "
+                    "for two classes with a single output use bce_with_logits"
+                ).format(out_features=out_features)
             )
         if target.shape[1] == 1:
             return self._one_hot(target[:, 0], out_features)
         if target.shape[1] != out_features:
             raise ValueError(
-                f"cross_entropy takes one column of class indices or {out_features} columns "
-                f"of class probabilities (one per output); the data has {target.shape[1]} "
-                f"target columns"
+                _(
+                    "cross_entropy takes one column of class indices or {out_features} columns of "
+                    "class probabilities (one per output); the data has {shape} target columns"
+                ).format(out_features=out_features, shape=target.shape[1])
             )
         if np.any(target < 0) or np.any(target > 1):
             raise TargetError(_("class probabilities must lie in [0, 1]"))
@@ -362,8 +365,10 @@ class CrossEntropy(ReducedLoss):
         largest = int(classes.max())
         if largest >= out_features:
             raise ValueError(
-                f"class index {largest} needs at least {largest + 1} outputs (classes are "
-                f"numbered from 0), but there are {out_features}"
+                _(
+                    "class index {largest} needs at least {value} outputs (classes are numbered "
+                    "from 0), but there are {out_features}"
+                ).format(largest=largest, value=largest + 1, out_features=out_features)
             )
         return np.eye(out_features, dtype=np.float64)[classes.astype(np.int64)]
 

@@ -91,9 +91,9 @@ class SweepSpec(BaseModel):
     @classmethod
     def _seeds(cls, seeds: list[int]) -> list[int]:
         if any(seed < 0 for seed in seeds):
-            raise PydanticCustomError("seeds", "seeds are whole numbers >= 0")
+            raise PydanticCustomError("seeds", _("seeds are whole numbers >= 0"))
         if len(set(seeds)) != len(seeds):
-            raise PydanticCustomError("seeds", "a seed is listed twice")
+            raise PydanticCustomError("seeds", _("a seed is listed twice"))
         return seeds
 
     @field_validator("ablate")
@@ -102,8 +102,10 @@ class SweepSpec(BaseModel):
         if ablate is not None and ablate not in ABLATIONS:
             raise PydanticCustomError(
                 "ablate",
-                "ablate supports only 'tricks' for now (each trick of the scenario's "
-                "tricks: list removed in turn)",
+                _(
+                    "ablate supports only 'tricks' for now (each trick of the scenario's "
+                    "tricks: list removed in turn)"
+                ),
             )
         return ablate
 

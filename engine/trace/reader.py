@@ -188,7 +188,7 @@ def decode_column(column, count: int) -> list:
         return np.frombuffer(base64.b64decode(column["f64"], validate=True), dtype="<f8").tolist()
     if "i64" in column:
         return np.frombuffer(base64.b64decode(column["i64"], validate=True), dtype="<i8").tolist()
-    raise ValueError(f"unknown column encoding {sorted(column)}")
+    raise ValueError(_("unknown column encoding {sorted}").format(sorted=sorted(column)))
 
 
 def _merge_scalars(scalars: dict[str, list], record: dict) -> None:
