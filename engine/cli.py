@@ -451,9 +451,9 @@ COMMANDS = {
 
 
 def parser() -> argparse.ArgumentParser:
-    from engine.cli_language import Formatter, add_lang_argument, localize
+    from engine.cli_language import Formatter, Parser, add_lang_argument, localize
 
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="tracegrad",
         description=_(
             "Learn how neural networks train: run YAML scenarios, "

@@ -8,9 +8,11 @@ the environment (engine/i18n.py), and raises a TracegradError for a language wit
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 
 from engine import i18n
-from engine.i18n import LANGUAGES, _, set_language
+from engine.i18n import LANGUAGES, N_, _, set_language
 
 
 class Formatter(argparse.HelpFormatter):
@@ -18,6 +20,50 @@ class Formatter(argparse.HelpFormatter):
 
     def add_usage(self, usage, actions, groups, prefix=None):
         super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
+#: argparse's own error messages (English only) and the translatable template of each.
+ARGPARSE_MESSAGES = [
+    (r"argument (?P<argument>.+?): (?P<message>.*)", N_("argument {argument}: {message}")),
+    (r"the following arguments are required: (?P<names>.*)",
+     N_("the following arguments are required: {names}")),
+    (r"unrecognized arguments: (?P<names>.*)", N_("unrecognized arguments: {names}")),
+    (r"invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)",
+     N_("invalid choice: {value} (choose from {choices})")),
+    (r"invalid (?P<type>\w+) value: (?P<value>.*)", N_("invalid {type} value: {value}")),
+    (r"expected one argument", N_("expected one argument")),
+    (r"expected at most one argument", N_("expected at most one argument")),
+    (r"expected at least one argument", N_("expected at least one argument")),
+    (r"ambiguous option: (?P<option>.*) could match (?P<matches>.*)",
+     N_("ambiguous option: {option} could match {matches}")),
+    (r"one of the arguments (?P<names>.*) is required",
+     N_("one of the arguments {names} is required")),
+    (r"not allowed with argument (?P<name>.*)", N_("not allowed with argument {name}")),
+    (r"ignored explicit argument (?P<value>.*)", N_("ignored explicit argument {value}")),
+]  # fmt: skip
+
+
+def translate_argparse(message: str) -> str:
+    """One of argparse's messages in the current language (unchanged when not known)."""
+    for pattern, template in ARGPARSE_MESSAGES:
+        match = re.fullmatch(pattern, message, flags=re.S)
+        if match:
+            values = match.groupdict()
+            if "message" in values:
+                values["message"] = translate_argparse(values["message"])
+            return _(template).format(**values)
+    return message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser with its usage errors in the current language (exit status 2)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        text = _("{prog}: error: {message}").format(
+            prog=self.prog, message=translate_argparse(message)
+        )
+        self.exit(2, text + "\n")
 
 
 def lang_from_argv(argv: list[str]) -> str | None:

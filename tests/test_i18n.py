@@ -260,3 +260,21 @@ def test_a_plugin_ships_its_own_catalog(environment, tmp_path, capsys):
     finally:
         sys.modules.pop("squash_plugin", None)
         i18n._plugin_locale.cache_clear()
+
+
+def test_argparse_usage_errors_in_chinese(cli):
+    result = cli("--lang", "zh", "gradcheck", WALKTHROUGH, "--tolerance", "abc")
+    assert result.code == 2
+    assert result.err.startswith("用法：tracegrad gradcheck")
+    assert result.err.endswith(
+        "tracegrad gradcheck: 错误：参数 --tolerance：无效的 float 值：'abc'\n"
+    )
+    missing = cli("--lang", "zh", "run")
+    assert missing.code == 2 and "缺少以下必需的参数：file" in missing.err
+
+
+def test_argparse_usage_errors_in_english_are_argparse_own(cli):
+    result = cli("run")
+    assert result.code == 2
+    assert result.err.startswith("usage: tracegrad run")
+    assert result.err.endswith("tracegrad run: error: the following arguments are required: file\n")
