@@ -4,9 +4,9 @@
     python .ci/catalogs.py --check    only list them; exit 1 when any is untranslated
 
 Extraction reads every ``_()``, ``ngettext()`` and ``N_()`` in engine/ and plugins/ (babel.cfg)
-into engine/locale/tracegrad.pot; ``update`` merges the template into each language's .po
-(new msgids arrive empty, changed ones fuzzy); ``compile`` writes the .mo the program reads.
-Needs Babel (the ``test`` extra).
+into engine/locale/tracegrad.pot, with the built-in components' descriptions; ``update``
+merges the template into each language's .po (new msgids arrive empty, changed ones fuzzy);
+``compile`` writes the .mo the program reads. Needs Babel (the ``test`` extra).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "engine" / "locale"
@@ -41,6 +41,7 @@ def regenerate() -> None:
         "TRANSLATORS:",
         str(ROOT),
     )
+    add_descriptions()
     for language in ("zh",):
         if not (LOCALE / language / "LC_MESSAGES" / "tracegrad.po").exists():
             pybabel(
@@ -67,6 +68,22 @@ def regenerate() -> None:
         "--ignore-obsolete",
     )
     pybabel("compile", "-d", str(LOCALE), "-D", "tracegrad")
+
+
+def add_descriptions() -> None:
+    """The built-in components' descriptions (docstring summaries, field descriptions), which
+    `tracegrad plugins` shows translated: read from the registry, not from the source text."""
+    sys.path.insert(0, str(ROOT))
+    from engine.listing import descriptions
+    from engine.plugins import load_registry
+
+    with TEMPLATE.open("rb") as handle:
+        template = read_po(handle)
+    for text in descriptions(load_registry()):
+        if text not in template:
+            template.add(text, auto_comments=["a component's description (tracegrad plugins)"])
+    with TEMPLATE.open("wb") as handle:
+        write_po(handle, template, width=0, omit_header=False, sort_output=True)
 
 
 def untranslated() -> dict[str, list[str]]:

@@ -89,6 +89,21 @@ def _default(field) -> str:
     return _("default {value!r}").format(value=value)
 
 
+def descriptions(registry: Registry) -> list[str]:
+    """Every description ``describe_components`` shows, as it looks them up in a catalog
+    (whitespace joined): the message ids .ci/catalogs.py adds for the built-ins."""
+    texts = [_summary(type(e.kind).__doc__ or e.fields.__doc__) for e in registry.kinds.values()]
+    for components in registry.components.values():
+        for component in components.values():
+            texts.append(_summary(component.implementation.__doc__))
+            texts += [
+                field.description or ""
+                for name, field in component.config.model_fields.items()
+                if name != "type"
+            ]
+    return list(dict.fromkeys(" ".join(t.split()) for t in texts if t and t.strip()))
+
+
 def describe_components(registry: Registry, kind: str | None = None) -> str:
     kinds = list(registry.components)
     if kind is not None:
@@ -103,7 +118,7 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         lines.append(_("scenario kinds:"))
         for name, entry in sorted(registry.kinds.items()):
             summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
-            summary = translate_for(type(entry.kind).__module__, summary)
+            summary = translate_for(type(entry.kind).__module__, " ".join(summary.split()))
             source = provider_of(entry.plugin)
             plugin = _("(plugin {plugin})").format(plugin=entry.plugin)
             lines.append(f"  {name}  {plugin}  {source}")
@@ -114,7 +129,7 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
             summary = _summary(component.implementation.__doc__)
-            summary = translate_for(component.implementation.__module__, summary)
+            summary = translate_for(component.implementation.__module__, " ".join(summary.split()))
             where = provider_of(component.plugin)
             plugin = _("(plugin {plugin})").format(plugin=component.plugin)
             lines.append(f"  {name}  {plugin}  {where}")
@@ -123,7 +138,8 @@ def describe_components(registry: Registry, kind: str | None = None) -> str:
                 if field_name == "type":
                     continue
                 head = f"{field_name}: {_field_type(field)}, {_default(field)} - "
-                description = translate_for(component.config.__module__, field.description or "")
+                description = " ".join((field.description or "").split())
+                description = translate_for(component.config.__module__, description)
                 lines += _wrapped(head + description, 8)
         lines.append("")
     return "\n".join(lines)

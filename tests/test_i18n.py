@@ -138,6 +138,15 @@ def test_pydantic_messages_are_translated(cli, write_scenario):
     assert result.err.startswith(f"{path}:9:9: 错误：train.steps: 输入应大于 0（实际为 -1）")
 
 
+def test_component_descriptions_in_chinese(cli):
+    result = cli("--lang", "zh", "plugins", "--kind", "optimizers")
+    assert result.code == 0
+    assert "随机梯度下降（torch.optim.SGD）：" in result.out
+    assert "学习率：每一步沿梯度反方向走多远。" in result.out
+    english = cli("plugins", "--kind", "optimizers")
+    assert "Stochastic gradient descent (torch.optim.SGD):" in english.out
+
+
 def test_help_text_is_translated(capsys):
     from engine.cli import main
 

@@ -18,6 +18,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from engine.listing import descriptions
+from engine.plugins import load_registry
 from tests.conftest import ROOT
 
 LOCALE = ROOT / "engine" / "locale"
@@ -34,8 +36,9 @@ def catalog() -> Catalog:
 
 
 def _source_ids() -> set[str]:
-    """Every message id in engine/ and plugins/, extracted from the code as it is now."""
-    found = set()
+    """Every message id in engine/ and plugins/, extracted from the code as it is now, and
+    the built-in components' descriptions as `tracegrad plugins` looks them up."""
+    found = set(descriptions(load_registry()))
     for folder in ("engine", "plugins"):
         for _name, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
