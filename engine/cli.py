@@ -396,7 +396,7 @@ def cmd_report(args) -> int:
     path = write_report(
         args.source, args.output, args.format, options=options, plugins=args.plugins
     )
-    print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    print(_("{path} ({size:.0f} KiB)").format(path=path, size=path.stat().st_size / 1024))
     return 0
 
 
@@ -423,8 +423,14 @@ def cmd_new_plugin(args) -> int:
     from engine.new_plugin import create
 
     folder = create(args.name, args.kind, args.into)
-    print(f"{folder}: a plugin package for {args.kind} '{args.name}'")
-    print(f"  next: cd {folder} && pip install -e . && python -m pytest")
+    print(
+        _("{folder}: a plugin package for {kind} '{name}'").format(
+            folder=folder, kind=_(args.kind), name=args.name
+        )
+    )
+    print(
+        "  " + _("next: cd {folder} && pip install -e . && python -m pytest").format(folder=folder)
+    )
     return 0
 
 
@@ -501,7 +507,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except KeyboardInterrupt:  # Ctrl-C while the command starts
-        _to_stderr("interrupted")
+        _to_stderr(_("interrupted"))
         return 130
     try:
         from engine.limits import applied
@@ -518,25 +524,26 @@ def _main(argv: list[str] | None) -> int:
         _to_stderr(_format_error(error))
         return error.exit_code
     except KeyboardInterrupt:
-        _to_stderr("interrupted")
+        _to_stderr(_("interrupted"))
         return 130
     except BrokenPipeError:
         _drop_stdout()
         return 0
     except OSError as error:
         if _interrupted(error):
-            print("interrupted", file=sys.stderr)
+            print(_("interrupted"), file=sys.stderr)
             return 130
         if args.debug or error.filename is not None:
             raise
         # writing the output failed (stdout on a full disk, /dev/full): say so, once
         _drop_stdout()
-        _to_stderr(f"error: cannot write the output: {error.strerror or error}")
+        reason = error.strerror or error
+        _to_stderr(_("error: cannot write the output: {reason}").format(reason=reason))
         return 2
     except Exception as error:
         if not _interrupted(error):
             raise
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
 
 

@@ -123,20 +123,20 @@ class ImageLayers(Reporter):
         if layer["type"] == "conv2d":
             W = _update_before(trace, step, f"{name}.W")
             kernels = W[:, 0] if isinstance(W, np.ndarray) else None
-            yield "kernels W[:, 0] (input channel 1)", kernels, True
+            yield _("kernels W[:, 0] (input channel 1)"), kernels, True
             output = "a" if "a" in values else "z"
             maps = whole[output][0] if output in whole else None
-            yield f"feature maps {output} of sample 1", maps, False
+            yield _("feature maps {output} of sample 1").format(output=output), maps, False
         else:
             backward = _records(trace, step, "backward", name) or {}
             mask = decode((backward.get("values") or {}).get("mask"))
             yield (
-                "input x of sample 1",
+                _("input x of sample 1"),
                 whole["x"][0] if "x" in whole else None,
                 False,
             )
             yield (
-                "mask of sample 1 (where the gradient goes)",
+                _("mask of sample 1 (where the gradient goes)"),
                 mask[0] if isinstance(mask, np.ndarray) else None,
                 False,
             )

@@ -50,16 +50,20 @@ class SweepResult:
     def summary(self) -> str:
         done = len(self.outcomes)
         resumed = done - self.ran
-        parts = [f"sweep {self.sweep.name}: {self.status}", f"{done} of {self.total} runs"]
+        parts = [
+            _("sweep {name}: {status}").format(name=self.sweep.name, status=_(self.status)),
+            _("{done} of {total} runs").format(done=done, total=self.total),
+        ]
         if resumed:
-            parts.append(f"{resumed} from an earlier invocation")
+            parts.append(_("{count} from an earlier invocation").format(count=resumed))
         if self.failed:
-            parts.append(f"{len(self.failed)} failed")
-        text = ", ".join(parts) + f"\n  results: {self.out_dir / 'results.md'}"
-        text += f"\n  summary: {self.out_dir / 'index.html'}"
-        text += "".join(f"\n  note: {note}" for note in self.notes)
+            parts.append(_("{count} failed").format(count=len(self.failed)))
+        text = _(", ").join(parts)
+        text += "\n  " + _("results: {path}").format(path=self.out_dir / "results.md")
+        text += "\n  " + _("summary: {path}").format(path=self.out_dir / "index.html")
+        text += "".join("\n  " + _("note: {note}").format(note=note) for note in self.notes)
         if self.status == "interrupted":
-            text += "\n  run the same command again to resume where it stopped"
+            text += "\n  " + _("run the same command again to resume where it stopped")
         return text
 
 
