@@ -287,3 +287,33 @@ def test_argparse_usage_errors_in_english_are_argparse_own(cli):
     assert result.code == 2
     assert result.err.startswith("usage: tracegrad run")
     assert result.err.endswith("tracegrad run: error: the following arguments are required: file\n")
+
+
+@pytest.mark.parametrize(
+    "scenario,overrides,headings",
+    [
+        (
+            "gan/gaussian_1d.yaml",
+            {"train.steps": 4, "metrics.every": 2, "trace.every": 2, "metrics.samples": 200},
+            ("生成器 G", "判别器 D", "D 阶段：判别器学习", "技巧与标签", "真实样本与生成样本"),
+        ),
+        (
+            "cnn_digits.yaml",
+            {"train.steps": 2, "data.samples": 40, "train.batch_size": 8},
+            ("图像层", "逐步讲解"),
+        ),
+    ],
+    ids=["gan", "images"],
+)
+def test_every_section_of_other_kinds_renders_in_chinese(scenario, overrides, headings, tmp_path):
+    """A translation that broke its placeholders would cost a section ("could not be made")."""
+    import engine
+    from tests.conftest import SCENARIOS
+
+    run = engine.run(SCENARIOS / scenario, overrides=overrides, run_dir=tmp_path / "run")
+    set_language("zh")
+    html = write_report(run.run_dir, tmp_path / "report.html").read_text("utf-8")
+    markdown = write_report(run.run_dir, tmp_path / "report.md").read_text("utf-8")
+    assert "无法生成" not in html and "could not be made" not in html
+    for heading in headings:
+        assert f">{heading}" in html and heading in markdown, heading

@@ -63,26 +63,30 @@ class GanRunResult(RunResult):
         return self.built.loss.score(logits)
 
     def summary(self) -> str:
-        parts = [f"{self.scenario.spec.name}: {self.status}", f"{self.steps_completed} steps"]
+        name, steps = self.scenario.spec.name, self.steps_completed
+        parts = [f"{name}: {_(self.status)}", _("{count} steps").format(count=steps)]
         if self.history:
             last = self.history[-1]
-            parts.append(f"D loss {last['d_loss']:.4g}, G loss {last['g_loss']:.4g}")
+            losses = _("D loss {d:.4g}, G loss {g:.4g}")
+            parts.append(losses.format(d=last["d_loss"], g=last["g_loss"]))
         metrics = self.metrics
         if "modes" in metrics:
-            parts.append(f"modes {metrics['modes']}/{metrics['modes_total']}")
-            parts.append(f"high-quality {100 * metrics['high_quality']:.1f}%")
+            modes = _("modes {modes}/{total}")
+            parts.append(modes.format(modes=metrics["modes"], total=metrics["modes_total"]))
+            quality = _("high-quality {percent:.1f}%")
+            parts.append(quality.format(percent=100 * metrics["high_quality"]))
         if "w1" in metrics:
             parts.append(f"W1 {metrics['w1']:.4g}")
         if "mmd2" in metrics:
             parts.append(f"MMD² {metrics['mmd2']:.3g}")
-        parts.append(f"{self.seconds:.2f} s")
+        parts.append(_("{seconds:.2f} s").format(seconds=self.seconds))
         if self.trace_path is not None:
-            parts.append(f"trace: {self.trace_path}")
-        text = ", ".join(parts)
+            parts.append(_("trace: {path}").format(path=self.trace_path))
+        text = _(", ").join(parts)
         if self.message and self.status != "completed":
             text += f"\n  {self.message}"
         for warning in self.warnings:
-            text += f"\n  warning: {warning}"
+            text += "\n  " + _("warning: {warning}").format(warning=warning)
         return text
 
 
