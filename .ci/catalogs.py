@@ -27,21 +27,28 @@ def pybabel(*arguments: str) -> None:
 
 
 def regenerate() -> None:
-    pybabel(
-        "extract",
-        "-F",
-        str(ROOT / "babel.cfg"),
-        "-o",
-        str(TEMPLATE),
-        "--project",
-        "tracegrad",
-        "--no-location",
-        "--sort-output",
-        "--add-comments",
-        "TRANSLATORS:",
-        str(ROOT),
-    )
-    add_descriptions()
+    # extracted beside the template and moved over it only when extraction succeeded, so a
+    # file that does not parse cannot leave an empty template behind
+    fresh = TEMPLATE.with_suffix(".pot.new")
+    try:
+        pybabel(
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-o",
+            str(fresh),
+            "--project",
+            "tracegrad",
+            "--no-location",
+            "--sort-output",
+            "--add-comments",
+            "TRANSLATORS:",
+            str(ROOT),
+        )
+        add_descriptions(fresh)
+        fresh.replace(TEMPLATE)
+    finally:
+        fresh.unlink(missing_ok=True)
     for language in ("zh",):
         if not (LOCALE / language / "LC_MESSAGES" / "tracegrad.po").exists():
             pybabel(
@@ -70,19 +77,19 @@ def regenerate() -> None:
     pybabel("compile", "-d", str(LOCALE), "-D", "tracegrad")
 
 
-def add_descriptions() -> None:
+def add_descriptions(template_path: Path) -> None:
     """The built-in components' descriptions (docstring summaries, field descriptions), which
     `tracegrad plugins` shows translated: read from the registry, not from the source text."""
     sys.path.insert(0, str(ROOT))
     from engine.listing import descriptions
     from engine.plugins import load_registry
 
-    with TEMPLATE.open("rb") as handle:
+    with template_path.open("rb") as handle:
         template = read_po(handle)
     for text in descriptions(load_registry()):
         if text not in template:
             template.add(text, auto_comments=["a component's description (tracegrad plugins)"])
-    with TEMPLATE.open("wb") as handle:
+    with template_path.open("wb") as handle:
         write_po(handle, template, width=0, omit_header=False, sort_output=True)
 
 

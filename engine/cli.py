@@ -470,9 +470,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"tracegrad {engine.__version__}")
     top.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
     add_lang_argument(top, suppress=False)
-    commands = top.add_subparsers(
-        dest="command", metavar="COMMAND", required=True, title=_("commands")
-    )
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_command, add_arguments, help_text) in COMMANDS.items():
         sub = commands.add_parser(
             name, help=_(help_text), description=_(help_text), formatter_class=Formatter
