@@ -9,6 +9,7 @@ import numpy as np
 
 from engine.components import BuildContext, Data
 from engine.errors import BuildError
+from engine.i18n import _
 from engine.network import Network
 from engine.network import layer_widths as _layer_widths
 from engine.scenario import Scenario
@@ -48,16 +49,18 @@ def load_dataset(scenario: Scenario, ctx: BuildContext) -> Data:
         data = scenario.registry.create("datasets", config).load(ctx)
     except (ValueError, OSError) as error:
         raise BuildError(
-            f"cannot load data set '{config.type}': {error}", scenario.where(("data",))
+            _("cannot load data set '{type}': {error}").format(type=config.type, error=error),
+            scenario.where(("data",)),
         ) from None
     except BuildError as error:
         error.where = error.where or scenario.where(("data",))
         raise
     if data.x.ndim not in (2, 4) or len(data.x) == 0:
         raise BuildError(
-            f"data set '{config.type}' gave inputs of shape "
-            f"{data.x.shape}; expected (samples, features) or (samples, channels, height, "
-            f"width)",
+            _(
+                "data set '{type}' gave inputs of shape {shape}; expected (samples, features) or "
+                "(samples, channels, height, width)"
+            ).format(type=config.type, shape=data.x.shape),
             scenario.where(("data",)),
         )
     return data
@@ -72,8 +75,10 @@ def hold_out(data: Data, fraction: float, rng: np.random.Generator) -> Data:
     n_val = round(fraction * n)
     if not 0 < n_val < n:
         raise ValueError(
-            f"a validation split of {fraction:g} of {n} samples leaves {n_val} for "
-            f"validation and {n - n_val} for training; both need at least one"
+            _(
+                "a validation split of {fraction:g} of {n} samples leaves {n_val} for validation "
+                "and {value} for training; both need at least one"
+            ).format(fraction=fraction, n=n, n_val=n_val, value=n - n_val)
         )
     order = rng.permutation(n)
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])

@@ -28,6 +28,7 @@ import sys
 
 import engine
 from engine.errors import TracegradError
+from engine.i18n import N_, _
 
 
 def _plugin_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -42,20 +43,20 @@ def _plugin_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="scenario YAML file")
+    parser.add_argument("file", help=_("scenario YAML file"))
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a field, e.g. --set train.steps=10 (value parsed as YAML; repeatable)",
+        help=_("override a field, e.g. --set train.steps=10 (value parsed as YAML; repeatable)"),
     )
-    _plugin_argument(parser, "load a plugin module or .py file (repeatable)")
+    _plugin_argument(parser, _("load a plugin module or .py file (repeatable)"))
     parser.add_argument(
         "--no-plugins-from-scenario",
         action="store_true",
-        help="refuse to run plugin code listed in the scenario's plugins:",
+        help=_("refuse to run plugin code listed in the scenario's plugins:"),
     )
     parser.add_argument(
         "--limit",
@@ -63,8 +64,10 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="raise a safety limit: parameters, batch_size, steps, trace_bytes, samples, "
-        "scenario_bytes, data_bytes (repeatable)",
+        help=_(
+            "raise a safety limit: parameters, batch_size, steps, trace_bytes, samples, "
+            "scenario_bytes, data_bytes (repeatable)"
+        ),
     )
 
 
@@ -91,26 +94,26 @@ def _args_run(parser):
     parser.add_argument(
         "--trace",
         metavar="PATH",
-        help="write the trace here instead of runs/<name>-<time>/trace.jsonl",
+        help=_("write the trace here instead of runs/<name>-<time>/trace.jsonl"),
     )
     parser.add_argument(
-        "--run-dir", metavar="DIR", help="the run folder (default: a new runs/<name>-<time>/)"
+        "--run-dir", metavar="DIR", help=_("the run folder (default: a new runs/<name>-<time>/)")
     )
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the files of an earlier run in the run folder (refused otherwise)",
+        help=_("replace the files of an earlier run in the run folder (refused otherwise)"),
     )
     parser.add_argument(
         "--print-config",
         action="store_true",
-        help="print the resolved scenario (defaults filled in) and exit",
+        help=_("print the resolved scenario (defaults filled in) and exit"),
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    parser.add_argument("--quiet", "-q", action="store_true", help=_("print only the summary"))
     parser.add_argument(
         "--report",
         action="store_true",
-        help="also write report.html (what happened, step by step) into the run folder",
+        help=_("also write report.html (what happened, step by step) into the run folder"),
     )
 
 
@@ -134,7 +137,7 @@ def cmd_run(args) -> int:
     bar.close()
     print(result.summary())
     if args.report:
-        print(f"report: {result.report()}")
+        print(_("report: {path}").format(path=result.report()))
     return {"completed": 0, "interrupted": 130}.get(result.status, 1)
 
 
@@ -169,12 +172,12 @@ def cmd_validate(args) -> int:
     scenario = _load(args)
     # what only building shows: shapes, data, limits
     built = scenario.kind.build(scenario, _limits(args))
-    print(f"{args.file}: valid ({built.describe()})")
+    print(_("{file}: valid ({description})").format(file=args.file, description=built.describe()))
     return 0
 
 
 def _args_schema(parser):
-    _plugin_argument(parser, "include a plugin's components")
+    _plugin_argument(parser, _("include a plugin's components"))
 
 
 def cmd_schema(args) -> int:
@@ -185,8 +188,8 @@ def cmd_schema(args) -> int:
 
 
 def _args_plugins(parser):
-    parser.add_argument("--kind", help="only this kind (layers, activations, losses, ...)")
-    _plugin_argument(parser, "also load this plugin")
+    parser.add_argument("--kind", help=_("only this kind (layers, activations, losses, ...)"))
+    _plugin_argument(parser, _("also load this plugin"))
 
 
 def cmd_plugins(args) -> int:
@@ -206,13 +209,13 @@ def _args_gradcheck(parser):
         "--tolerance",
         type=float,
         default=1e-6,
-        help="largest relative error accepted (default 1e-6)",
+        help=_("largest relative error accepted (default 1e-6)"),
     )
     parser.add_argument(
         "--max-entries",
         type=int,
         default=200,
-        help="entries checked per parameter (sampled when larger)",
+        help=_("entries checked per parameter (sampled when larger)"),
     )
 
 
@@ -221,25 +224,40 @@ def cmd_gradcheck(args) -> int:
 
     if not args.tolerance > 0:  # also refuses NaN
         raise TracegradError(
-            f"--tolerance must be a number > 0, found {args.tolerance}",
+            _("--tolerance must be a number > 0, found {tolerance}").format(
+                tolerance=args.tolerance
+            ),
             "--tolerance",
-            hint="for example  --tolerance 1e-6",
+            hint=_("for example  --tolerance 1e-6"),
         )
     if args.max_entries < 1:
         raise TracegradError(
-            f"--max-entries must be at least 1, found {args.max_entries}",
+            _("--max-entries must be at least 1, found {max_entries}").format(
+                max_entries=args.max_entries
+            ),
             "--max-entries",
-            hint="the number of entries checked per parameter, e.g. --max-entries 200",
+            hint=_("the number of entries checked per parameter, e.g. --max-entries 200"),
         )
     scenario = _load(args)
     results = check_scenario(scenario, max_entries=args.max_entries)
     width = max(len(r.name) for r in results)
-    print(f"{'parameter':<{width}}  {'checked':>9}  max relative error")
+    from engine.report.terminal import cells_wide
+
+    parameter, checked = _("parameter"), _("checked")
+    parameter += " " * (width - cells_wide(parameter))
+    checked = " " * (9 - cells_wide(checked)) + checked
+    head = _("{parameter}  {checked}  max relative error")
+    print(head.format(parameter=parameter, checked=checked))
     for r in results:
-        mark = "ok" if r.ok(args.tolerance) else "FAIL"
+        mark = _("ok") if r.ok(args.tolerance) else _("FAIL")
         print(f"{r.name:<{width}}  {r.checked:>4}/{r.total:<4}  {r.error:.3e}  {mark}")
     failed = [r for r in results if not r.ok(args.tolerance)]
-    print(f"{len(results) - len(failed)} of {len(results)} parameters within {args.tolerance:g}")
+    within = _("{count} of {total} parameters within {tolerance:g}")
+    print(
+        within.format(
+            count=len(results) - len(failed), total=len(results), tolerance=args.tolerance
+        )
+    )
     return 1 if failed else 0
 
 
@@ -247,26 +265,28 @@ def cmd_gradcheck(args) -> int:
 
 
 def _args_verify(parser):
-    parser.add_argument("trace", help="a trace.jsonl file or a run folder")
+    parser.add_argument("trace", help=_("a trace.jsonl file or a run folder"))
     parser.add_argument(
         "--atol",
         type=float,
         default=1e-9,
-        help="absolute tolerance (default 1e-9); a value holds when "
-        "|recorded - recomputed| <= atol + rtol·|recomputed|",
+        help=_(
+            "absolute tolerance (default 1e-9); a value holds when "
+            "|recorded - recomputed| <= atol + rtol·|recomputed|"
+        ),
     )
     parser.add_argument(
-        "--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)"
+        "--rtol", type=float, default=1e-7, help=_("relative tolerance (default 1e-7)")
     )
     parser.add_argument(
         "--claims-only",
         action="store_true",
-        help="skip the integrity digest: check the claims of a trace edited on purpose",
+        help=_("skip the integrity digest: check the claims of a trace edited on purpose"),
     )
     parser.add_argument(
         "--allow-unchecked",
         action="store_true",
-        help="exit 0 when every checked claim holds, even if some components have no rule",
+        help=_("exit 0 when every checked claim holds, even if some components have no rule"),
     )
 
 
@@ -284,21 +304,23 @@ def cmd_verify(args) -> int:
 
 
 def _args_sweep(parser):
-    parser.add_argument("file", help="sweep YAML file (see docs/sweeps.md)")
+    parser.add_argument("file", help=_("sweep YAML file (see docs/sweeps.md)"))
     parser.add_argument(
         "--executor",
         default="local",
-        help="where the runs execute: local (default), processes:N, dask://HOST:PORT, "
-        "dask-local or dask-local:N",
+        help=_(
+            "where the runs execute: local (default), processes:N, dask://HOST:PORT, "
+            "dask-local or dask-local:N"
+        ),
     )
     parser.add_argument(
         "-o",
         "--out",
         dest="out_dir",
         metavar="OUT_DIR",
-        help="output folder (default: runs/sweep-<name>/); run again to resume",
+        help=_("output folder (default: runs/sweep-<name>/); run again to resume"),
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    parser.add_argument("--quiet", "-q", action="store_true", help=_("print only the summary"))
 
 
 def cmd_sweep(args) -> int:
@@ -328,22 +350,28 @@ def cmd_sweep(args) -> int:
 
 
 def _args_report(parser):
-    parser.add_argument("source", metavar="TRACE_OR_RUN_FOLDER", help="trace.jsonl or run folder")
+    parser.add_argument(
+        "source", metavar="TRACE_OR_RUN_FOLDER", help=_("trace.jsonl or run folder")
+    )
     parser.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="the report file; .html (one self-contained page) or .md (Markdown, figures in "
-        "FILE_files/); default: report.html beside the trace",
+        help=_(
+            "the report file; .html (one self-contained page) or .md (Markdown, figures in "
+            "FILE_files/); default: report.html beside the trace"
+        ),
     )
-    parser.add_argument("--format", help="html or markdown (default: from the output's extension)")
+    parser.add_argument(
+        "--format", help=_("html or markdown (default: from the output's extension)")
+    )
     parser.add_argument(
         "--steps",
         type=int,
         metavar="N",
-        help="walk through at most N traced steps (default 6: first, last, evenly between)",
+        help=_("walk through at most N traced steps (default 6: first, last, evenly between)"),
     )
-    _plugin_argument(parser, "load a plugin with more report sections or formats (repeatable)")
+    _plugin_argument(parser, _("load a plugin with more report sections or formats (repeatable)"))
 
 
 def cmd_report(args) -> int:
@@ -352,9 +380,9 @@ def cmd_report(args) -> int:
     options = {}
     if args.steps is not None and args.steps < 1:
         raise TracegradError(
-            f"--steps must be at least 1, found {args.steps}",
+            _("--steps must be at least 1, found {steps}").format(steps=args.steps),
             "--steps",
-            hint="the number of traced steps the report walks through, e.g. --steps 6",
+            hint=_("the number of traced steps the report walks through, e.g. --steps 6"),
         )
     if args.steps is not None:  # every reporter that samples traced steps
         from engine.plugins import load_registry
@@ -368,14 +396,14 @@ def cmd_report(args) -> int:
     path = write_report(
         args.source, args.output, args.format, options=options, plugins=args.plugins
     )
-    print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    print(_("{path} ({size:.0f} KiB)").format(path=path, size=path.stat().st_size / 1024))
     return 0
 
 
 def _args_show(parser):
-    parser.add_argument("source", metavar="TRACE", help="trace.jsonl or run folder")
-    parser.add_argument("--step", type=int, help="the traced step to show (default: the first)")
-    parser.add_argument("--layer", help="only this layer (and its parameters)")
+    parser.add_argument("source", metavar="TRACE", help=_("trace.jsonl or run folder"))
+    parser.add_argument("--step", type=int, help=_("the traced step to show (default: the first)"))
+    parser.add_argument("--layer", help=_("only this layer (and its parameters)"))
 
 
 def cmd_show(args) -> int:
@@ -386,68 +414,98 @@ def cmd_show(args) -> int:
 
 
 def _args_new_plugin(parser):
-    parser.add_argument("name", help="the component's name, e.g. mish (its type: in scenarios)")
-    parser.add_argument("--kind", default="activation", help="activation (default) or loss")
-    parser.add_argument("--into", default=None, help="the folder to create (default ./NAME)")
+    parser.add_argument("name", help=_("the component's name, e.g. mish (its type: in scenarios)"))
+    parser.add_argument("--kind", default="activation", help=_("activation (default) or loss"))
+    parser.add_argument("--into", default=None, help=_("the folder to create (default ./NAME)"))
 
 
 def cmd_new_plugin(args) -> int:
     from engine.new_plugin import create
 
     folder = create(args.name, args.kind, args.into)
-    print(f"{folder}: a plugin package for {args.kind} '{args.name}'")
-    print(f"  next: cd {folder} && pip install -e . && python -m pytest")
+    print(
+        _("{folder}: a plugin package for {kind} '{name}'").format(
+            folder=folder, kind=_(args.kind), name=args.name
+        )
+    )
+    print(
+        "  " + _("next: cd {folder} && pip install -e . && python -m pytest").format(folder=folder)
+    )
     return 0
 
 
 COMMANDS = {
-    "run": (cmd_run, _args_run, "train a scenario and write its trace"),
-    "validate": (cmd_validate, _args_validate, "check a scenario without running it"),
-    "schema": (cmd_schema, _args_schema, "print the JSON Schema of scenario files"),
-    "plugins": (cmd_plugins, _args_plugins, "list every component and its options"),
+    "run": (cmd_run, _args_run, N_("train a scenario and write its trace")),
+    "validate": (cmd_validate, _args_validate, N_("check a scenario without running it")),
+    "schema": (cmd_schema, _args_schema, N_("print the JSON Schema of scenario files")),
+    "plugins": (cmd_plugins, _args_plugins, N_("list every component and its options")),
     "gradcheck": (
         cmd_gradcheck,
         _args_gradcheck,
-        "compare every gradient with central finite differences",
+        N_("compare every gradient with central finite differences"),
     ),
     "verify": (
         cmd_verify,
         _args_verify,
-        "re-derive every number of a trace from the values it records",
+        N_("re-derive every number of a trace from the values it records"),
     ),
-    "sweep": (cmd_sweep, _args_sweep, "run a grid of configurations and seeds, tabulate"),
-    "report": (cmd_report, _args_report, "write an HTML or Markdown report of a trace"),
-    "show": (cmd_show, _args_show, "print a traced step in the terminal, step by step"),
-    "new-plugin": (cmd_new_plugin, _args_new_plugin, "create a plugin package to start from"),
+    "sweep": (cmd_sweep, _args_sweep, N_("run a grid of configurations and seeds, tabulate")),
+    "report": (cmd_report, _args_report, N_("write an HTML or Markdown report of a trace")),
+    "show": (cmd_show, _args_show, N_("print a traced step in the terminal, step by step")),
+    "new-plugin": (cmd_new_plugin, _args_new_plugin, N_("create a plugin package to start from")),
 }
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    from engine.cli_language import Formatter, Parser, add_lang_argument, localize
+
+    top = Parser(
         prog="tracegrad",
-        description="Learn how neural networks train: run YAML scenarios, "
-        "trace every number, check it by hand.",
+        description=_(
+            "Learn how neural networks train: run YAML scenarios, "
+            "trace every number, check it by hand."
+        ),
+        formatter_class=Formatter,
     )
     top.add_argument("--version", action="version", version=f"tracegrad {engine.__version__}")
-    top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    top.add_argument("--debug", action="store_true", help=_("show tracebacks of errors"))
+    add_lang_argument(top, suppress=False)
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (_, add_arguments, help_text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    for name, (_command, add_arguments, help_text) in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=_(help_text), description=_(help_text), formatter_class=Formatter
+        )
         sub.add_argument(
             "--debug",
             action="store_true",
             default=argparse.SUPPRESS,
-            help="show tracebacks of errors",
+            help=_("show tracebacks of errors"),
         )
+        add_lang_argument(sub, suppress=True)
         add_arguments(sub)
-    return top
+        localize(sub)
+    return localize(top)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.cli_language import choose_language, restore_language
+
+    try:
+        previous = choose_language(sys.argv[1:] if argv is None else list(argv))
+    except TracegradError as error:  # an unknown --lang or TRACEGRAD_LANG
+        _to_stderr(_format_error(error))
+        return error.exit_code
+    try:
+        return _main(argv)
+    finally:  # a caller in the same process (a test, a notebook) keeps its language
+        restore_language(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except KeyboardInterrupt:  # Ctrl-C while the command starts
-        _to_stderr("interrupted")
+        _to_stderr(_("interrupted"))
         return 130
     try:
         from engine.limits import applied
@@ -464,25 +522,26 @@ def main(argv: list[str] | None = None) -> int:
         _to_stderr(_format_error(error))
         return error.exit_code
     except KeyboardInterrupt:
-        _to_stderr("interrupted")
+        _to_stderr(_("interrupted"))
         return 130
     except BrokenPipeError:
         _drop_stdout()
         return 0
     except OSError as error:
         if _interrupted(error):
-            print("interrupted", file=sys.stderr)
+            print(_("interrupted"), file=sys.stderr)
             return 130
         if args.debug or error.filename is not None:
             raise
         # writing the output failed (stdout on a full disk, /dev/full): say so, once
         _drop_stdout()
-        _to_stderr(f"error: cannot write the output: {error.strerror or error}")
+        reason = error.strerror or error
+        _to_stderr(_("error: cannot write the output: {reason}").format(reason=reason))
         return 2
     except Exception as error:
         if not _interrupted(error):
             raise
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
 
 
@@ -513,7 +572,7 @@ def _drop_stdout() -> None:
 
 
 def _format_error(error: TracegradError) -> str:
-    head = f"{error.where}: error: " if error.where else "error: "
+    head = _("{where}: error: ").format(where=error.where) if error.where else _("error: ")
     return head + str(error).removeprefix(f"{error.where}: " if error.where else "")
 
 

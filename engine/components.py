@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.i18n import _
 from engine.refs import ScheduleRef
 
 if TYPE_CHECKING:
@@ -217,8 +218,10 @@ class Layer:
     def add_param(self, name: str, value: np.ndarray) -> Parameter:
         if not re.match(NAME_PATTERN, name):
             raise ValueError(
-                f"parameter name {name!r}: letters, digits, '_' and '-' only, starting with a "
-                f"letter or '_'"
+                _(
+                    "parameter name {name!r}: letters, digits, '_' and '-' only, starting with a "
+                    "letter or '_'"
+                ).format(name=name)
             )
         parameter = Parameter(f"{self.name}.{name}", value)
         self.params[name] = parameter
@@ -254,7 +257,7 @@ class Loss:
         ValueError when they cannot fit ``out_features`` outputs, TargetError when their
         values do not fit the loss."""
         if target.shape[1] != out_features:
-            raise ValueError(f"the data has {target.shape[1]} target columns")
+            raise ValueError(_("the data has {shape} target columns").format(shape=target.shape[1]))
         return target
 
     def classify(self, prediction: np.ndarray) -> np.ndarray:

@@ -6,6 +6,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from engine.i18n import N_, _
+
+#: The words for component kinds that messages name, so that they are translated with them.
+KIND_WORDS = (
+    N_("layer"), N_("layers"), N_("activation"), N_("activations"), N_("loss"), N_("losses"),
+    N_("optimizer"), N_("optimizers"), N_("schedule"), N_("schedules"), N_("initializer"),
+    N_("initializers"), N_("dataset"), N_("datasets"), N_("reporter"), N_("reporters"),
+    N_("gan_loss"), N_("gan_losses"), N_("gan_trick"), N_("gan_tricks"), N_("kind"),
+    N_("kinds"), N_("data set"), N_("trick"), N_("component"), N_("supervised"), N_("gan"),
+    N_("completed"), N_("interrupted"), N_("diverged"), N_("failed"), N_("regression"),
+    N_("binary"), N_("multiclass"), N_("accuracy"), N_("val accuracy"), N_("modes"),
+    N_("high quality"), N_("w1"), N_("mmd2"), N_("spread"), N_("real"), N_("fake"),
+)  # fmt: skip
+
 
 class TracegradError(Exception):
     """An error caused by the user's input, printed as ``where: error: message`` + hint.
@@ -24,7 +38,7 @@ class TracegradError(Exception):
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -45,7 +59,7 @@ class ScenarioError(TracegradError):
         text = f"{self.where}: {self.message}" if self.where else self.message
         text += "".join(f"\n  {problem}" for problem in self.problems)
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -65,8 +79,10 @@ def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     known = sorted(known)
     singular = singular_of(kind)
     close = difflib.get_close_matches(str(name), known, n=1)
-    guess = f" Did you mean '{close[0]}'?" if close else ""
-    return f"unknown {singular} '{name}'.{guess} Registered {kind}: {', '.join(known)}"
+    guess = _(" Did you mean '{name}'?").format(name=close[0]) if close else ""
+    return _("unknown {singular} '{name}'.{guess} Registered {kind}: {known}").format(
+        singular=_(singular), name=name, guess=guess, kind=_(kind), known=", ".join(known)
+    )
 
 
 def singular_of(kind: str) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import TracegradError
+from engine.i18n import _
 
 try:
     import fcntl
@@ -67,7 +68,10 @@ def os_error(error: OSError, path: str | Path, doing: str = "write") -> FileWrit
         errno.ENAMETOOLONG: "use a shorter name",
     }
     reason = error.strerror or str(error)
-    return FileWriteError(f"cannot {doing} {path}: {reason}", hint=hints.get(error.errno))
+    return FileWriteError(
+        _("cannot {doing} {path}: {reason}").format(doing=doing, path=path, reason=reason),
+        hint=hints.get(error.errno),
+    )
 
 
 def target(path: str | Path) -> Path:
@@ -85,8 +89,10 @@ def target(path: str | Path) -> Path:
     kind = describe_kind(info.st_mode)
     if kind is not None:
         raise FileWriteError(
-            f"{path} is {kind}, not a regular file: it was left alone",
-            hint="give the path of a regular file (or of one that does not exist yet)",
+            _("{path} is {kind}, not a regular file: it was left alone").format(
+                path=path, kind=kind
+            ),
+            hint=_("give the path of a regular file (or of one that does not exist yet)"),
         )
     return path
 
@@ -97,7 +103,8 @@ def make_folder(folder: str | Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise FileWriteError(
-            f"{folder} is a file, not a folder", hint="give the path of a folder"
+            _("{folder} is a file, not a folder").format(folder=folder),
+            hint=_("give the path of a folder"),
         ) from None
     except OSError as error:
         raise os_error(error, folder, "create the folder") from None
@@ -188,8 +195,8 @@ def lock(descriptor: int, path: Path, what: str) -> None:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise FileWriteError(
-            f"{path} is in use: another run is writing this {what}",
-            hint="wait for that run to end, or give this run another folder (--run-dir)",
+            _("{path} is in use: another run is writing this {what}").format(path=path, what=what),
+            hint=_("wait for that run to end, or give this run another folder (--run-dir)"),
         ) from None
 
 
@@ -197,7 +204,9 @@ def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """``params.npz``: one array per parameter key ("hidden.W")."""
     for key in arrays:
         if "\0" in key or "/" in key:  # the archive would cut or nest the name
-            raise ValueError(f"parameter key {key!r} cannot be stored in params.npz")
+            raise ValueError(
+                _("parameter key {key!r} cannot be stored in params.npz").format(key=key)
+            )
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return write_atomic(path, buffer.getvalue())
@@ -211,13 +220,13 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not hasattr(archive, "files"):
-                raise ValueError("it holds one array, not named parameters")
+                raise ValueError(_("it holds one array, not named parameters"))
             return {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         if "pickle" in str(error):
             reason = "it is not an archive of arrays"
         raise TracegradError(
-            f"cannot read {path}: {reason}",
-            hint="the file is damaged or was not written by Tracegrad; run the scenario again",
+            _("cannot read {path}: {reason}").format(path=path, reason=reason),
+            hint=_("the file is damaged or was not written by Tracegrad; run the scenario again"),
         ) from None

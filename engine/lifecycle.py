@@ -25,6 +25,7 @@ import engine
 from engine import interrupt, run_folder
 from engine.files import save_arrays
 from engine.history import StepHistory
+from engine.i18n import _
 from engine.limits import Limits
 from engine.limits import applied as limits_applied
 from engine.result import RunResult
@@ -60,7 +61,7 @@ def _run(scenario, trace, overrides, run_dir, progress, plugins, limits) -> RunR
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides, plugins=plugins)
     elif overrides:
-        raise ValueError("overrides apply when loading: pass a path or dict, not a Scenario")
+        raise ValueError(_("overrides apply when loading: pass a path or dict, not a Scenario"))
     kind = scenario.kind
     with interrupt.deferred():
         built = kind.build(scenario, Limits.from_settings(limits))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from engine.errors import TracegradError
+from engine.i18n import _
 
 #: Bytes a traced number takes in the JSON text (repr of a float64 plus separators).
 BYTES_PER_NUMBER = 21
@@ -62,11 +63,13 @@ class Limits:
         names = [f.name for f in fields(self)]
         changes = {}
         for item in items:
-            name, _, value = item.partition("=")
+            name, _equals, value = item.partition("=")
             name = name.strip()
             if name not in names:
                 raise LimitError(
-                    f"unknown limit '{name}'", where, hint=f"limits: {', '.join(names)}"
+                    _("unknown limit '{name}'").format(name=name),
+                    where,
+                    hint=_("limits: {names}").format(names=", ".join(names)),
                 )
             changes[name] = _whole_number(name, value, where)
         return replace(self, **changes)
@@ -89,9 +92,11 @@ def _whole_number(name: str, value, where: str) -> int:
         number = None
     if number is None:
         raise LimitError(
-            f"limit {name} needs a whole number from 1 to 1e18, found '{value}'",
+            _("limit {name} needs a whole number from 1 to 1e18, found '{value}'").format(
+                name=name, value=value
+            ),
             where,
-            hint=f"for example  {name}=2e7",
+            hint=_("for example  {name}=2e7").format(name=name),
         )
     return int(number)
 
@@ -121,7 +126,13 @@ def _refuse(what: str, estimate: int, limit: int, name: str, where: str) -> None
         if raised <= LARGEST
         else "make the scenario smaller: no limit can be raised that far"
     )
-    raise LimitError(f"{what} ({estimate:,}) exceeds the limit of {limit:,}", where, hint=hint)
+    raise LimitError(
+        _("{what} ({estimate:,}) exceeds the limit of {limit:,}").format(
+            what=what, estimate=estimate, limit=limit
+        ),
+        where,
+        hint=hint,
+    )
 
 
 def check_file(path: Path, limit: int, name: str, what: str) -> int:
@@ -132,11 +143,15 @@ def check_file(path: Path, limit: int, name: str, what: str) -> int:
         from engine.files import describe_kind
 
         raise LimitError(
-            f"{path} is {describe_kind(info.st_mode) or 'not a regular file'}, not a {what}",
-            hint=f"give the path of a {what}",
+            _("{path} is {value}, not a {what}").format(
+                path=path, value=describe_kind(info.st_mode) or "not a regular file", what=what
+            ),
+            hint=_("give the path of a {what}").format(what=what),
         )
     if info.st_size > limit:
-        _refuse(f"the size of {path} in bytes", info.st_size, limit, name, str(path))
+        _refuse(
+            _("the size of {path} in bytes").format(path=path), info.st_size, limit, name, str(path)
+        )
     return info.st_size
 
 
@@ -145,12 +160,12 @@ def check_steps(spec, limits: Limits, where) -> None:
     train = spec.train
     if train.steps > limits.steps:
         _refuse(
-            "the number of steps", train.steps, limits.steps, "steps", where(("train", "steps"))
+            _("the number of steps"), train.steps, limits.steps, "steps", where(("train", "steps"))
         )
     batch_size = getattr(train, "batch_size", None)  # not every kind trains in batches
     if batch_size is not None and batch_size > limits.batch_size:
         _refuse(
-            "the batch size",
+            _("the batch size"),
             batch_size,
             limits.batch_size,
             "batch_size",
@@ -161,11 +176,15 @@ def check_steps(spec, limits: Limits, where) -> None:
 def check_parameters(widths: list[tuple[str, int, int]], limits: Limits, where) -> None:
     """``widths``: (layer path, inputs, units) of dense-like layers, checked before any array
     is allocated."""
-    total = sum(inputs * units + units for _, inputs, units in widths)
+    total = sum(inputs * units + units for _layer, inputs, units in widths)
     if total > limits.parameters:
         largest = max(widths, key=lambda width: width[1] * width[2])[0]
         _refuse(
-            "the network's parameter count", total, limits.parameters, "parameters", where(largest)
+            _("the network's parameter count"),
+            total,
+            limits.parameters,
+            "parameters",
+            where(largest),
         )
 
 
@@ -195,7 +214,7 @@ def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where, whole
     estimate = estimate_trace_bytes(spec, layer_sizes, whole)
     if estimate > limits.trace_bytes:
         _refuse(
-            "the estimated trace size in bytes",
+            _("the estimated trace size in bytes"),
             estimate,
             limits.trace_bytes,
             "trace_bytes",
@@ -205,4 +224,4 @@ def check_trace(spec, layer_sizes: list[list[int]], limits: Limits, where, whole
 
 def check_samples(count: int, limits: Limits, where) -> None:
     if count > limits.samples:
-        _refuse("the number of data values", count, limits.samples, "samples", where(("data",)))
+        _refuse(_("the number of data values"), count, limits.samples, "samples", where(("data",)))

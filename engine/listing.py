@@ -10,6 +10,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticUndefined
 
 from engine.errors import TracegradError
+from engine.i18n import _, translate_for
 from engine.plugins import Registry, provider_of
 
 _BOUNDS = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
@@ -80,42 +81,70 @@ def _summary(doc: str | None) -> str:
 
 
 def _default(field) -> str:
-    if field.is_required():
-        return "required"
-    if field.default_factory is not None:
-        return f"default {field.default_factory()!r}"
-    if field.default is PydanticUndefined:
-        return "required"
-    return f"default {field.default!r}"
+    if field.is_required() or (
+        field.default_factory is None and field.default is PydanticUndefined
+    ):
+        return _("required")
+    value = field.default_factory() if field.default_factory is not None else field.default
+    return _("default {value!r}").format(value=value)
+
+
+def descriptions(registry: Registry) -> list[str]:
+    """Every description ``describe_components`` shows, as it looks them up in a catalog
+    (whitespace joined): the message ids .ci/catalogs.py adds for the built-ins."""
+    texts = [_summary(type(e.kind).__doc__ or e.fields.__doc__) for e in registry.kinds.values()]
+    for components in registry.components.values():
+        for component in components.values():
+            texts.append(_summary(component.implementation.__doc__))
+            texts += [
+                field.description or ""
+                for name, field in component.config.model_fields.items()
+                if name != "type"
+            ]
+    return list(dict.fromkeys(" ".join(t.split()) for t in texts if t and t.strip()))
+
+
+def component_summary(component) -> str:
+    """A component's description as the listing shows it, in the reader's language."""
+    summary = _summary(component.implementation.__doc__)
+    return translate_for(component.implementation.__module__, " ".join(summary.split()))
 
 
 def describe_components(registry: Registry, kind: str | None = None) -> str:
     kinds = list(registry.components)
     if kind is not None:
         if kind not in registry.components:
-            raise TracegradError(f"unknown kind '{kind}'", hint=f"kinds: {', '.join(kinds)}")
+            raise TracegradError(
+                _("unknown kind '{kind}'").format(kind=kind),
+                hint=_("kinds: {names}").format(names=", ".join(kinds)),
+            )
         kinds = [kind]
     lines = []
     if kind is None:  # the scenario kinds first: `kind:` selects one in a scenario file
-        lines.append("scenario kinds:")
+        lines.append(_("scenario kinds:"))
         for name, entry in sorted(registry.kinds.items()):
             summary = _summary(type(entry.kind).__doc__ or entry.fields.__doc__)
+            summary = translate_for(type(entry.kind).__module__, " ".join(summary.split()))
             source = provider_of(entry.plugin)
-            lines.append(f"  {name}  (plugin {entry.plugin})  {source}")
+            plugin = _("(plugin {plugin})").format(plugin=entry.plugin)
+            lines.append(f"  {name}  {plugin}  {source}")
             lines += _wrapped(summary, 6)
         lines.append("")
     for name_of_kind in kinds:
         lines.append(f"{name_of_kind}:")
         for name in registry.names(name_of_kind):
             component = registry.components[name_of_kind][name]
-            summary = _summary(component.implementation.__doc__)
+            summary = component_summary(component)
             where = provider_of(component.plugin)
-            lines.append(f"  {name}  (plugin {component.plugin})  {where}")
+            plugin = _("(plugin {plugin})").format(plugin=component.plugin)
+            lines.append(f"  {name}  {plugin}  {where}")
             lines += _wrapped(summary, 6)
             for field_name, field in component.config.model_fields.items():
                 if field_name == "type":
                     continue
                 head = f"{field_name}: {_field_type(field)}, {_default(field)} - "
-                lines += _wrapped(head + (field.description or ""), 8)
+                description = " ".join((field.description or "").split())
+                description = translate_for(component.config.__module__, description)
+                lines += _wrapped(head + description, 8)
         lines.append("")
     return "\n".join(lines)

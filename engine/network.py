@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.components import Activation, BuildContext, Layer, LayerConfig, Parameter, shape_size
 from engine.errors import BuildError
+from engine.i18n import _
 
 
 def input_shape(x: np.ndarray) -> int | tuple[int, ...]:
@@ -123,8 +124,16 @@ class Initialization:
             if values.dtype == object or values.shape != tuple(shape):
                 found = "a ragged nested list" if values.dtype == object else str(values.shape)
                 raise BuildError(
-                    f"explicit init for {self.layer_name}.{name} has shape {found}, "
-                    f"expected {tuple(shape)}{self.source}",
+                    _(
+                        "explicit init for {layer_name}.{name} has shape {found}, expected "
+                        "{tuple}{source}"
+                    ).format(
+                        layer_name=self.layer_name,
+                        name=name,
+                        found=found,
+                        tuple=tuple(shape),
+                        source=self.source,
+                    ),
                     self.where((*self.path, "init", name)),
                     hint=_shape_hint(name, shape),
                 )
@@ -141,8 +150,10 @@ class Initialization:
         if unknown:
             known = ", ".join(layer.params) or "none"
             raise BuildError(
-                f"layer '{self.layer_name}' has no parameter '{unknown[0]}' to "
-                f"initialize; its parameters: {known}",
+                _(
+                    "layer '{layer_name}' has no parameter '{unknown}' to initialize; its "
+                    "parameters: {known}"
+                ).format(layer_name=self.layer_name, unknown=unknown[0], known=known),
                 self.where((*self.path, "init", unknown[0])),
             )
 
@@ -259,9 +270,11 @@ def build_network(
         name = getattr(spec, "name", None) or f"{prefix}{spec.type}{index}"
         if name in names:
             raise BuildError(
-                f"two layers are named '{name}' (layers {names[name]} and {index})",
+                _("two layers are named '{name}' (layers {names} and {index})").format(
+                    name=name, names=names[name], index=index
+                ),
                 where((*path, index, "name")),
-                hint="layer names must be unique",
+                hint=_("layer names must be unique"),
             )
         names[name] = index
         if spec.type in registry.components["activations"]:
@@ -284,9 +297,11 @@ def build_network(
             )
         if not isinstance(features, int) and not layer.takes_images:
             raise BuildError(
-                f"layer '{name}' ({spec.type}) takes flat inputs, but gets images{source}",
+                _("layer '{name}' ({type}) takes flat inputs, but gets images{source}").format(
+                    name=name, type=spec.type, source=source
+                ),
                 where((*path, index)),
-                hint="put {type: flatten} before it: (C, H, W) becomes C·H·W inputs",
+                hint=_("put {type: flatten} before it: (C, H, W) becomes C·H·W inputs"),
             )
         init = Initialization(name, getattr(spec, "init", None), ctx, where, (*path, index), source)
         try:

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from engine.errors import TracegradError
+from engine.i18n import _
 
 TEMPLATES = Path(__file__).with_name("templates")
 KINDS = {"activation": "activation", "loss": "loss"}
@@ -30,20 +31,24 @@ def create(name: str, kind: str = "activation", folder: str | Path | None = None
     ./NAME); returns the folder. Refuses an existing folder (nothing is overwritten)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
         raise TracegradError(
-            f"'{name}' cannot name a component: use lower-case letters, digits and _",
+            _("'{name}' cannot name a component: use lower-case letters, digits and _").format(
+                name=name
+            ),
             "new-plugin",
-            hint="for example  tracegrad new-plugin mish",
+            hint=_("for example  tracegrad new-plugin mish"),
         )
     if kind not in KINDS:
         raise TracegradError(
-            f"no template for kind '{kind}'", "--kind", hint=f"kinds: {', '.join(KINDS)}"
+            _("no template for kind '{kind}'").format(kind=kind),
+            "--kind",
+            hint=_("kinds: {names}").format(names=", ".join(KINDS)),
         )
     target = Path(folder) if folder is not None else Path(name)
     if target.exists():
         raise TracegradError(
-            f"{target} already exists; nothing was written",
+            _("{target} already exists; nothing was written").format(target=target),
             "new-plugin",
-            hint="choose another name or folder (--into)",
+            hint=_("choose another name or folder (--into)"),
         )
     words = {
         "name": name,

@@ -26,6 +26,7 @@ import pluggy
 
 from engine import components, hookspecs
 from engine.errors import PluginError, singular_of, unknown_name_message
+from engine.i18n import _
 
 #: The built-in plugins, registered like any other (datasette keeps the same kind of tuple).
 BUILTIN_PLUGINS = (
@@ -113,9 +114,11 @@ class Registry:
         existing = self.kinds.get(entry.name)
         if existing is not None:
             raise PluginError(
-                f"scenario kind '{entry.name}' is registered twice: by plugin "
-                f"'{existing.plugin}' and by plugin '{entry.plugin}'",
-                hint="rename one of them, or leave one plugin out",
+                _(
+                    "scenario kind '{name}' is registered twice: by plugin '{plugin}' and by "
+                    "plugin '{plugin2}'"
+                ).format(name=entry.name, plugin=existing.plugin, plugin2=entry.plugin),
+                hint=_("rename one of them, or leave one plugin out"),
             )
         self.kinds[entry.name] = entry
         for kind in entry.kind.component_kinds:
@@ -149,9 +152,16 @@ class Registry:
             existing = self.components[kind].get(component.name)
             if existing is not None:
                 raise PluginError(
-                    f"{singular_of(component.kind)} '{component.name}' is registered twice: "
-                    f"by plugin '{existing.plugin}' and by plugin '{component.plugin}'",
-                    hint="rename one of them, or leave one plugin out",
+                    _(
+                        "{singular_of} '{name}' is registered twice: by plugin '{plugin}' and by "
+                        "plugin '{plugin2}'"
+                    ).format(
+                        singular_of=singular_of(component.kind),
+                        name=component.name,
+                        plugin=existing.plugin,
+                        plugin2=component.plugin,
+                    ),
+                    hint=_("rename one of them, or leave one plugin out"),
                 )
         self.components[component.kind][component.name] = component
         self._cache.clear()
@@ -192,7 +202,7 @@ def load_registry(
         return (
             manager.get_plugin(name) is None
             and not manager.is_registered(module)
-            and all(name != other and module is not known for known, other, *_ in pending)
+            and all(name != other and module is not known for known, other, *_rest in pending)
         )
 
     if autoload:
@@ -217,7 +227,9 @@ def load_registry(
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as error:  # what the checks above did not catch
-        raise PluginError(f"a plugin has a hook that matches no Tracegrad hook: {error}") from None
+        raise PluginError(
+            _("a plugin has a hook that matches no Tracegrad hook: {error}").format(error=error)
+        ) from None
     return collect(registry)
 
 
@@ -300,10 +312,20 @@ def installed_plugins() -> list[tuple[str, object]]:
             dist = getattr(point, "dist", None)
             source = f" of the distribution {dist.name} {dist.version}" if dist else ""
             raise PluginError(
-                f"the installed plugin '{point.name}' (entry point {point.value}{source}) "
-                f"failed to import: {type(error).__name__}: {error}",
-                hint=f"fix or uninstall it, or skip it: TRACEGRAD_DISABLE_PLUGINS={point.name} "
-                "(TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD=1 skips every installed plugin)",
+                _(
+                    "the installed plugin '{name}' (entry point {value}{source}) failed to "
+                    "import: {name2}: {error}"
+                ).format(
+                    name=point.name,
+                    value=point.value,
+                    source=source,
+                    name2=type(error).__name__,
+                    error=error,
+                ),
+                hint=_(
+                    "fix or uninstall it, or skip it: TRACEGRAD_DISABLE_PLUGINS={name} "
+                    "(TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD=1 skips every installed plugin)"
+                ).format(name=point.name),
             ) from error
     return loaded
 
@@ -389,16 +411,22 @@ def register_checked(
         hasattr(getattr(plugin, attribute, None), marker) for attribute in dir(plugin)
     ):
         error = PluginError(
-            f"{label} is not a Tracegrad plugin: it has no function marked @engine.hookimpl",
-            hint="a plugin defines hooks such as  @engine.hookimpl def "
-            "tracegrad_register_layers(register): ...",
+            _(
+                "{label} is not a Tracegrad plugin: it has no function marked @engine.hookimpl"
+            ).format(label=label),
+            hint=_(
+                "a plugin defines hooks such as  @engine.hookimpl def "
+                "tracegrad_register_layers(register): ..."
+            ),
         )
         error.plugin_spec = spec
         raise error
     try:
         manager.register(plugin, name=name)
     except (pluggy.PluginValidationError, ValueError) as error:
-        raised = PluginError(f"{label} cannot be registered: {error}")
+        raised = PluginError(
+            _("{label} cannot be registered: {error}").format(label=label, error=error)
+        )
         raised.plugin_spec = spec
         raise raised from error
 
@@ -421,10 +449,16 @@ def collect(registry: Registry) -> Registry:
                 raise
             except Exception as error:  # noqa: BLE001 - a plugin's own bug, named
                 raise PluginError(
-                    f"plugin '{impl.plugin_name}' failed in {hook_name}: "
-                    f"{type(error).__name__}: {error}",
-                    hint="run with --debug to see the traceback; "
-                    "TRACEGRAD_DISABLE_PLUGINS skips an installed plugin",
+                    _("plugin '{plugin_name}' failed in {hook_name}: {name}: {error}").format(
+                        plugin_name=impl.plugin_name,
+                        hook_name=hook_name,
+                        name=type(error).__name__,
+                        error=error,
+                    ),
+                    hint=_(
+                        "run with --debug to see the traceback; "
+                        "TRACEGRAD_DISABLE_PLUGINS skips an installed plugin"
+                    ),
                 ) from error
     return registry
 
@@ -434,19 +468,27 @@ def _checked_kind(plugin: str, name, implementation, fields) -> ScenarioKindEntr
 
     where = f"plugin '{plugin}' registering scenario kind '{name}'"
     if not isinstance(name, str) or not name:
-        raise PluginError(f"{where}: the name must be a non-empty string")
+        raise PluginError(_("{where}: the name must be a non-empty string").format(where=where))
     if not (
         isinstance(implementation, type) and issubclass(implementation, components.ScenarioKind)
     ):
         raise PluginError(
-            f"{where}: the implementation must be a class deriving from "
-            "engine.components.ScenarioKind"
+            _(
+                "{where}: the implementation must be a class deriving from "
+                "engine.components.ScenarioKind"
+            ).format(where=where)
         )
     if not (isinstance(fields, type) and issubclass(fields, ScenarioBase)):
-        raise PluginError(f"{where}: the fields must be a subclass of engine.scenario.ScenarioBase")
+        raise PluginError(
+            _("{where}: the fields must be a subclass of engine.scenario.ScenarioBase").format(
+                where=where
+            )
+        )
     kind_field = fields.model_fields.get("kind")
     if kind_field is None or typing.get_args(kind_field.annotation) != (name,):
-        raise PluginError(f"{where}: the fields need  kind: Literal[{name!r}]")
+        raise PluginError(
+            _("{where}: the fields need  kind: Literal[{name!r}]").format(where=where, name=name)
+        )
     kind = implementation()
     kind.name = name
     return ScenarioKindEntry(name, kind, fields, plugin)
@@ -455,17 +497,26 @@ def _checked_kind(plugin: str, name, implementation, fields) -> ScenarioKindEntr
 def _checked(kind: str, base: type, plugin: str, name, implementation, config) -> Component:
     where = f"plugin '{plugin}' registering {singular_of(kind)} '{name}'"
     if not isinstance(name, str) or not name:
-        raise PluginError(f"{where}: the name must be a non-empty string")
+        raise PluginError(_("{where}: the name must be a non-empty string").format(where=where))
     if not (isinstance(implementation, type) and issubclass(implementation, base)):
         raise PluginError(
-            f"{where}: the implementation must be a class deriving from "
-            f"{base.__module__}.{base.__name__}"
+            _("{where}: the implementation must be a class deriving from {module}.{name}").format(
+                where=where, module=base.__module__, name=base.__name__
+            )
         )
     if not (isinstance(config, type) and issubclass(config, components.ComponentConfig)):
-        raise PluginError(f"{where}: the config must be a subclass of engine.ComponentConfig")
+        raise PluginError(
+            _("{where}: the config must be a subclass of engine.ComponentConfig").format(
+                where=where
+            )
+        )
     type_field = config.model_fields.get("type")
     if type_field is None or typing.get_args(type_field.annotation) != (name,):
-        raise PluginError(f"{where}: the config needs a field  type: Literal[{name!r}]")
+        raise PluginError(
+            _("{where}: the config needs a field  type: Literal[{name!r}]").format(
+                where=where, name=name
+            )
+        )
     undescribed = [
         field
         for field, info in config.model_fields.items()
@@ -473,9 +524,13 @@ def _checked(kind: str, base: type, plugin: str, name, implementation, config) -
     ]
     if undescribed:
         raise PluginError(
-            f"{where}: the config's field '{undescribed[0]}' has no description",
-            hint="give every field a Field(description=...): `tracegrad plugins`, the JSON "
-            "Schema and editors show it to students",
+            _("{where}: the config's field '{undescribed}' has no description").format(
+                where=where, undescribed=undescribed[0]
+            ),
+            hint=_(
+                "give every field a Field(description=...): `tracegrad plugins`, the JSON "
+                "Schema and editors show it to students"
+            ),
         )
     if plugin not in BUILTIN_PLUGINS:  # the built-ins' defaults are covered by their tests
         _check_defaults(config, where)
@@ -505,9 +560,13 @@ def _check_defaults(config: type[components.ComponentConfig], where: str) -> Non
         except pydantic.ValidationError as error:
             problem = error.errors()[0]["msg"]
             raise PluginError(
-                f"{where}: the default of '{field_name}', {default!r}, is not a valid value "
-                f"of the field: {problem}",
-                hint=f"fix the Field(...) default of '{field_name}' in the plugin's config",
+                _(
+                    "{where}: the default of '{field_name}', {default!r}, is not a valid value of "
+                    "the field: {problem}"
+                ).format(where=where, field_name=field_name, default=default, problem=problem),
+                hint=_(
+                    "fix the Field(...) default of '{field_name}' in the plugin's config"
+                ).format(field_name=field_name),
             ) from None
         except Exception:  # noqa: BLE001 - an annotation pydantic cannot adapt on its own
             continue
@@ -545,8 +604,8 @@ def import_plugin(spec: str, base_dir: Path | None = None):
             raise
         detail = f"{type(error).__name__}: {error}"
         raised = PluginError(
-            f"plugin '{spec}' failed to import: {detail}",
-            hint="run with --debug to see the traceback",
+            _("plugin '{spec}' failed to import: {detail}").format(spec=spec, detail=detail),
+            hint=_("run with --debug to see the traceback"),
         )
         raised.plugin_spec = spec
         raise raised from error
@@ -573,13 +632,19 @@ def _check_plugin_file(spec: str, path: Path) -> None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise PluginError(f"plugin file not found: {path}", hint=hint) from None
+        raise PluginError(_("plugin file not found: {path}").format(path=path), hint=hint) from None
     except OSError as error:
-        raise PluginError(f"cannot read the plugin file {path}: {error.strerror}") from None
+        raise PluginError(
+            _("cannot read the plugin file {path}: {strerror}").format(
+                path=path, strerror=error.strerror
+            )
+        ) from None
     from engine.files import describe_kind
 
     kind = describe_kind(info.st_mode)
     if kind is not None:
-        raise PluginError(f"the plugin {path} is {kind}, not a .py file", hint=hint)
+        raise PluginError(
+            _("the plugin {path} is {kind}, not a .py file").format(path=path, kind=kind), hint=hint
+        )
     if path.suffix != ".py":
-        raise PluginError(f"the plugin {path} is not a .py file", hint=hint)
+        raise PluginError(_("the plugin {path} is not a .py file").format(path=path), hint=hint)

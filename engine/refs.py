@@ -19,6 +19,8 @@ from pydantic import BeforeValidator, ValidationError, ValidationInfo, WithJsonS
 from pydantic_core import PydanticCustomError
 
 from engine.errors import singular_of, unknown_name_message
+from engine.i18n import _
+from engine.i18n_pydantic import pydantic_message
 
 
 def validate_component(kind: str, value: Any, registry, context=None):
@@ -28,15 +30,15 @@ def validate_component(kind: str, value: Any, registry, context=None):
     if not isinstance(value, dict):
         raise PydanticCustomError(
             "component",
-            "expected a {kind} name or a mapping with 'type', found {found}",
-            {"kind": singular_of(kind), "found": value},
+            _("expected a {kind} name or a mapping with 'type', found {found}"),
+            {"kind": _(singular_of(kind)), "found": value},
         )
     name = value.get("type")
     if not isinstance(name, str) or name not in registry.components[kind]:
         if name is None:
             raise PydanticCustomError(
                 "component",
-                "missing 'type': one of {names}",
+                _("missing 'type': one of {names}"),
                 {"names": ", ".join(registry.names(kind))},
             )
         message = unknown_name_message(kind, name, registry.names(kind))
@@ -46,12 +48,13 @@ def validate_component(kind: str, value: Any, registry, context=None):
         return config.model_validate(value, context=context)
     except ValidationError as error:
         details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or name}: {e['msg']}" for e in error.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or name}: {pydantic_message(e)}"
+            for e in error.errors()
         )
         raise PydanticCustomError(
             "component",
-            "{kind} '{name}': {details}",
-            {"kind": singular_of(kind), "name": name, "details": details},
+            _("{kind} '{name}': {details}"),
+            {"kind": _(singular_of(kind)), "name": name, "details": details},
         ) from None
 
 
@@ -81,11 +84,11 @@ def _check_nested_numbers(value: Any) -> None:
             _check_nested_numbers(item)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PydanticCustomError(
-            "init_values", "explicit values must be numbers, found {found}", {"found": value}
+            "init_values", _("explicit values must be numbers, found {found}"), {"found": value}
         )
     elif not math.isfinite(value):
         raise PydanticCustomError(
-            "init_values", "explicit values must be finite, found {found}", {"found": value}
+            "init_values", _("explicit values must be finite, found {found}"), {"found": value}
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.i18n import _
 from engine.network import Network
 
 
@@ -61,17 +62,20 @@ class RunResult:
 
     def summary(self) -> str:
         name = self.scenario.spec.name
-        parts = [f"{name}: {self.status}", f"{self.steps_completed} steps"]
+        parts = [f"{name}: {_(self.status)}", _("{count} steps").format(count=self.steps_completed)]
         if self.final_loss is not None:
-            parts.append(f"final loss {self.final_loss:.6g}")
+            parts.append(_("final loss {loss:.6g}").format(loss=self.final_loss))
         if "accuracy" in self.metrics:
-            parts.append(f"accuracy {100 * self.metrics['accuracy']:.1f}%")
+            parts.append(
+                _("accuracy {percent:.1f}%").format(percent=100 * self.metrics["accuracy"])
+            )
         if "val_accuracy" in self.metrics:
-            parts.append(f"validation accuracy {100 * self.metrics['val_accuracy']:.1f}%")
-        parts.append(f"{self.seconds:.2f} s")
+            percent = 100 * self.metrics["val_accuracy"]
+            parts.append(_("validation accuracy {percent:.1f}%").format(percent=percent))
+        parts.append(_("{seconds:.2f} s").format(seconds=self.seconds))
         if self.trace_path is not None:
-            parts.append(f"trace: {self.trace_path}")
-        text = ", ".join(parts)
+            parts.append(_("trace: {path}").format(path=self.trace_path))
+        text = _(", ").join(parts)
         if self.message and self.status != "completed":
             text += f"\n  {self.message}"
         return text
@@ -84,8 +88,8 @@ class RunResult:
 
         if self.trace_path is None:
             raise TraceError(
-                "this run wrote no trace, so there is nothing to report",
-                hint="run with a trace (the default) to get a report",
+                _("this run wrote no trace, so there is nothing to report"),
+                hint=_("run with a trace (the default) to get a report"),
             )
         return write_report(self.trace_path, path, fmt)
 
@@ -115,7 +119,8 @@ def load_run(folder: str | Path) -> RunResult:
     for name in ("scenario.yaml", "params.npz"):
         if not (folder / name).is_file():
             raise TraceError(
-                f"no {name} in {folder}", hint="give a run folder: runs/<name>-<time>/"
+                _("no {name} in {folder}").format(name=name, folder=folder),
+                hint=_("give a run folder: runs/<name>-<time>/"),
             )
     scenario = load_scenario(folder / "scenario.yaml")
     params = load_arrays(folder / "params.npz")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from engine import files
 from engine.files import FileWriteError
+from engine.i18n import _
 
 #: The files a run writes into its folder (the trace may be elsewhere, with --trace).
 RUN_FILES = ("trace.jsonl", "scenario.yaml", "params.npz")
@@ -105,17 +106,23 @@ def prepare(scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
         folder = Path(run_dir) if run_dir else trace_path.parent
         if trace_path.is_dir():
             raise FileWriteError(
-                f"--trace {trace_path} is a folder", hint="give a file name, e.g. trace.jsonl"
+                _("--trace {trace_path} is a folder").format(trace_path=trace_path),
+                hint=_("give a file name, e.g. trace.jsonl"),
             )
     outputs = [trace_path, folder / "scenario.yaml", folder / "params.npz"]
     for path in outputs:
         if _same_file(path, scenario.path):
             raise FileWriteError(
-                f"this run would overwrite the scenario it runs, {scenario.path}",
-                hint="write the run somewhere else: --run-dir DIR or --trace PATH",
+                _("this run would overwrite the scenario it runs, {path}").format(
+                    path=scenario.path
+                ),
+                hint=_("write the run somewhere else: --run-dir DIR or --trace PATH"),
             )
     if folder.exists() and not folder.is_dir():
-        raise FileWriteError(f"the run folder {folder} is a file", hint="give a folder's path")
+        raise FileWriteError(
+            _("the run folder {folder} is a file").format(folder=folder),
+            hint=_("give a folder's path"),
+        )
     files.make_folder(folder)
     existed = trace_path.exists()
     stream = files.open_locked(trace_path, "run's trace")
@@ -125,8 +132,10 @@ def prepare(scenario, trace, run_dir) -> tuple[Path | None, Path | None]:
         if not existed:
             trace_path.unlink(missing_ok=True)
         raise FileWriteError(
-            f"{earlier[0]} already exists (from an earlier run?); this run would overwrite it",
-            hint="give a new --run-dir (or --trace), or add --overwrite to replace it",
+            _(
+                "{earlier} already exists (from an earlier run?); this run would overwrite it"
+            ).format(earlier=earlier[0]),
+            hint=_("give a new --run-dir (or --trace), or add --overwrite to replace it"),
         )
     try:
         stream.truncate(0)

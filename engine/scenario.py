@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import yaml_source
 from engine.errors import PluginError, ScenarioError
+from engine.i18n import _, ngettext
+from engine.i18n_pydantic import pydantic_message
 from engine.limits import Limits, check_file
 from engine.plugins import Registry, load_registry
 from engine.yaml_source import SourceMap
@@ -144,22 +146,27 @@ def read_scenario_text(path: Path, what: str = "scenario file") -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(
-            f"scenario file not found: {path}",
-            hint="check the path; bundled scenarios are in scenarios/",
+            _("scenario file not found: {path}").format(path=path),
+            hint=_("check the path; bundled scenarios are in scenarios/"),
         ) from None
     except IsADirectoryError:
         raise ScenarioError(
-            f"{path} is a folder, not a scenario file", hint="give the path of a .yaml file"
+            _("{path} is a folder, not a scenario file").format(path=path),
+            hint=_("give the path of a .yaml file"),
         ) from None
     except PermissionError:
-        raise ScenarioError(f"cannot read {path}: permission denied") from None
+        raise ScenarioError(_("cannot read {path}: permission denied").format(path=path)) from None
     except UnicodeDecodeError as error:
         raise ScenarioError(
-            f"{path} is not UTF-8 text ({error.reason} at byte {error.start})",
-            hint="save the scenario as UTF-8",
+            _("{path} is not UTF-8 text ({reason} at byte {start})").format(
+                path=path, reason=error.reason, start=error.start
+            ),
+            hint=_("save the scenario as UTF-8"),
         ) from None
     except OSError as error:
-        raise ScenarioError(f"cannot read {path}: {error.strerror}") from None
+        raise ScenarioError(
+            _("cannot read {path}: {reason}").format(path=path, reason=error.strerror)
+        ) from None
 
 
 def load_scenario(
@@ -184,11 +191,13 @@ def load_scenario(
         data, source = yaml_source.load(read_scenario_text(path), str(path))
         base_dir = path.resolve().parent
     if not isinstance(data, dict):
-        found = "nothing (the file is empty)" if data is None else type(data).__name__
+        found = _("nothing (the file is empty)") if data is None else type(data).__name__
         raise ScenarioError(
-            f"a scenario is a mapping of keys (name, data, model, ...), found {found}",
+            _("a scenario is a mapping of keys (name, data, model, ...), found {found}").format(
+                found=found
+            ),
             source.where(()),
-            hint="start from a bundled scenario, e.g. scenarios/xor.yaml",
+            hint=_("start from a bundled scenario, e.g. scenarios/xor.yaml"),
         )
     overrides = parse_overrides(overrides)
     for key, value in overrides.items():
@@ -196,9 +205,9 @@ def load_scenario(
     scenario_plugins = _scenario_plugins(data, source)
     if scenario_plugins and not allow_scenario_plugins:
         raise ScenarioError(
-            "this scenario lists plugins, and plugins from scenarios are refused",
+            _("this scenario lists plugins, and plugins from scenarios are refused"),
             source.where(("plugins",)),
-            hint="review the plugin code, then run without --no-plugins-from-scenario",
+            hint=_("review the plugin code, then run without --no-plugins-from-scenario"),
         )
     if registry is None or scenario_plugins or plugins:
         # plugins given by the caller resolve against the working folder, the scenario's own
@@ -214,11 +223,13 @@ def load_scenario(
     if not isinstance(kind, str) or kind not in registry.kinds:
         known = sorted(registry.kinds)
         close = difflib.get_close_matches(str(kind), known, n=1)
-        guess = f" Did you mean '{close[0]}'?" if close else ""
+        guess = _(" Did you mean '{name}'?").format(name=close[0]) if close else ""
         raise ScenarioError(
-            f"unknown kind '{kind}'.{guess} Registered kinds: {', '.join(known)}",
+            _("unknown kind '{kind}'.{guess} Registered kinds: {known}").format(
+                kind=kind, guess=guess, known=", ".join(known)
+            ),
             Scenario(None, registry, source, base_dir, path, overrides).where(("kind",)),
-            hint="leave 'kind' out for a supervised scenario",
+            hint=_("leave 'kind' out for a supervised scenario"),
         )
     model = scenario_model(registry, kind)
     try:
@@ -250,7 +261,7 @@ def _scenario_plugins(data: dict, source: SourceMap) -> list[str]:
     plugins = data.get("plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         raise ScenarioError(
-            "'plugins' must be a list of module names or .py paths", source.where(("plugins",))
+            _("'plugins' must be a list of module names or .py paths"), source.where(("plugins",))
         )
     return plugins
 
@@ -273,17 +284,19 @@ def parse_overrides(overrides: dict | list | None) -> dict[str, Any]:
             key, sep, text = item.partition("=")
             if not sep or not key.strip():
                 raise ScenarioError(
-                    f"--set expects key=value, found '{item}'",
+                    _("--set expects key=value, found '{item}'").format(item=item),
                     "--set",
-                    hint="for example  --set train.steps=10",
+                    hint=_("for example  --set train.steps=10"),
                 )
             parsed[key.strip()] = yaml_source.load_value(text, f"--set {key.strip()}")
     for key in parsed:
         if not all(part.strip() == part and part for part in str(key).split(".")):
             raise ScenarioError(
-                f"'{key}' is not a dotted key: every part between dots needs a name or index",
+                _(
+                    "'{key}' is not a dotted key: every part between dots needs a name or index"
+                ).format(key=key),
                 f"--set {key}",
-                hint="for example  --set model.layers.0.units=8",
+                hint=_("for example  --set model.layers.0.units=8"),
             )
     return parsed
 
@@ -294,11 +307,13 @@ def apply_override(data: dict, key: str, value: Any) -> None:
     node = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
-        here = ".".join(str(p) for p in parts[:depth]) or "the scenario"
+        here = ".".join(str(p) for p in parts[:depth]) or _("the scenario")
         if isinstance(node, list):
             if not isinstance(part, int) or not -len(node) <= part < len(node):
                 raise ScenarioError(
-                    f"{here} is a list of {len(node)} items; '{part}' is not an index of it",
+                    _("{here} is a list of {count} items; '{part}' is not an index of it").format(
+                        here=here, count=len(node), part=part
+                    ),
                     f"--set {key}",
                 )
         elif isinstance(node, dict):
@@ -306,9 +321,11 @@ def apply_override(data: dict, key: str, value: Any) -> None:
                 part = str(part)
         else:
             raise ScenarioError(
-                f"{here} is a value ({node!r}), not a mapping: cannot set '{part}' in it",
+                _("{here} is a value ({node!r}), not a mapping: cannot set '{part}' in it").format(
+                    here=here, node=node, part=part
+                ),
                 f"--set {key}",
-                hint=f"set it whole: --set {here}=VALUE",
+                hint=_("set it whole: --set {here}=VALUE").format(here=here),
             )
         if last:
             node[part] = value
@@ -405,9 +422,11 @@ def _describe(error: dict, data: Any, model: type, registry: Registry | None = N
         owner = _model_at(model, loc[:-1])
         valid = [n for n in owner.model_fields] if owner else []
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        guess = f" Did you mean '{close[0]}'?" if close else ""
-        listing = f" Valid keys here: {', '.join(valid)}" if valid else ""
-        return f"unknown key '{loc[-1]}'.{guess}{listing}"
+        guess = _(" Did you mean '{name}'?").format(name=close[0]) if close else ""
+        listing = _(" Valid keys here: {keys}").format(keys=", ".join(valid)) if valid else ""
+        return _("unknown key '{key}'.{guess}{listing}").format(
+            key=loc[-1], guess=guess, listing=listing
+        )
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         context = error.get("ctx", {})
         expected = [t.strip().strip("'") for t in str(context.get("expected_tags", "")).split(",")]
@@ -417,24 +436,28 @@ def _describe(error: dict, data: Any, model: type, registry: Registry | None = N
             kinds = _KINDS_OF.get(what, ())
             expected = sorted(name for kind in kinds for name in registry.names(kind))
         if kind == "union_tag_not_found":
-            return f"missing 'type': which {what}? One of: {', '.join(expected)}"
+            return _("missing 'type': which {what}? One of: {names}").format(
+                what=_(what), names=", ".join(expected)
+            )
         tag = context.get("tag")
         close = difflib.get_close_matches(str(tag), expected, n=1)
-        guess = f" Did you mean '{close[0]}'?" if close else ""
-        return f"unknown {what} '{tag}'.{guess} Registered: {', '.join(expected)}"
-    if kind == "missing":
-        return f"missing required key '{loc[-1]}'"
-    if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
-        return (
-            f"a name holds letters, digits, '_' and '-' only, starting with a letter or '_' "
-            f"(found {found!r})"
+        guess = _(" Did you mean '{name}'?").format(name=close[0]) if close else ""
+        return _("unknown {what} '{tag}'.{guess} Registered: {names}").format(
+            what=_(what), tag=tag, guess=guess, names=", ".join(expected)
         )
-    message = error["msg"]
+    if kind == "missing":
+        return _("missing required key '{key}'").format(key=loc[-1])
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        return _(
+            "a name holds letters, digits, '_' and '-' only, starting with a letter or '_' "
+            "(found {found!r})"
+        ).format(found=found)
+    message = pydantic_message(error)
     if kind == "component" or found is None or isinstance(found, (dict, list)):
         return message
     if isinstance(found, float) and not math.isfinite(found):
-        return f"{message} (found {found})"
-    return f"{message} (found {found!r})"
+        return _("{message} (found {found})").format(message=message, found=found)
+    return _("{message} (found {found!r})").format(message=message, found=found)
 
 
 def _component_word(loc: tuple) -> str:
@@ -459,23 +482,25 @@ def validation_error(
     located = []
     for item in error.errors():
         path = _data_path(item["loc"], data)
-        dotted = ".".join(str(p) for p in path) or "(top level)"
+        dotted = ".".join(str(p) for p in path) or _("(top level)")
         located.append((_line_of(scenario, path), scenario.where(path), dotted, item))
     located.sort(key=lambda entry: entry[0])
     problems = [
         f"{where}: {dotted}: {_describe(item, data, model, getattr(scenario, 'registry', None))}"
-        for _, where, dotted, item in located
+        for _line, where, dotted, item in located
     ]
     first_where = located[0][1]
     count = len(problems)
     if count == 1:
-        head_where, _, rest = problems[0].partition(": ")
+        head_where, _colon, rest = problems[0].partition(": ")
         return ScenarioError(
-            rest, head_where, hint="see `tracegrad plugins` for every component and its options"
+            rest, head_where, hint=_("see `tracegrad plugins` for every component and its options")
         )
     return ScenarioError(
-        f"{count} problems in the scenario",
+        ngettext(
+            "{count} problem in the scenario", "{count} problems in the scenario", count
+        ).format(count=count),
         first_where,
         problems=problems,
-        hint="see `tracegrad plugins` for every component and its options",
+        hint=_("see `tracegrad plugins` for every component and its options"),
     )

@@ -17,6 +17,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.errors import PluginError
+from engine.i18n import _
 
 
 class StepHooks:
@@ -46,7 +47,9 @@ class StepHooks:
             self.manager.register(plugin, name=name)
             self.manager.check_pending()
         except pluggy.PluginValidationError as error:
-            raise PluginError(f"'{name}' cannot act on this run's steps: {error}") from error
+            raise PluginError(
+                _("'{name}' cannot act on this run's steps: {error}").format(name=name, error=error)
+            ) from error
 
     def _hint(self) -> str:
         return "the step hooks are: " + ", ".join(self.names())

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from engine.errors import ScenarioError
+from engine.i18n import _
 
 #: Deepest nesting of lists and mappings accepted (a scenario needs fewer than 10).
 MAX_DEPTH = 100
@@ -92,9 +93,9 @@ class _Error(Exception):
 def _refuse_python(event) -> None:
     if event.tag and "python/" in event.tag:
         raise _Error(
-            "Python-specific YAML tags are not allowed in a scenario",
+            _("Python-specific YAML tags are not allowed in a scenario"),
             event.start_mark,
-            "write plain YAML values; code only runs from an explicitly listed plugin",
+            _("write plain YAML values; code only runs from an explicitly listed plugin"),
         )
 
 
@@ -111,9 +112,13 @@ def _tagged_scalar(event):
         wanted = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}[kind]
         if isinstance(parsed, wanted) and not (kind != "bool" and isinstance(parsed, bool)):
             return float(parsed) if kind == "float" else parsed
-        raise _Error(f"'{value}' is not a valid !!{kind}", event.start_mark)
+        raise _Error(
+            _("'{value}' is not a valid !!{kind}").format(value=value, kind=kind), event.start_mark
+        )
     raise _Error(
-        f"unsupported YAML tag '{tag}'", event.start_mark, "write plain YAML values without tags"
+        _("unsupported YAML tag '{tag}'").format(tag=tag),
+        event.start_mark,
+        _("write plain YAML values without tags"),
     )
 
 
@@ -121,9 +126,9 @@ def _check_container_tag(event, kind: str) -> None:
     _refuse_python(event)
     if event.tag not in (None, "!", _CORE + kind):
         raise _Error(
-            f"unsupported YAML tag '{event.tag}'",
+            _("unsupported YAML tag '{tag}'").format(tag=event.tag),
             event.start_mark,
-            "write plain YAML values without tags",
+            _("write plain YAML values without tags"),
         )
 
 
@@ -170,16 +175,16 @@ class _Builder:
         mark = event.start_mark
         if value == "<<" and event.implicit[0] and event.tag is None:
             raise _Error(
-                "YAML merge keys (<<) are not supported in a scenario",
+                _("YAML merge keys (<<) are not supported in a scenario"),
                 mark,
-                "write the keys out (or use --set to change a copy)",
+                _("write the keys out (or use --set to change a copy)"),
             )
         try:
             hash(value)
         except TypeError:  # pragma: no cover - scalars are hashable
             value = str(value)
         if value in frame[0]:
-            raise _Error(f"key '{value}' appears twice in one mapping", mark)
+            raise _Error(_("key '{value}' appears twice in one mapping").format(value=value), mark)
         frame[2] = value
         self.positions[(*frame[1], value)] = (mark.line + 1, mark.column + 1)
 
@@ -189,21 +194,23 @@ class _Builder:
         if isinstance(event, yaml.DocumentStartEvent):
             if self.result is not None or self.positions:
                 raise _Error(
-                    "the file holds more than one YAML document",
+                    _("the file holds more than one YAML document"),
                     event.start_mark,
-                    "a scenario is one document: remove the '---' line",
+                    _("a scenario is one document: remove the '---' line"),
                 )
             return
         if self._is_key():
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 kind = "mapping" if isinstance(event, yaml.MappingStartEvent) else "list"
                 raise _Error(
-                    f"a key must be a plain value such as a name, found a {kind}",
+                    _("a key must be a plain value such as a name, found a {kind}").format(
+                        kind=kind
+                    ),
                     event.start_mark,
-                    "write 'name: value' pairs",
+                    _("write 'name: value' pairs"),
                 )
             if isinstance(event, yaml.AliasEvent):
-                raise _Error("a key cannot be an alias (*name)", event.start_mark)
+                raise _Error(_("a key cannot be an alias (*name)"), event.start_mark)
             if isinstance(event, yaml.ScalarEvent):
                 self._key(event, _tagged_scalar(event))
                 return
@@ -218,16 +225,20 @@ class _Builder:
         elif isinstance(event, yaml.AliasEvent):
             self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
             if event.anchor in self.open_anchors:
-                raise _Error(f"the alias *{event.anchor} contains itself", mark)
+                raise _Error(
+                    _("the alias *{anchor} contains itself").format(anchor=event.anchor), mark
+                )
             if event.anchor not in self.anchors:
-                raise _Error(f"unknown alias *{event.anchor}", mark)
+                raise _Error(_("unknown alias *{anchor}").format(anchor=event.anchor), mark)
             value, size = self.anchors[event.anchor]
             self.aliased += size
             if self.aliased > MAX_ALIASED:
                 raise _Error(
-                    f"the aliases stand for more than {MAX_ALIASED:,} values",
+                    _("the aliases stand for more than {MAX_ALIASED:,} values").format(
+                        MAX_ALIASED=MAX_ALIASED
+                    ),
                     mark,
-                    "aliases repeat what they name: write the values out instead",
+                    _("aliases repeat what they name: write the values out instead"),
                 )
             self._place(value, size)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -235,9 +246,11 @@ class _Builder:
             _check_container_tag(event, "map" if is_mapping else "seq")
             if len(self.stack) >= MAX_DEPTH:
                 raise _Error(
-                    f"the values are nested more than {MAX_DEPTH} levels deep",
+                    _("the values are nested more than {MAX_DEPTH} levels deep").format(
+                        MAX_DEPTH=MAX_DEPTH
+                    ),
                     mark,
-                    "a scenario needs only a few levels",
+                    _("a scenario needs only a few levels"),
                 )
             self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
             if event.anchor:
@@ -245,7 +258,7 @@ class _Builder:
             container = {} if is_mapping else []
             self.stack.append([container, path, _NO_KEY, event.anchor, 1])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            container, _, _, anchor, size = self.stack.pop()
+            container, _path, _key, anchor, size = self.stack.pop()
             if anchor:
                 self.open_anchors.discard(anchor)
                 self.anchors[anchor] = (container, size)
@@ -271,13 +284,15 @@ def load(text: str, filename: str = "<string>") -> tuple[object, SourceMap]:
     except _Error as error:
         mark = error.mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        raise ScenarioError(f"YAML error: {error.problem}", where, error.hint) from None
+        raise ScenarioError(
+            _("YAML error: {problem}").format(problem=error.problem), where, error.hint
+        ) from None
     except yaml.reader.ReaderError as error:
         character = error.character
         shown = f"U+{ord(character):04X}" if isinstance(character, str) else repr(character)
         what = "a NUL byte" if character in ("\0", 0) else f"the control character {shown}"
         raise ScenarioError(
-            f"YAML error: the file contains {what}, which YAML does not allow",
+            _("YAML error: the file contains {what}, which YAML does not allow").format(what=what),
             _reader_where(error, text, filename),
             "save the scenario as plain UTF-8 text",
         ) from None
@@ -289,27 +304,31 @@ def load(text: str, filename: str = "<string>") -> tuple[object, SourceMap]:
             problem = "the file contains a control character (such as NUL), which YAML forbids"
         if "maximum nesting depth" in problem:  # libyaml's own bound, met before ours
             raise ScenarioError(
-                f"YAML error: the values are nested more than {MAX_DEPTH} levels deep",
+                _("YAML error: the values are nested more than {MAX_DEPTH} levels deep").format(
+                    MAX_DEPTH=MAX_DEPTH
+                ),
                 where,
                 "a scenario needs only a few levels",
             ) from None
         raise ScenarioError(
-            f"YAML error: {problem}", where, "check the indentation and the quoting around here"
+            _("YAML error: {problem}").format(problem=problem),
+            where,
+            "check the indentation and the quoting around here",
         ) from None
     except yaml.YAMLError as error:
-        raise ScenarioError(f"YAML error: {error}", filename) from None
+        raise ScenarioError(_("YAML error: {error}").format(error=error), filename) from None
     return builder.result, source
 
 
 def load_value(text: str, where: str):
     """One value written in YAML (a ``--set`` value), by the same rules as a file."""
     try:
-        data, _ = load(text, where)
+        data, _positions = load(text, where)
     except ScenarioError as error:
         message = error.message.removeprefix("YAML error: ")
         raise ScenarioError(
-            f"the value is not valid YAML: {message}",
+            _("the value is not valid YAML: {message}").format(message=message),
             where,
-            hint="quote text with spaces or special characters, e.g. --set name='my run'",
+            hint=_("quote text with spaces or special characters, e.g. --set name='my run'"),
         ) from None
     return data

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Data, Dataset
+from engine.i18n import _
 
 
 class InlineConfig(ComponentConfig):
@@ -45,20 +46,28 @@ class InlineConfig(ComponentConfig):
             if len(shapes) != 1 or None in shapes or 0 in next(iter(shapes)):
                 found = sorted(str(shape) for shape in shapes if shape is not None)
                 raise ValueError(
-                    "every image in x needs the same, non-empty shape [channels][rows]"
-                    f"[columns]; found {', '.join(found) or 'none'}"
-                    f"{' and ragged lists' if None in shapes else ''}"
+                    _(
+                        "every image in x needs the same, non-empty shape "
+                        "[channels][rows][columns]; found {value}{value2}"
+                    ).format(
+                        value=", ".join(found) or "none",
+                        value2=" and ragged lists" if None in shapes else "",
+                    )
                 )
         for name, rows in (("y", self.y),) if images else (("x", self.x), ("y", self.y)):
             widths = {len(row) for row in rows}
             if len(widths) != 1 or 0 in widths:
                 raise ValueError(
-                    f"every row of {name} needs the same, non-zero number of "
-                    f"values; found row lengths {sorted(widths)}"
+                    _(
+                        "every row of {name} needs the same, non-zero number of values; found row "
+                        "lengths {sorted}"
+                    ).format(name=name, sorted=sorted(widths))
                 )
         if len(self.x) != len(self.y):
             raise ValueError(
-                f"x has {len(self.x)} rows but y has {len(self.y)}: one target row per input row"
+                _("x has {count} rows but y has {count2}: one target row per input row").format(
+                    count=len(self.x), count2=len(self.y)
+                )
             )
         return self
 
@@ -278,16 +287,28 @@ class BlobsConfig(ComponentConfig):
     def _consistent(self):
         if isinstance(self.centers, int):
             if self.centers < 2:
-                raise ValueError(f"centers must be at least 2 clusters, found {self.centers}")
+                raise ValueError(
+                    _("centers must be at least 2 clusters, found {centers}").format(
+                        centers=self.centers
+                    )
+                )
             return self
         if len(self.centers) < 2:
-            raise ValueError("give at least 2 centers")
+            raise ValueError(_("give at least 2 centers"))
         widths = {len(center) for center in self.centers}
         if len(widths) != 1 or 0 in widths:
-            raise ValueError(f"every center needs the same number of coordinates, found {widths}")
+            raise ValueError(
+                _("every center needs the same number of coordinates, found {widths}").format(
+                    widths=widths
+                )
+            )
         width = widths.pop()
         if self.dims is not None and self.dims != width:
-            raise ValueError(f"dims is {self.dims} but the centers have {width} coordinates")
+            raise ValueError(
+                _("dims is {dims} but the centers have {width} coordinates").format(
+                    dims=self.dims, width=width
+                )
+            )
         return self
 
 
@@ -334,7 +355,11 @@ class SineConfig(ComponentConfig):
     @model_validator(mode="after")
     def _ordered(self):
         if self.high <= self.low:
-            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+            raise ValueError(
+                _("high ({high}) must be greater than low ({low})").format(
+                    high=self.high, low=self.low
+                )
+            )
         return self
 
 
@@ -368,7 +393,9 @@ class LinearConfig(ComponentConfig):
     def _consistent(self):
         if self.weights is not None and self.features not in (None, len(self.weights)):
             raise ValueError(
-                f"features is {self.features} but weights has {len(self.weights)} values"
+                _("features is {features} but weights has {count} values").format(
+                    features=self.features, count=len(self.weights)
+                )
             )
         return self
 

@@ -19,6 +19,7 @@ from engine import hookimpl
 from engine.components import ComponentConfig, Dataset
 from engine.errors import BuildError
 from engine.files import describe_kind
+from engine.i18n import _
 from engine.limits import Limits
 from plugins.datasets import labeled, standardize_field
 
@@ -53,7 +54,7 @@ class CsvConfig(ComponentConfig):
     @classmethod
     def _some_inputs(cls, value):
         if value is not None and not value:
-            raise ValueError("list at least one input column, or leave inputs out")
+            raise ValueError(_("list at least one input column, or leave inputs out"))
         return value
 
 
@@ -75,10 +76,12 @@ class Csv(Dataset):
         both = sorted(set(inputs) & set(targets))
         if both:
             raise ValueError(
-                f"column '{table.columns[both[0]]}' of {table.name} is both an input and a target"
+                _("column '{columns}' of {name} is both an input and a target").format(
+                    columns=table.columns[both[0]], name=table.name
+                )
             )
         if not inputs:
-            raise ValueError(f"{table.name} has no column left for the inputs")
+            raise ValueError(_("{name} has no column left for the inputs").format(name=table.name))
         x, y = table.numbers(inputs), table.numbers(targets)
         classes = table.check_labels(y, config.task)
         return labeled(config, x, y, config.task, classes=classes, info={"path": table.path})
@@ -95,36 +98,56 @@ def read_text_file(path: Path, name: str, what: str) -> str:
         info = os.stat(path)
     except FileNotFoundError:
         raise ValueError(
-            f"{what} not found: {path} (the path '{name}' is read relative to the "
-            f"folder of the scenario file)"
+            _(
+                "{what} not found: {path} (the path '{name}' is read relative to the folder of "
+                "the scenario file)"
+            ).format(what=what, path=path, name=name)
         ) from None
     except OSError as error:
         reason = error.strerror
         if error.errno == errno.ELOOP:
             reason = "the path has a symbolic link that points back at itself"
-        raise ValueError(f"cannot read the {what} {name}: {reason}") from None
+        raise ValueError(
+            _("cannot read the {what} {name}: {reason}").format(what=what, name=name, reason=reason)
+        ) from None
     kind = describe_kind(info.st_mode)
     if kind is not None:
-        raise ValueError(f"{name} is {kind}, not a {what}")
+        raise ValueError(
+            _("{name} is {kind}, not a {what}").format(name=name, kind=kind, what=what)
+        )
     limit = Limits.from_settings().data_bytes
     if info.st_size > limit:
         raise BuildError(
-            f"{name} is {info.st_size:,} bytes, more than the limit of {limit:,}",
-            hint=f"use a smaller file, or raise the limit: --limit data_bytes={info.st_size * 2}",
+            _("{name} is {st_size:,} bytes, more than the limit of {limit:,}").format(
+                name=name, st_size=info.st_size, limit=limit
+            ),
+            hint=_("use a smaller file, or raise the limit: --limit data_bytes={value}").format(
+                value=info.st_size * 2
+            ),
         )
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise ValueError(f"cannot read the {what} {name}: {error.strerror}") from None
+        raise ValueError(
+            _("cannot read the {what} {name}: {strerror}").format(
+                what=what, name=name, strerror=error.strerror
+            )
+        ) from None
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
-        raise ValueError(f"{name}:{line}: a NUL byte: this is a binary file, not a {what}")
+        raise ValueError(
+            _("{name}:{line}: a NUL byte: this is a binary file, not a {what}").format(
+                name=name, line=line, what=what
+            )
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ValueError(
-            f"{name}:{line}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
+            _("{name}:{line}: not UTF-8 text (byte {start}); save the file as UTF-8").format(
+                name=name, line=line, start=error.start
+            )
         ) from None
 
 
@@ -154,21 +177,27 @@ class CsvTable:
                     rows.append([cell.strip() for cell in row])
                     lines.append(reader.line_num)
         except csv.Error as error:
-            raise ValueError(f"{name}:{reader.line_num}: cannot read the CSV: {error}") from None
+            raise ValueError(
+                _("{name}:{line_num}: cannot read the CSV: {error}").format(
+                    name=name, line_num=reader.line_num, error=error
+                )
+            ) from None
         if not rows:
-            raise ValueError(f"{name} is empty; expected one row per sample")
+            raise ValueError(_("{name} is empty; expected one row per sample").format(name=name))
         if config.header:
             columns, header_line = rows.pop(0), lines.pop(0)
         else:
             columns, header_line = [str(i) for i in range(len(rows[0]))], None
         if not rows:
-            raise ValueError(f"{name} has a header but no data rows")
+            raise ValueError(_("{name} has a header but no data rows").format(name=name))
         seen = set()
         for column in columns if config.header else ():
             if column in seen:
                 raise ValueError(
-                    f"{name}:{header_line}: the column name '{column}' appears twice in the "
-                    f"header; each column needs its own name"
+                    _(
+                        "{name}:{header_line}: the column name '{column}' appears twice in the "
+                        "header; each column needs its own name"
+                    ).format(name=name, header_line=header_line, column=column)
                 )
             seen.add(column)
         table = cls(name, str(path), columns, header_line, rows, lines)
@@ -176,7 +205,9 @@ class CsvTable:
             if len(row) != len(columns):
                 source = f"the header (line {header_line})" if config.header else "the first row"
                 raise ValueError(
-                    f"{name}:{line}: found {len(row)} values, but {source} has {len(columns)}"
+                    _("{name}:{line}: found {count} values, but {source} has {count2}").format(
+                        name=name, line=line, count=len(row), source=source, count2=len(columns)
+                    )
                 )
         return table
 
@@ -186,16 +217,19 @@ class CsvTable:
         if isinstance(column, int):
             if not -count <= column < count:
                 raise ValueError(
-                    f"column index {column} is out of range: {self.name} has {count} columns "
-                    f"(0 to {count - 1})"
+                    _(
+                        "column index {column} is out of range: {name} has {count} columns (0 to "
+                        "{value})"
+                    ).format(column=column, name=self.name, count=count, value=count - 1)
                 )
             return column % count
         if column not in self.columns:
             where = f"{self.name}:{self.header_line}" if self.header_line else self.name
             hint = "" if self.header_line else " (header: false, so name columns by index)"
             raise ValueError(
-                f"{where}: no column named '{column}'; its columns are: "
-                f"{', '.join(self.columns)}{hint}"
+                _("{where}: no column named '{column}'; its columns are: {names}{hint}").format(
+                    where=where, column=column, names=", ".join(self.columns), hint=hint
+                )
             )
         return self.columns.index(column)
 
@@ -209,8 +243,12 @@ class CsvTable:
                     values[r, c] = math.nan
                 if not math.isfinite(values[r, c]):
                     raise ValueError(
-                        f"{self.name}:{line}: column '{self.columns[column]}' holds "
-                        f"'{row[column]}', which is not a finite number"
+                        _(
+                            "{name}:{line}: column '{columns}' holds '{row}', which is not a "
+                            "finite number"
+                        ).format(
+                            name=self.name, line=line, columns=self.columns[column], row=row[column]
+                        )
                     )
         return values
 
@@ -219,14 +257,20 @@ class CsvTable:
         if task == "regression":
             return None
         if y.shape[1] != 1:
-            raise ValueError(f"task {task} needs one target column, found {y.shape[1]}")
+            raise ValueError(
+                _("task {task} needs one target column, found {shape}").format(
+                    task=task, shape=y.shape[1]
+                )
+            )
         binary = task == "binary"
         allowed = "0 or 1" if binary else "whole numbers 0, 1, 2, ..."
         for value, line in zip(y[:, 0], self.lines, strict=True):
             fits = value in (0.0, 1.0) if binary else (value >= 0 and value == int(value))
             if not fits:
                 raise ValueError(
-                    f"{self.name}:{line}: task {task} needs targets {allowed}, found {value:g}"
+                    _("{name}:{line}: task {task} needs targets {allowed}, found {value:g}").format(
+                        name=self.name, line=line, task=task, allowed=allowed, value=value
+                    )
                 )
         return int(y.max()) + 1 if task == "multiclass" else None
 
@@ -271,9 +315,9 @@ class DigitsConfig(ComponentConfig):
     def _valid_digits(cls, value):
         if value is not None:
             if any(not 0 <= d <= 9 for d in value):
-                raise ValueError(f"digits are 0 to 9, found {value}")
+                raise ValueError(_("digits are 0 to 9, found {value}").format(value=value))
             if len(set(value)) != len(value):
-                raise ValueError(f"each digit once, found {value}")
+                raise ValueError(_("each digit once, found {value}").format(value=value))
         return value
 
 
@@ -289,8 +333,10 @@ def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
             pixels, digits = archive["pixels"], archive["digits"]
     except (OSError, KeyError, ValueError) as error:
         raise BuildError(
-            f"the digits data file {DIGITS_FILE} cannot be read: {error}",
-            hint="reinstall tracegrad: the file is part of the package",
+            _("the digits data file {DIGITS_FILE} cannot be read: {error}").format(
+                DIGITS_FILE=DIGITS_FILE, error=error
+            ),
+            hint=_("reinstall tracegrad: the file is part of the package"),
         ) from None
     return pixels.astype(np.float64), digits.astype(np.int64)
 

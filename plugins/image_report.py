@@ -14,6 +14,7 @@ import numpy as np
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
+from engine.i18n import _
 from engine.report import plots
 from engine.report.document import Figure, Section, Text
 from engine.trace.tensors import decode
@@ -79,12 +80,14 @@ class ImageLayers(Reporter):
         steps = trace.traced_steps
         if not layers or not steps:
             return []
-        section = Section("Image layers", id="image-layers")
+        section = Section(_("Image layers"), id="image-layers")
         section.add(
             Text(
-                "Sample 1 of each traced batch. Kernels and gradients: red positive, blue "
-                "negative, white 0. Feature maps and inputs: darker is larger. Max-pool masks: "
-                "dark where a window's maximum was, the only inputs its gradient reaches."
+                _(
+                    "Sample 1 of each traced batch. Kernels and gradients: red positive, blue "
+                    "negative, white 0. Feature maps and inputs: darker is larger. Max-pool masks: "
+                    "dark where a window's maximum was, the only inputs its gradient reaches."
+                )
             )
         )
         summarized = []
@@ -102,9 +105,11 @@ class ImageLayers(Reporter):
         if summarized:
             section.add(
                 Text(
-                    f"Not drawn, because the trace keeps only their statistics (more numbers "
-                    f"than trace.max_values): {', '.join(dict.fromkeys(summarized))}. Run with "
-                    "a larger trace.max_values (e.g. --set trace.max_values=40000) to see them."
+                    _(
+                        "Not drawn, because the trace keeps only their statistics (more numbers "
+                        "than trace.max_values): {names}. Run with a larger trace.max_values "
+                        "(e.g. --set trace.max_values=40000) to see them."
+                    ).format(names=", ".join(dict.fromkeys(summarized)))
                 )
             )
         return [section]
@@ -118,20 +123,20 @@ class ImageLayers(Reporter):
         if layer["type"] == "conv2d":
             W = _update_before(trace, step, f"{name}.W")
             kernels = W[:, 0] if isinstance(W, np.ndarray) else None
-            yield "kernels W[:, 0] (input channel 1)", kernels, True
+            yield _("kernels W[:, 0] (input channel 1)"), kernels, True
             output = "a" if "a" in values else "z"
             maps = whole[output][0] if output in whole else None
-            yield f"feature maps {output} of sample 1", maps, False
+            yield _("feature maps {output} of sample 1").format(output=output), maps, False
         else:
             backward = _records(trace, step, "backward", name) or {}
             mask = decode((backward.get("values") or {}).get("mask"))
             yield (
-                "input x of sample 1",
+                _("input x of sample 1"),
                 whole["x"][0] if "x" in whole else None,
                 False,
             )
             yield (
-                "mask of sample 1 (where the gradient goes)",
+                _("mask of sample 1 (where the gradient goes)"),
                 mask[0] if isinstance(mask, np.ndarray) else None,
                 False,
             )

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import Layer, LayerConfig
+from engine.i18n import _
 from engine.refs import ActivationRef, InitRef
 
 #: PyTorch's default for Conv2d: kaiming_uniform with a = √5, i.e. U(-1/√fan_in, 1/√fan_in)
@@ -40,8 +41,10 @@ def image_shape(in_shape, layer: str) -> tuple[int, int, int]:
         return in_shape
     found = f"{in_shape} numbers per sample" if isinstance(in_shape, int) else f"shape {in_shape}"
     raise ValueError(
-        f"{layer} needs images of shape (channels, height, width), found {found}; "
-        f"put {{type: reshape, shape: [C, H, W]}} before it, or load digits with image: true"
+        _(
+            "{layer} needs images of shape (channels, height, width), found {found}; put {{type: "
+            "reshape, shape: [C, H, W]}} before it, or load digits with image: true"
+        ).format(layer=layer, found=found)
     )
 
 
@@ -49,8 +52,12 @@ def output_size(size: int, kernel: int, stride: int, padding: int, axis: str) ->
     """⌊(size + 2·padding - kernel)/stride⌋ + 1, or a ValueError when the kernel does not fit."""
     if size + 2 * padding < kernel:
         raise ValueError(
-            f"the {kernel}×{kernel} kernel does not fit in the {axis} of "
-            f"{size}{f' + 2·{padding} padding' if padding else ''}"
+            _("the {kernel}×{kernel} kernel does not fit in the {axis} of {size}{value}").format(
+                kernel=kernel,
+                axis=axis,
+                size=size,
+                value=f" + 2·{padding} padding" if padding else "",
+            )
         )
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -350,7 +357,9 @@ class ConvTranspose2dConfig(Conv2dConfig):
         k, s, p = self.kernel_size, self.stride, self.padding
         sizes = [(size - 1) * s - 2 * p + k for size in (h, w)]
         if min(sizes) < 1:
-            raise ValueError(f"padding {p} cuts away the whole {h}×{w} output")
+            raise ValueError(
+                _("padding {p} cuts away the whole {h}×{w} output").format(p=p, h=h, w=w)
+            )
         return (self.channels, *sizes)
 
     def parameter_widths(self, in_shape):
@@ -641,8 +650,9 @@ class ReshapeConfig(LayerConfig):
         count = math.prod(in_shape) if isinstance(in_shape, tuple) else in_shape
         if any(size <= 0 for size in self.shape) or math.prod(self.shape) != count:
             raise ValueError(
-                f"shape {self.shape} holds {math.prod(self.shape)} values, but each sample "
-                f"has {count}"
+                _("shape {shape} holds {prod} values, but each sample has {count}").format(
+                    shape=self.shape, prod=math.prod(self.shape), count=count
+                )
             )
         return self.shape[0] if len(self.shape) == 1 else tuple(self.shape)
 

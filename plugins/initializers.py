@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Initializer
+from engine.i18n import _
 
 
 class ConstantConfig(ComponentConfig):
@@ -49,7 +50,11 @@ class UniformConfig(ComponentConfig):
     @model_validator(mode="after")
     def _ordered(self):
         if self.high <= self.low:
-            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+            raise ValueError(
+                _("high ({high}) must be greater than low ({low})").format(
+                    high=self.high, low=self.low
+                )
+            )
         return self
 
 

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Loss, TargetError
+from engine.i18n import _
 from plugins.activations import Softmax, sigmoid
 
 #: The smallest positive float64: log(TINY) ≈ -708 stands in for log(0).
@@ -133,8 +134,10 @@ def check_probabilities(loss: str, target: np.ndarray) -> None:
     bad = target[~((target >= 0.0) & (target <= 1.0))]
     if bad.size:
         raise TargetError(
-            f"{loss} needs targets in [0, 1] (0/1 labels or probabilities), found {bad[0]:g}; "
-            f"for class indices 0..K-1 use cross_entropy with one output per class"
+            _(
+                "{loss} needs targets in [0, 1] (0/1 labels or probabilities), found {bad:g}; for "
+                "class indices 0..K-1 use cross_entropy with one output per class"
+            ).format(loss=loss, bad=bad[0])
         )
 
 
@@ -239,8 +242,10 @@ class Hinge(ReducedLoss):
         bad = target[~np.isin(target, (-1.0, 0.0, 1.0))]
         if bad.size:
             raise TargetError(
-                f"hinge needs labels 0/1 or -1/+1, found {bad[0]:g}; for class indices "
-                f"of more than two classes use cross_entropy"
+                _(
+                    "hinge needs labels 0/1 or -1/+1, found {bad:g}; for class indices of more "
+                    "than two classes use cross_entropy"
+                ).format(bad=bad[0])
             )
         if np.any(target == -1.0):
             self.negative_label = -1
@@ -322,25 +327,30 @@ class CrossEntropy(ReducedLoss):
     def prepare_target(self, target, out_features):
         if out_features < 2:
             raise ValueError(
-                f"cross_entropy needs one output per class (at least 2), found "
-                f"{out_features}; for two classes with a single output use bce_with_logits"
+                _(
+                    "cross_entropy needs one output per class (at least 2), found {out_features}; "
+                    "for two classes with a single output use bce_with_logits"
+                ).format(out_features=out_features)
             )
         if target.shape[1] == 1:
             return self._one_hot(target[:, 0], out_features)
         if target.shape[1] != out_features:
             raise ValueError(
-                f"cross_entropy takes one column of class indices or {out_features} columns "
-                f"of class probabilities (one per output); the data has {target.shape[1]} "
-                f"target columns"
+                _(
+                    "cross_entropy takes one column of class indices or {out_features} columns of "
+                    "class probabilities (one per output); the data has {shape} target columns"
+                ).format(out_features=out_features, shape=target.shape[1])
             )
         if np.any(target < 0) or np.any(target > 1):
-            raise TargetError("class probabilities must lie in [0, 1]")
+            raise TargetError(_("class probabilities must lie in [0, 1]"))
         sums = target.sum(axis=1)
         off = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
         if off.size:
             raise TargetError(
-                f"each target row must hold class probabilities summing to 1; row "
-                f"{off[0]} sums to {sums[off[0]]:g}"
+                _(
+                    "each target row must hold class probabilities summing to 1; row {off} sums "
+                    "to {sums:g}"
+                ).format(off=off[0], sums=sums[off[0]])
             )
         return target
 
@@ -349,12 +359,16 @@ class CrossEntropy(ReducedLoss):
         whole = np.all(classes == np.round(classes)) and np.all(classes >= 0)
         if not whole:
             bad = classes[(classes != np.round(classes)) | (classes < 0)][0]
-            raise TargetError(f"class indices must be whole numbers 0, 1, 2, ...; found {bad:g}")
+            raise TargetError(
+                _("class indices must be whole numbers 0, 1, 2, ...; found {bad:g}").format(bad=bad)
+            )
         largest = int(classes.max())
         if largest >= out_features:
             raise ValueError(
-                f"class index {largest} needs at least {largest + 1} outputs (classes are "
-                f"numbered from 0), but there are {out_features}"
+                _(
+                    "class index {largest} needs at least {value} outputs (classes are numbered "
+                    "from 0), but there are {out_features}"
+                ).format(largest=largest, value=largest + 1, out_features=out_features)
             )
         return np.eye(out_features, dtype=np.float64)[classes.astype(np.int64)]
 

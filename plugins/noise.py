@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from engine import hookimpl
 from engine.components import Layer, LayerConfig
+from engine.i18n import _
 
 
 class DropoutConfig(LayerConfig):
@@ -94,15 +95,23 @@ class GaussianNoiseConfig(LayerConfig):
     def _annealing_is_complete(self):
         if self.schedule == "constant" and self.end_std is not None:
             raise ValueError(
-                "end_std is set but schedule is constant; choose schedule linear, cosine "
-                "or exponential to anneal, or remove end_std"
+                _(
+                    "end_std is set but schedule is constant; choose schedule linear, cosine "
+                    "or exponential to anneal, or remove end_std"
+                )
             )
         if self.schedule != "constant" and self.end_std is None:
-            raise ValueError(f"schedule {self.schedule} needs end_std, the σ of the last step")
+            raise ValueError(
+                _("schedule {schedule} needs end_std, the σ of the last step").format(
+                    schedule=self.schedule
+                )
+            )
         if self.schedule == "exponential" and (self.std == 0 or self.end_std == 0):
             raise ValueError(
-                "schedule exponential multiplies σ by a constant factor each step, so std "
-                "and end_std must both be > 0; use linear or cosine to reach 0"
+                _(
+                    "schedule exponential multiplies σ by a constant factor each step, so std "
+                    "and end_std must both be > 0; use linear or cosine to reach 0"
+                )
             )
         return self
 

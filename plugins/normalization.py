@@ -22,6 +22,7 @@ from pydantic import Field
 from engine import hookimpl
 from engine.components import Layer, LayerConfig
 from engine.errors import BuildError
+from engine.i18n import _
 from engine.refs import InitRef
 from plugins.layers import DenseConfig
 
@@ -277,10 +278,14 @@ class BatchNorm(Layer):
         if training:
             if n < 2:
                 raise BuildError(
-                    f"batch_norm layer '{self.name}' got a batch of {n} sample in training; "
-                    f"it normalizes each feature over the batch, which needs at least 2 samples",
-                    hint="use train.batch_size >= 2 (and at least 2 samples), or layer_norm, "
-                    "which normalizes each sample on its own",
+                    _(
+                        "batch_norm layer '{name}' got a batch of {n} sample in training; it "
+                        "normalizes each feature over the batch, which needs at least 2 samples"
+                    ).format(name=self.name, n=n),
+                    hint=_(
+                        "use train.batch_size >= 2 (and at least 2 samples), or layer_norm, "
+                        "which normalizes each sample on its own"
+                    ),
                 )
             mean = x.mean(axis=0)
             var = x.var(axis=0)
@@ -389,10 +394,12 @@ class WeightNorm(Layer):
         norms = np.linalg.norm(v, axis=0)
         if not np.all(norms > 0):
             raise BuildError(
-                f"column {int(np.argmin(norms))} of {self.name}.v is all zeros, and "
-                f"W = g·v/‖v‖ needs ‖v‖ > 0 for every unit",
+                _(
+                    "column {int} of {name}.v is all zeros, and W = g·v/‖v‖ needs ‖v‖ > 0 for "
+                    "every unit"
+                ).format(int=int(np.argmin(norms)), name=self.name),
                 init.where((*init.path, "init", "v")),
-                hint="give every column of v a non-zero entry (its direction)",
+                hint=_("give every column of v a non-zero entry (its direction)"),
             )
         self.v = self.add_param("v", v)
         if "g" in self.config.init:

@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 
 from engine import hookimpl
 from engine.components import Optimizer, OptimizerConfig, Parameter, UpdateEntry, WorkedUpdate
+from engine.i18n import _
 
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
@@ -227,7 +228,7 @@ class SgdConfig(OptimizerConfig):
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError(_("nesterov momentum requires momentum > 0 and dampening = 0"))
         return self
 
 

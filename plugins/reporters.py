@@ -18,6 +18,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
+from engine.i18n import N_, _
 from engine.report import html, markdown, player, walkthrough
 from engine.report.compose import save
 from engine.report.document import Code, Report, Section, Table, Text
@@ -45,19 +46,21 @@ class Overview(Reporter):
 
     def sections(self, report: Report) -> list[Section]:
         trace, scenario = report.trace, report.scenario
-        section = Section("Overview")
+        section = Section(_("Overview"))
         if scenario.get("description"):
             section.add(Text(scenario["description"]))
         section.add(Table(["", ""], facts(report)))
         resolved = yaml.safe_dump(scenario, sort_keys=False, default_flow_style=None)
         section.add(
             Section(
-                "Resolved scenario",
+                _("Resolved scenario"),
                 [
                     Text(
-                        "The scenario as it ran: defaults filled in, overrides applied "
-                        "(also saved as scenario.yaml in the run folder). Run it again with "
-                        "`tracegrad run scenario.yaml`."
+                        _(
+                            "The scenario as it ran: defaults filled in, overrides applied "
+                            "(also saved as scenario.yaml in the run folder). Run it again with "
+                            "`tracegrad run scenario.yaml`."
+                        )
                     ),
                     Code(resolved, "yaml"),
                 ],
@@ -65,7 +68,9 @@ class Overview(Reporter):
             )
         )
         if trace.warnings:
-            section.add(Text("Reading the trace: " + " ".join(trace.warnings)))
+            section.add(
+                Text(_("Reading the trace: {warnings}").format(warnings=" ".join(trace.warnings)))
+            )
         return [section]
 
 
@@ -73,14 +78,21 @@ def facts(report: Report) -> list[list[str]]:
     trace, scenario = report.trace, report.scenario
     end = trace.end or {}
     train = scenario.get("train") or {}
-    rows = [["scenario", f"{scenario.get('name', '?')} ({report.kind})"]]
+    rows = [[_("scenario"), f"{scenario.get('name', '?')} ({_(report.kind)})"]]
     done = end.get("steps_completed", len(trace.scalars.get("step", [])))
-    rows.append(["status", f"{trace.status}: {done} of {train.get('steps', '?')} steps"])
+    rows.append(
+        [
+            _("status"),
+            _("{status}: {done} of {steps} steps").format(
+                status=_(trace.status), done=done, steps=train.get("steps", "?")
+            ),
+        ]
+    )
     gan = report.kind == "gan"
     if end.get("final_loss") is not None:
-        rows.append(["final G loss" if gan else "final loss", fmt(end["final_loss"])])
+        rows.append([_("final G loss") if gan else _("final loss"), fmt(end["final_loss"])])
     if gan and end.get("d_loss") is not None:
-        rows.append(["final D loss", fmt(end["d_loss"])])
+        rows.append([_("final D loss"), fmt(end["d_loss"])])
     metrics = end.get("metrics") or {}
     for name, value in metrics.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or name == "modes_total":
@@ -89,27 +101,30 @@ def facts(report: Report) -> list[list[str]]:
         if "accuracy" in name or name == "high_quality":
             text = f"{100 * value:.1f}%"
         elif name == "modes" and metrics.get("modes_total"):
-            text = f"{value} of {metrics['modes_total']}"
-        rows.append([name.replace("_", " "), text])
+            text = _("{count} of {total}").format(count=value, total=metrics["modes_total"])
+        rows.append([_(name.replace("_", " ")), text])
     for warning in end.get("warnings") or []:
-        rows.append(["warning", warning])
+        rows.append([_("warning"), warning])
     data = trace.header.get("data") or {}
     if data:
-        text = (
-            f"{data.get('samples')} samples × {data.get('features')} features, {data.get('task')}"
+        text = _("{samples} samples × {features} features, {task}").format(
+            samples=data.get("samples"),
+            features=data.get("features"),
+            task=_(str(data.get("task"))),
         )
         if data.get("classes"):
-            text += f", {data['classes']} classes"
+            text += _(", {classes} classes").format(classes=data["classes"])
         if data.get("validation_samples"):
-            text += f"; {data['validation_samples']} validation samples"
-        rows.append(["data", f"{(scenario.get('data') or {}).get('type', '?')}: {text}"])
+            text += _("; {count} validation samples").format(count=data["validation_samples"])
+        rows.append([_("data"), f"{(scenario.get('data') or {}).get('type', '?')}: {text}"])
     count = sum(parameter_count(layer) for layer in trace.header.get("network") or [])
     if count:
-        rows.append(["parameters", f"{count:,}"])
+        rows.append([_("parameters"), f"{count:,}"])
     steps = trace.traced_steps
     shown = ", ".join(str(s) for s in steps[:12]) + (" …" if len(steps) > 12 else "")
-    rows.append(["traced steps", f"{shown} ({len(steps)} in all)" if steps else "none"])
-    rows.append(["seed", str(trace.header.get("seed"))])
+    in_all = _("{shown} ({count} in all)").format(shown=shown, count=len(steps))
+    rows.append([_("traced steps"), in_all if steps else _("none")])
+    rows.append([_("seed"), str(trace.header.get("seed"))])
     versions = ", ".join(
         f"{name} {trace.header[key]}"
         for name, key in (
@@ -119,7 +134,7 @@ def facts(report: Report) -> list[list[str]]:
         )
         if key in trace.header
     )
-    rows.append(["versions", versions])
+    rows.append([_("versions"), versions])
     return rows
 
 
@@ -141,7 +156,7 @@ class Network(Reporter):
         inputs = (report.trace.header.get("data") or {}).get("features")
         if not layers or not inputs:
             return []
-        return [network_section("Network", "network", inputs, layers, report)]
+        return [network_section(_("Network"), "network", inputs, layers, report)]
 
 
 # --- step player ---------------------------------------------------------------------------
@@ -185,14 +200,14 @@ def player_section(
     if block is None:
         return []
     steps = ", ".join(str(s["step"]) for s in block.data["steps"])
-    text = (
-        f"Step through traced steps {steps} phase by phase: Next / Previous (or ← / → on the "
+    text = _(
+        "Step through traced steps {steps} phase by phase: Next / Previous (or ← / → on the "
         "player), Play, and the slider over the steps. Click or focus a unit, an edge or a "
         "bias (the square 1) to see its equation with the trace's numbers; hover for the "
         "full-precision value. Edges are coloured by weight going forward and by ∂L/∂W going "
         "backward (blue positive, red negative, thicker is larger); values are sample 1's."
-    )
-    return [Section("Step player", [Text(text), block], id="player")]
+    ).format(steps=steps)
+    return [Section(_("Step player"), [Text(text), block], id="player")]
 
 
 # --- curves ----------------------------------------------------------------------------------
@@ -202,11 +217,11 @@ class CurvesConfig(ComponentConfig):
     type: Literal["curves"] = "curves"
 
 
-LOSS_CAPTION = (
+LOSS_CAPTION = N_(
     "The loss of each step's batch{validation}; dotted lines mark the traced steps walked "
     "through below. The y axis is logarithmic when the loss spans more than a factor of 30."
 )
-NORMS_CAPTION = (
+NORMS_CAPTION = N_(
     "The size of each layer's gradient (all its parameters together), on a log scale: a "
     "layer far below the others learns slowly (vanishing gradients); a line shooting up "
     "means exploding gradients."
@@ -222,37 +237,43 @@ class Curves(Reporter):
     def sections(self, report: Report) -> list[Section]:
         if len(report.steps()) == 0:
             return []
-        section = Section("Training curves", id="curves")
+        section = Section(_("Training curves"), id="curves")
         traced = report.trace.traced_steps
-        losses = present(report, ("loss", "training loss (batch)"), ("val_loss", "validation loss"))
+        losses = present(
+            report, ("loss", _("training loss (batch)")), ("val_loss", _("validation loss"))
+        )
         if losses:
-            validation = " and on the validation data" if len(losses) > 1 else ""
-            caption = LOSS_CAPTION.format(validation=validation)
+            validation = _(" and on the validation data") if len(losses) > 1 else ""
+            caption = _(LOSS_CAPTION).format(validation=validation)
             marks = traced if len(traced) <= 20 else []
-            section.add(curve_figure(report, "loss", losses, "Loss", caption, marks=marks))
+            section.add(curve_figure(report, "loss", losses, _("Loss"), caption, marks=marks))
         accuracy = present(
-            report, ("accuracy", "training accuracy"), ("val_accuracy", "validation accuracy")
+            report,
+            ("accuracy", _("training accuracy")),
+            ("val_accuracy", _("validation accuracy")),
         )
         if accuracy:
-            caption = (
+            caption = _(
                 "Fraction of samples classified correctly, measured at evaluation steps "
                 "(train.eval_every)."
             )
-            section.add(curve_figure(report, "accuracy", accuracy, "Accuracy", caption, log=False))
+            section.add(
+                curve_figure(report, "accuracy", accuracy, _("Accuracy"), caption, log=False)
+            )
         if report.has_scalar("lr"):
             section.add(learning_rate(report))
         norms = sorted(k for k in report.trace.scalars if k.startswith("grad_norm."))
         if norms:
             report.claim(*norms)
             series = [(k.removeprefix("grad_norm."), report.scalar(k)) for k in norms]
-            positive = all((v[np.isfinite(v)] > 0).all() for _, v in series)
-            title = "Gradient norm per layer ‖∂L/∂θ‖"
+            positive = all((v[np.isfinite(v)] > 0).all() for _name, v in series)
+            title = _("Gradient norm per layer ‖∂L/∂θ‖")
             figure = curve_figure(
                 report,
                 "gradient-norms",
                 series,
                 title,
-                NORMS_CAPTION,
+                _(NORMS_CAPTION),
                 log=positive,
                 band=False,
                 ylabel="‖∂L/∂θ‖",
@@ -284,17 +305,17 @@ class Walkthrough(Reporter):
         if not traced:
             return []
         chosen = sample_steps(traced, self.config.max_steps)
-        section = Section("Step by step", id="walkthrough")
-        intro = (
+        section = Section(_("Step by step"), id="walkthrough")
+        intro = _(
             "What the network computed on the traced steps, with the numbers from the "
             "trace: the forward pass layer by layer, the loss, the backward pass as the "
             "chain rule, and each parameter's update."
         )
         if len(chosen) < len(traced):
-            intro += (
-                f" The trace holds {len(traced)} traced steps; {len(chosen)} are shown here "
+            intro += _(
+                " The trace holds {traced} traced steps; {shown} are shown here "
                 "(`tracegrad show TRACE --step N` prints any of them)."
-            )
+            ).format(traced=len(traced), shown=len(chosen))
         section.add(Text(intro))
         for position, step in enumerate(chosen):
             part = walkthrough.step_section(report.trace, step)
@@ -321,13 +342,19 @@ class OtherScalars(Reporter):
         ]
         if not names:
             return []
-        section = Section("Other recorded quantities", id="other-quantities")
+        section = Section(_("Other recorded quantities"), id="other-quantities")
         for name in names[:24]:
             series = [(name, report.scalar(name))]
-            caption = f"`{name}` at each step."
+            caption = _("`{name}` at each step.").format(name=name)
             section.add(curve_figure(report, f"scalar-{name}", series, name, caption, height=2.2))
         if len(names) > 24:
-            section.add(Text(f"{len(names) - 24} more quantities are in the trace's scalars."))
+            section.add(
+                Text(
+                    _("{value} more quantities are in the trace's scalars.").format(
+                        value=len(names) - 24
+                    )
+                )
+            )
         return [section]
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from engine.cli import main
+
+# Messages in English whatever the machine's locale or TRACEGRAD_LANG (zh would translate them);
+# tests/test_i18n.py sets the language itself.
+os.environ["TRACEGRAD_LANG"] = "en"
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

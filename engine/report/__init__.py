@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import TraceError
+from engine.i18n import _
 from engine.report import html, terminal
 from engine.report.compose import compose, load, write_report
 from engine.report.document import (
@@ -50,26 +51,30 @@ def render_html_fragment(source: str | Path | Trace) -> str:
 
 def show_text(source: str | Path | Trace, step: int | None = None, layer: str | None = None) -> str:
     """Traced step ``step`` (default: the first) as terminal text, optionally one layer."""
-    trace, _ = load(source)
+    trace, _records = load(source)
     steps = trace.traced_steps
     if not steps:
         raise TraceError(
-            f"{trace.path} has no traced steps",
-            hint="trace some steps: trace: {steps: [0]} in the scenario",
+            _("{path} has no traced steps").format(path=trace.path),
+            hint=_("trace some steps: trace: {steps: [0]} in the scenario"),
         )
     if step is None:
         step = steps[0]
     if step not in steps:
         raise TraceError(
-            f"step {step} was not traced; traced steps: {_listing(steps)}",
+            _("step {step} was not traced; traced steps: {listing}").format(
+                step=step, listing=_listing(steps)
+            ),
             str(trace.path),
-            hint="pick one of them with --step, or trace it (trace.steps / trace.every)",
+            hint=_("pick one of them with --step, or trace it (trace.steps / trace.every)"),
         )
     if layer is not None:
         names = _layer_names(trace, step)
         if layer not in names:
             raise TraceError(
-                f"no layer '{layer}' in step {step}; layers: {', '.join(names)}",
+                _("no layer '{layer}' in step {step}; layers: {names}").format(
+                    layer=layer, step=step, names=", ".join(names)
+                ),
                 str(trace.path),
             )
     from engine.report.compose import status_notices

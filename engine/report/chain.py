@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.i18n import _
 from engine.report.document import Equations, Text
 from engine.report.numbers import (
     factor,
@@ -52,8 +53,10 @@ def dense_backward(values: dict, x, W) -> list:
     if n > 1:
         blocks.append(
             Text(
-                f"The batch has {n} samples: each parameter's derivative is the sum over "
-                "the samples of the per-sample products (Σₙ)."
+                _(
+                    "The batch has {n} samples: each parameter's derivative is the sum over the "
+                    "samples of the per-sample products (Σₙ)."
+                ).format(n=n)
             )
         )
     for j in range(m):
@@ -108,7 +111,11 @@ def _sum_lines(
     lines = [f"{lhs} = {sigma}{symbols}", f"{pad} = {shown[0]}"]
     lines += [f"{pad} + {term}" for term in shown[1:]]
     if len(shown) < len(terms):
-        lines.append(f"{pad} + … ({len(terms) - len(shown)} more terms, one per sample)")
+        lines.append(
+            _("{pad} + … ({value} more terms, one per sample)").format(
+                pad=pad, value=len(terms) - len(shown)
+            )
+        )
     return lines + [f"{pad} = {fmt(result)}"]
 
 
@@ -116,7 +123,7 @@ def _input_lines(grad_z: np.ndarray, W: np.ndarray, grad_x: np.ndarray) -> list[
     """∂L/∂x_i = Σ_j ∂L/∂z_j · W_ij, for the first sample."""
     lines = []
     if len(grad_z) > 1:
-        lines.append(f"sample 1 of {len(grad_z)}:")
+        lines.append(_("sample 1 of {count}:").format(count=len(grad_z)))
     for i in range(W.shape[0]):
         symbols = " + ".join(f"∂L/∂z{sub(j)} · W{sub(i, j)}" for j in range(W.shape[1]))
         terms = [f"{factor(grad_z[0, j])} × {factor(W[i, j])}" for j in range(W.shape[1])]
@@ -131,12 +138,15 @@ def dense_matrix_form(values: dict, x, has_local: bool) -> list:
     lines = []
     if has_local:
         lines.append(
-            f"∂L/∂z = ∂L/∂a ⊙ f'(z)     {shape_text((n, m))} = {shape_text((n, m))} ⊙ "
-            f"{shape_text((n, m))}   (elementwise)"
+            _(
+                "∂L/∂z = ∂L/∂a ⊙ f'(z)     {shape_text} = {shape_text} ⊙ {shape_text}   "
+                "(elementwise)"
+            ).format(shape_text=shape_text((n, m)))
         )
     lines.append(
         f"∂L/∂W = xᵀ · ∂L/∂z        {shape_text((d, m))} = {shape_text((d, n))} · "
-        f"{shape_text((n, m))}" + (f"   (a sum over the {n} samples)" if n > 1 else "")
+        f"{shape_text((n, m))}"
+        + ("   " + _("(a sum over the {n} samples)").format(n=n) if n > 1 else "")
     )
     if "dL/db" in values:
         lines.append(f"∂L/∂b = Σₙ ∂L/∂z         {shape_text((m,))}")

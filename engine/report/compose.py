@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from engine import files
 from engine.components import Reporter
 from engine.errors import TracegradError
+from engine.i18n import _
 from engine.plugins import Registry, load_registry
 from engine.report.document import Notice, Report
 from engine.trace.reader import Trace, find_trace, read_trace
@@ -54,12 +55,16 @@ def reporters(reg: Registry, options: dict | None = None) -> list[Reporter]:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
             )
-            raise TracegradError(f"bad options for reporter '{name}': {problems}") from None
+            raise TracegradError(
+                _("bad options for reporter '{name}': {problems}").format(
+                    name=name, problems=problems
+                )
+            ) from None
         created.append(component.create(config))
     if options:
         raise TracegradError(
-            f"no reporter named '{next(iter(options))}'",
-            hint=f"reporters: {', '.join(reg.names('reporters'))}",
+            _("no reporter named '{next}'").format(next=next(iter(options))),
+            hint=_("reporters: {names}").format(names=", ".join(reg.names("reporters"))),
         )
     return created
 
@@ -84,7 +89,8 @@ def compose(
     reg = reg or _registry_for(plugins)
     report = Report(trace, run_dir)
     scenario = report.scenario
-    report.title = f"Tracegrad report: {scenario.get('name', Path(trace.path).stem)}"
+    name = scenario.get("name", Path(trace.path).stem)
+    report.title = _("Tracegrad report: {name}").format(name=name)
     report.notices.extend(status_notices(trace))
     token = _composing.set(reg)
     try:
@@ -104,8 +110,10 @@ def _add_sections(report: Report, created: list[Reporter]) -> None:
             report.notices.append(
                 Notice(
                     "warning",
-                    f"The section of reporter '{reporter.config.type}' could not be made "
-                    f"({type(error).__name__}: {error}); the rest of the report is complete.",
+                    _(
+                        "The section of reporter '{type}' could not be made ({name}: {error}); "
+                        "the rest of the report is complete."
+                    ).format(type=reporter.config.type, name=type(error).__name__, error=error),
                 )
             )
 
@@ -121,9 +129,11 @@ def status_notices(trace: Trace) -> list[Notice]:
         notices.append(
             Notice(
                 "error",
-                f"This run did not finish: the trace has no end record (the process was "
-                f"killed or is still running). It holds {done}{of_total} steps; everything "
-                f"below covers those.",
+                _(
+                    "This run did not finish: the trace has no end record (the process was killed "
+                    "or is still running). It holds {done}{of_total} steps; everything below "
+                    "covers those."
+                ).format(done=done, of_total=of_total),
             )
         )
     elif end.get("status") != "completed":
@@ -131,8 +141,15 @@ def status_notices(trace: Trace) -> list[Notice]:
         notices.append(
             Notice(
                 "error",
-                f"This run did not complete: status '{end.get('status')}' after "
-                f"{end.get('steps_completed', '?')}{of_total} steps{message}",
+                _(
+                    "This run did not complete: status '{status}' after "
+                    "{steps_completed}{of_total} steps{message}"
+                ).format(
+                    status=end.get("status"),
+                    steps_completed=end.get("steps_completed", "?"),
+                    of_total=of_total,
+                    message=message,
+                ),
             )
         )
     notices.extend(Notice("warning", warning) for warning in trace.warnings if end is not None)
@@ -151,11 +168,14 @@ def format_reporter(reg: Registry, output: Path | None, fmt: str | None) -> Repo
             return reporter
     known = ", ".join(sorted({e for r in formats for e in r.extensions}))
     if wanted:
-        raise TracegradError(f"unknown report format '{fmt}'", hint=f"formats: {known}")
+        raise TracegradError(
+            _("unknown report format '{fmt}'").format(fmt=fmt),
+            hint=_("formats: {known}").format(known=known),
+        )
     if output is not None and output.suffix:
         raise TracegradError(
-            f"cannot tell the report format from '{output.name}'",
-            hint=f"use one of the extensions {known}, or --format",
+            _("cannot tell the report format from '{name}'").format(name=output.name),
+            hint=_("use one of the extensions {known}, or --format").format(known=known),
         )
     return next(r for r in formats if ".html" in r.extensions)
 
@@ -181,12 +201,16 @@ def write_report(
     if output is None:
         output = Path(report.trace.path).parent / f"report{writer.extensions[0]}"
     if output.is_dir():
-        raise TracegradError(f"{output} is a folder", hint="give the report's file name")
+        raise TracegradError(
+            _("{output} is a folder").format(output=output), hint=_("give the report's file name")
+        )
     files.target(output)  # refuses a FIFO or a device before any work
     try:
         writer.write(report, output)
     except OSError as error:
-        raise TracegradError(f"cannot write {output}: {error.strerror or error}") from None
+        raise TracegradError(
+            _("cannot write {output}: {value}").format(output=output, value=error.strerror or error)
+        ) from None
     return output
 
 

@@ -102,7 +102,7 @@ class Section:
 
 def slug(text: str) -> str:
     """An HTML id from a title: "Step 0: forward" -> "step-0-forward"."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    return re.sub(r"[^a-z0-9\u3400-\u9fff]+", "-", text.lower()).strip("-") or "section"
 
 
 @dataclass

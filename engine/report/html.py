@@ -17,6 +17,7 @@ import math
 import re
 from importlib import resources
 
+from engine.i18n import N_, _, language
 from engine.report.document import (
     Code,
     Equations,
@@ -93,7 +94,7 @@ def render_page(report: Report) -> str:
     """The whole report as a standalone HTML document."""
     title = html.escape(report.title)
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{language()}">\n<head>\n<meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -111,9 +112,9 @@ def _body(report: Report) -> str:
     parts = ['<div class="tg-report">', f"<h1>{html.escape(report.title)}</h1>"]
     trace = report.trace
     version = trace.header.get("tracegrad_version", "?")
+    origin = _("From `{path}`, written by Tracegrad {version}.")
     parts.append(
-        f'<p class="subtitle">From <code>{html.escape(str(trace.path))}</code>, '
-        f"written by Tracegrad {html.escape(str(version))}.</p>"
+        f'<p class="subtitle">{inline(origin.format(path=trace.path, version=version))}</p>'
     )
     parts.extend(notice(n) for n in report.notices)
     parts.append(_contents(report.sections))
@@ -131,7 +132,8 @@ def _contents(sections: list[Section]) -> str:
         )
         inner = f"<ul>{inner}</ul>" if inner else ""
         items.append(f'<li><a href="#{top.id}">{html.escape(top.title)}</a>{inner}</li>')
-    return f'<nav class="toc"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
+    heading = html.escape(_("Contents"))
+    return f'<nav class="toc"><strong>{heading}</strong><ul>{"".join(items)}</ul></nav>'
 
 
 def section(part: Section, level: int) -> str:
@@ -171,7 +173,7 @@ def player(item: Player) -> str:
     no string in it can end the script element)."""
     data = json.dumps(_finite(item.data), ensure_ascii=False, separators=(",", ":"))
     data = data.replace("</", "<\\/")
-    label = "Step player: a traced step phase by phase on the network"
+    label = html.escape(_("Step player: a traced step phase by phase on the network"), quote=True)
     return (
         f'<div class="tg-player" hidden tabindex="0" role="region" aria-label="{label}">'
         f'<script type="application/json" class="tg-player-data">{data}</script>'
@@ -190,10 +192,13 @@ def _finite(value):
     return value
 
 
+NOTICE_LABELS = {"error": N_("Attention"), "warning": N_("Warning"), "note": N_("Note")}
+
+
 def notice(item: Notice) -> str:
-    label = {"error": "Attention", "warning": "Warning", "note": "Note"}.get(item.level, "Note")
+    label = _(NOTICE_LABELS.get(item.level, NOTICE_LABELS["note"]))
     return (
-        f'<div class="notice {item.level}" role="note"><strong>{label}:</strong> '
+        f'<div class="notice {item.level}" role="note"><strong>{html.escape(label)}:</strong> '
         f"{inline(item.text)}</div>"
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.i18n import _
 from engine.report.document import (
     Code,
     Equations,
@@ -17,6 +18,7 @@ from engine.report.document import (
     Table,
     Text,
 )
+from engine.report.html import NOTICE_LABELS
 
 
 def figures_folder(path: Path) -> Path:
@@ -31,7 +33,8 @@ def render(report: Report, figures: str | None = None) -> tuple[str, dict[str, s
     files: dict[str, str] = {}
     lines = [f"# {report.title}", ""]
     version = report.trace.header.get("tracegrad_version", "?")
-    lines += [f"From `{report.trace.path}`, written by Tracegrad {version}.", ""]
+    origin = _("From `{path}`, written by Tracegrad {version}.")
+    lines += [origin.format(path=report.trace.path, version=version), ""]
     for item in report.notices:
         lines += notice(item)
     for part in report.sections:
@@ -82,7 +85,7 @@ def block(item, figures: str | None = None, files: dict | None = None) -> list[s
 
 
 def notice(item: Notice) -> list[str]:
-    label = {"error": "Attention", "warning": "Warning", "note": "Note"}.get(item.level, "Note")
+    label = _(NOTICE_LABELS.get(item.level, NOTICE_LABELS["note"]))
     return [f"> **{label}:** {item.text}", ""]
 
 

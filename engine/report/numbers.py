@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from engine.i18n import _
 from engine.report.document import Table
 from engine.trace.tensors import Summary, decode
 
@@ -78,7 +79,9 @@ def statistics_table(values: dict, caption: str | None = None) -> Table:
         for name, value in values.items()
         if value is not None
     ]
-    return Table(["array", "shape", "min", "max", "mean", "std", "‖·‖₂"], rows, caption)
+    return Table(
+        [_("array"), _("shape"), _("min"), _("max"), _("mean"), _("std"), "‖·‖₂"], rows, caption
+    )
 
 
 def display_name(name: str, index: int | None = None) -> str:

@@ -34,9 +34,22 @@
     return value >= 0 ? "hsl(212,70%," + light + "%)" : "hsl(4,70%," + light + "%)";
   }
 
+  // the page's words (engine/report/player.py translates them): word("play", {...})
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
   function Player(root) {
     this.root = root;
     this.data = JSON.parse(root.querySelector("script.tg-player-data").textContent);
+    var words = this.data.words || {};
+    this.word = function (key, values) {
+      return String(words[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+        return values && values[name] !== undefined ? String(values[name]) : all;
+      });
+    };
     this.stepIndex = 0;
     this.phaseIndex = 0;
     this.timer = null;
@@ -48,16 +61,22 @@
   Player.prototype.build = function () {
     var self = this, stage = this.data.stage, root = this.root;
     var panel = root.querySelector(".tg-player-ui");
+    var w = function (key) { return escapeHtml(self.word(key)); };
     panel.innerHTML =
       '<div class="tg-controls">' +
-      '<button type="button" data-act="prev" aria-label="Previous phase">◀ Previous</button>' +
-      '<button type="button" data-act="play" aria-label="Play">▶ Play</button>' +
-      '<button type="button" data-act="next" aria-label="Next phase">Next ▶</button>' +
-      '<label>Step <input type="range" min="0" step="1" aria-label="Traced step"></label>' +
+      '<button type="button" data-act="prev" aria-label="' + w("prev_label") + '">' +
+      w("prev") + '</button>' +
+      '<button type="button" data-act="play" aria-label="' + w("play_label") + '">' +
+      w("play") + '</button>' +
+      '<button type="button" data-act="next" aria-label="' + w("next_label") + '">' +
+      w("next") + '</button>' +
+      '<label>' + w("step") + ' <input type="range" min="0" step="1" aria-label="' +
+      w("slider_label") + '"></label>' +
       '<output class="tg-step"></output></div>' +
       '<p class="tg-phase" aria-live="polite"></p><p class="tg-note"></p>' +
       '<div class="tg-stage"></div>' +
-      '<pre class="tg-eq math" aria-live="polite" aria-label="Equation"></pre>';
+      '<pre class="tg-eq math" aria-live="polite" aria-label="' + w("equation_label") +
+      '"></pre>';
     this.controls = {};
     panel.querySelectorAll("button").forEach(function (b) { self.controls[b.dataset.act] = b; });
     this.slider = panel.querySelector("input");
@@ -82,7 +101,7 @@
     columns.forEach(function (c) { tallest = Math.max(tallest, c.shown + 1); });
     var width = GAP_X * (columns.length - 1) + 140, height = TOP + GAP_Y * tallest + 40;
     var svg = el("svg", {viewBox: "0 0 " + width + " " + height, width: width,
-      role: "group", "aria-label": "The network: units, weights and biases"});
+      role: "group", "aria-label": this.word("network_label")});
     this.svg = svg;
     this.items = {};
     var x = function (c) { return 70 + GAP_X * c; };
@@ -94,10 +113,11 @@
       var band = el("rect", {x: x(i) - 60, y: 4, width: 120, height: height - 8, rx: 8,
         "class": "tg-band"}, svg);
       var name = el("text", {x: x(i), y: 22, "class": "tg-colname"}, svg);
-      name.textContent = c.name === "input" ? (c.network ? c.network + " input" : "input") : c.name;
+      name.textContent = c.name === "input" ?
+        (c.network ? self.word("network_input", {network: c.network}) : self.word("input")) : c.name;
       if (c.units > c.shown) {
         var more = el("text", {x: x(i), y: height - 14, "class": "tg-more"}, svg);
-        more.textContent = "+ " + (c.units - c.shown) + " more units";
+        more.textContent = self.word("more_units", {count: c.units - c.shown});
       }
       return band;
     });
@@ -115,12 +135,12 @@
           var key = "e:" + layer.name + ":" + i + ":" + j;
           self.item(key, el("line", {x1: x(s) + R, y1: y(s, i),
             x2: x(t) - R, y2: y(t, j), "class": "tg-edge"}, edges),
-            layer.name + " weight W" + sub(i) + sub(j), layer);
+            self.word("weight", {layer: layer.name, index: sub(i) + sub(j)}), layer);
           label(key, x(s) + R, y(s, i), x(t) - R, y(t, j), columns[s].shown * columns[t].shown);
         }
         self.item("b:" + layer.name + ":" + j, el("line", {x1: x(s) + 12, y1: y(s, columns[s].shown),
           x2: x(t) - R, y2: y(t, j), "class": "tg-edge tg-bias-edge"}, edges),
-          layer.name + " bias b" + sub(j), layer);
+          self.word("bias", {layer: layer.name, index: sub(j)}), layer);
       }
       var bias = el("g", {"class": "tg-bias"}, nodes);
       el("rect", {x: x(s) - 12, y: y(s, columns[s].shown) - 12, width: 24, height: 24, rx: 4}, bias);
@@ -133,7 +153,8 @@
         var label = c.label + sub(j);
         el("text", {x: x(ci), y: y(ci, j) + 5, "class": "tg-label"}, g).textContent = label;
         var value = el("text", {x: x(ci), y: y(ci, j) + R + 13, "class": "tg-value"}, g);
-        self.item("n:" + ci + ":" + j, g, (c.name === "input" ? "input " : c.name + " unit ") + label);
+        self.item("n:" + ci + ":" + j, g, c.name === "input" ? self.word("input_unit", {label: label})
+          : self.word("unit", {layer: c.name, label: label}));
         self.items["n:" + ci + ":" + j].value = value;
       }
     });
@@ -177,12 +198,12 @@
     var self = this;
     if (this.timer) {
       clearInterval(this.timer); this.timer = null;
-      this.controls.play.textContent = "▶ Play";
-      this.controls.play.setAttribute("aria-label", "Play");
+      this.controls.play.textContent = this.word("play");
+      this.controls.play.setAttribute("aria-label", this.word("play_label"));
       return;
     }
-    this.controls.play.textContent = "❚❚ Pause";
-    this.controls.play.setAttribute("aria-label", "Pause");
+    this.controls.play.textContent = this.word("pause");
+    this.controls.play.setAttribute("aria-label", this.word("pause_label"));
     this.timer = setInterval(function () {
       var last = self.stepIndex === self.data.steps.length - 1 &&
         self.phaseIndex === self.data.steps[self.stepIndex].phases.length - 1;
@@ -213,10 +234,10 @@
     this.root.dataset.step = String(step.step);
     this.root.dataset.phase = String(this.phaseIndex);
     this.slider.value = String(this.stepIndex);
-    this.root.querySelector(".tg-step").textContent =
-      "step " + step.step + " (" + (this.stepIndex + 1) + " of " + this.data.steps.length + " traced)";
-    this.root.querySelector(".tg-phase").textContent =
-      "Phase " + (this.phaseIndex + 1) + " of " + count + ": " + phase.title;
+    this.root.querySelector(".tg-step").textContent = this.word("step_status",
+      {step: step.step, index: this.stepIndex + 1, count: this.data.steps.length});
+    this.root.querySelector(".tg-phase").textContent = this.word("phase_status",
+      {index: this.phaseIndex + 1, count: count, title: phase.title});
     this.root.querySelector(".tg-note").textContent = phase.text || phase.note || "";
     this.bands.forEach(function (band, i) {
       band.classList.toggle("active", phase.active.indexOf(i) >= 0);
@@ -277,15 +298,14 @@
   Player.prototype.explain = function (key) {
     var phase = this.phase(), box = this.root.querySelector(".tg-eq");
     if (key === null) {
-      box.textContent = (phase.eq && phase.eq.loss) ||
-        "Click or focus a unit, an edge or a bias to see its equation with this step's numbers.";
+      box.textContent = (phase.eq && phase.eq.loss) || this.word("hint");
       return;
     }
     var text = phase.eq && phase.eq[key];
     if (!text) {
       var v = this.value(phase, key);
       text = this.items[key].label + (v !== undefined && v !== null ? " = " + String(v)
-        : ": not part of this phase");
+        : this.word("not_part"));
     }
     box.textContent = text;
   };

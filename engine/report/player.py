@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.i18n import N_, _
 from engine.report.numbers import array, factor, fmt, sub
 from engine.trace.reader import Trace
 from engine.trace.tensors import Summary
@@ -61,7 +62,7 @@ def grid(value) -> list[list[float | None]] | None:
         rows, cols = (value.shape + (1,))[:2]
         shown_rows, shown_cols = min(rows, SHOWN), min(cols, SHOWN)
         flat = list(value.head)
-        out = [[None] * shown_cols for _ in range(shown_rows)]
+        out = [[None] * shown_cols for _unused in range(shown_rows)]
         for k, number in enumerate(flat):
             i, j = divmod(k, cols)
             if i < shown_rows and j < shown_cols:
@@ -224,10 +225,8 @@ class _Phases:
                 equations[f"e:{name}:{i}:{j}"] = text
         for j, bias in enumerate(first_sample(b) or []):
             equations[f"b:{name}:{j}"] = f"{name}: b{sub(j)} = {_num(bias)}"
-        batch = f" ({record['batch']} batch)" if record.get("batch") else ""
-        network = f"{record['network']}: " if record.get("network") else ""
         return self._phase(
-            f"{network}forward through {name}{batch}",
+            _titled(record, _("forward through {name}").format(name=name)),
             "weight",
             [source, target],
             layer=name,
@@ -254,13 +253,15 @@ class _Phases:
                 lines.append(f"z{sub(j)} = {terms}\n   = {numbers}\n   = {fmt(z[0, j])}")
             else:
                 lines.append(
-                    f"z{sub(j)} = Σᵢ xᵢ·Wᵢ{sub(j)} + b{sub(j)} = {_num(shown)}"
-                    "  (the trace keeps only the first numbers of this layer's weights)"
+                    _(
+                        "z{sub} = Σᵢ xᵢ·Wᵢ{sub} + b{sub} = {num}  (the trace keeps only the first "
+                        "numbers of this layer's weights)"
+                    ).format(sub=sub(j), num=_num(shown))
                 )
             if a is not None and z is not None:
                 lines.append(f"a{sub(j)} = {f}(z{sub(j)}) = {f}({fmt(z[0, j])}) = {fmt(a[0, j])}")
             elif "a" not in values:
-                lines.append(f"no activation: the output is z{sub(j)}")
+                lines.append(_("no activation: the output is z{sub}").format(sub=sub(j)))
             equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
         return equations
 
@@ -288,10 +289,8 @@ class _Phases:
                     f"ŷ{sub(j)} = {fmt(y_hat)},  y{sub(j)} = {fmt(y)}\n"
                     f"∂L/∂ŷ{sub(j)} = {derived}{fmt(dL[0, j])}"
                 )
-        network = f"{record['network']}: " if record.get("network") else ""
-        batch = f" ({record['batch']} batch)" if record.get("batch") else ""
         return self._phase(
-            f"{network}loss{batch}",
+            _titled(record, _("loss")),
             "grad",
             [target],
             loss=record["value"],
@@ -311,10 +310,11 @@ class _Phases:
             self.grads[target] = first_sample(values["dL/dz"])
         self.grads[source] = first_sample(values.get("dL/dx"))
         equations = self._backward_equations(name, source, target, values)
-        network = f"{record['network']}: " if record.get("network") else ""
-        frozen = " (D frozen: its gradients are not applied)" if record.get("frozen") else ""
+        title = _("backward through {name}").format(name=name)
+        if record.get("frozen"):
+            title = _("{title} (D frozen: its gradients are not applied)").format(title=title)
         return self._phase(
-            f"{network}backward through {name}{frozen}",
+            _titled(record, title, batch=False),
             "grad",
             [source, target],
             layer=name,
@@ -341,7 +341,7 @@ class _Phases:
             if da is not None and fprime is not None:
                 derivative = ACTIVATION_DERIVATIVES.get(f)
                 if derivative and z is not None and a is not None:
-                    rule, _, numbers = derivative
+                    rule, _unused, numbers = derivative
                     lines.append(
                         f"f'(z{sub(j)}) = {rule.replace('a', f'a{sub(j)}')}"
                         f" = {numbers(z[0, j], a[0, j])} = {fmt(fprime[0, j])}"
@@ -353,7 +353,11 @@ class _Phases:
                     f"{factor(fprime[0, j])} = {fmt(dz[0, j])}"
                 )
             else:
-                lines.append(f"∂L/∂z{sub(j)} = {fmt(dz[0, j])}  (no activation: ∂L/∂z = ∂L/∂a)")
+                lines.append(
+                    _("∂L/∂z{sub} = {fmt}  (no activation: ∂L/∂z = ∂L/∂a)").format(
+                        sub=sub(j), fmt=fmt(dz[0, j])
+                    )
+                )
             equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
         if dW is not None and dz is not None and x is not None:
             for i in range(min(dW.shape[0], SHOWN)):
@@ -416,20 +420,22 @@ class _Phases:
         gradient = record.get("dL/dG(z)")
         self.grads[column] = first_sample(gradient)
         return self._phase(
-            f"hand-off: {record['from']}'s ∂L/∂x becomes {record['to']}'s ∂L/∂a",
+            _("hand-off: {source}'s ∂L/∂x becomes {target}'s ∂L/∂a").format(
+                source=record["from"], target=record["to"]
+            ),
             "grad",
             [column],
             eq={
                 f"n:{column}:{j}": f"∂L/∂G(z){sub(j)} = {_num(g)}"
                 for j, g in enumerate(first_sample(gradient) or [])
             },
-            text=record.get("text", ""),
+            text=_(record["text"]) if record.get("text") else "",
         )
 
     def _update(self, updates: list[dict]) -> dict:
         edges, bias, equations, active = {}, {}, {}, set()
         for record in updates:
-            layer, _, param = record["param"].rpartition(".")
+            layer, _unused, param = record["param"].rpartition(".")
             if layer not in self.stage.layers:
                 continue
             spec = self.stage.layers[layer]
@@ -448,11 +454,12 @@ class _Phases:
                     key = f"e:{layer}:{i}:{j}" if param == "W" else f"b:{layer}:{j}"
                     equations[key] = f"{layer}: " + rule(f"{letter}{index}", old, g, new)
             self.weights[record["param"]] = record["after"]
-        network = updates[0].get("network")
-        label = f"{network}: " if network else ""
         optimizer = updates[0].get("optimizer", "")
+        title = _("updates ({optimizer}, lr = {lr})").format(
+            optimizer=optimizer, lr=fmt(updates[0].get("lr", float("nan")))
+        )
         return self._phase(
-            f"{label}updates ({optimizer}, lr = {fmt(updates[0].get('lr', float('nan')))})",
+            _titled(updates[0], title, batch=False),
             "update",
             sorted(active),
             edges=edges,
@@ -495,6 +502,50 @@ def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | No
     return {"loss": text, "derivative": derivative}
 
 
+def _titled(record: dict, title: str, batch: bool = True) -> str:
+    """A phase's title with its network ("D: ...") and batch ("... (real batch)")."""
+    if batch and record.get("batch"):
+        title = _("{title} ({batch} batch)").format(title=title, batch=_(record["batch"]))
+    if record.get("network"):
+        title = _("{network}: {title}").format(network=record["network"], title=title)
+    return title
+
+
+#: The step player's words (player.js shows them; {names} are filled in there).
+WORDS = {
+    "prev": N_("◀ Previous"),
+    "prev_label": N_("Previous phase"),
+    "play": N_("▶ Play"),
+    "play_label": N_("Play"),
+    "pause": N_("❚❚ Pause"),
+    "pause_label": N_("Pause"),
+    "next": N_("Next ▶"),
+    "next_label": N_("Next phase"),
+    "step": N_("Step"),
+    "slider_label": N_("Traced step"),
+    "equation_label": N_("Equation"),
+    "network_label": N_("The network: units, weights and biases"),
+    "input": N_("input"),
+    "network_input": N_("{network} input"),
+    "more_units": N_("+ {count} more units"),
+    "weight": N_("{layer} weight W{index}"),
+    "bias": N_("{layer} bias b{index}"),
+    "input_unit": N_("input {label}"),
+    "unit": N_("{layer} unit {label}"),
+    "step_status": N_("step {step} ({index} of {count} traced)"),
+    "phase_status": N_("Phase {index} of {count}: {title}"),
+    "hint": N_(
+        "Click or focus a unit, an edge or a bias to see its equation with this step's numbers."
+    ),
+    "not_part": N_(": not part of this phase"),
+}
+
+
+def words() -> dict[str, str]:
+    """The player's words in the current language."""
+    return {key: _(text) for key, text in WORDS.items()}
+
+
 def _rule(record: dict):
     """How one number of an update is written: SGD's rule with numbers, else before ← after."""
     lr = record.get("lr")
@@ -502,16 +553,21 @@ def _rule(record: dict):
 
     def write(name, old, g, new):
         if old is None or new is None:
-            return f"{name}: the trace keeps only the first numbers of this parameter"
+            return _("{name}: the trace keeps only the first numbers of this parameter").format(
+                name=name
+            )
         if plain_sgd and g is not None and lr is not None:
             return (
                 f"{name} ← {name} − lr·∂L/∂{name}\n   = {fmt(old)} − {fmt(lr)} × {factor(g)}"
                 f" = {fmt(new)}"
             )
         gradient = f"∂L/∂{name} = {fmt(g)}\n" if g is not None else ""
-        return (
-            f"{gradient}{name} ← {fmt(new)} by {record.get('optimizer')}"
-            f" (before {fmt(old)}, change {fmt(new - old)})"
+        return gradient + _("{name} ← {new} by {optimizer} (before {old}, change {change})").format(
+            name=name,
+            new=fmt(new),
+            optimizer=record.get("optimizer"),
+            old=fmt(old),
+            change=fmt(new - old),
         )
 
     return write
@@ -522,7 +578,7 @@ def _at(values, i):
 
 
 def _num(value) -> str:
-    return "not kept in the trace" if value is None else fmt(value)
+    return _("not kept in the trace") if value is None else fmt(value)
 
 
 def _z(z, j) -> str:
@@ -548,4 +604,4 @@ def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict |
     if not steps:
         return None
     skipped = len(report.trace.traced_steps) - len(steps)
-    return Player({"stage": stage, "steps": steps}, skipped=skipped)
+    return Player({"stage": stage, "steps": steps, "words": words()}, skipped=skipped)

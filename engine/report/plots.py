@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
+
+from engine.i18n import _, language
+
+#: Fonts with Chinese glyphs that matplotlib measures labels with (the first installed wins).
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Source Han Sans SC"]
 
 MAX_POINTS = 500
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
@@ -40,7 +46,11 @@ def to_svg(figure, name: str) -> str:
 
     buffer = io.StringIO()
     settings = {"svg.fonttype": "none", "svg.hashsalt": name}
-    with matplotlib.rc_context(settings), np.errstate(over="ignore"):
+    if language() != "en":  # labels in another script: measure them with a font that has it
+        settings["font.sans-serif"] = [*CJK_FONTS, *matplotlib.rcParams["font.sans-serif"]]
+    with matplotlib.rc_context(settings), np.errstate(over="ignore"), warnings.catch_warnings():
+        # without such a font the browser still draws the text; only the layout is estimated
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]
@@ -123,9 +133,9 @@ def curves(
         drawn += line(ax, steps, values, label, COLORS[index % len(COLORS)], band=band)
     if log or (log is None and drawn):
         if log:
-            log_scale(ax, [v for _, v in series])
+            log_scale(ax, [v for _unused, v in series])
         else:
-            log_scale_if_wide(ax, *(v for _, v in series))
+            log_scale_if_wide(ax, *(v for _unused, v in series))
     for position, step in enumerate(marks):
         ax.axvline(
             step,
@@ -136,7 +146,7 @@ def curves(
             label=mark_label if position == 0 and mark_label else None,
         )
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("step")
+    ax.set_xlabel(_("step"))
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if drawn > 1 or mark_label:
@@ -158,7 +168,7 @@ def network_diagram(inputs: int, layers: list[dict], input_label: str = "feature
     """
     columns = [
         {
-            "name": "input",
+            "name": _("input"),
             "describe": f"{inputs} {input_label}",
             "size": inputs,
             "params": 0,
@@ -177,9 +187,9 @@ def network_diagram(inputs: int, layers: list[dict], input_label: str = "feature
     for k in range(1, len(columns)):
         left, right = positions[k - 1], positions[k]
         if columns[k]["weighted"]:
-            weights += [[(k - 1, y0), (k, y1)] for _, y0 in left for _, y1 in right]
+            weights += [[(k - 1, y0), (k, y1)] for _unused, y0 in left for _unused, y1 in right]
         else:
-            passes += [[(k - 1, y0), (k, y1)] for (_, y0), (_, y1) in zip(left, right)]
+            passes += [[(k - 1, y0), (k, y1)] for (_unused, y0), (_unused, y1) in zip(left, right)]
     ax.add_collection(LineCollection(weights, colors="#9aa7b8", linewidths=0.5, alpha=0.6))
     ax.add_collection(LineCollection(passes, colors="#9aa7b8", linewidths=0.8, linestyles="--"))
     for k, column in enumerate(columns):
@@ -191,7 +201,7 @@ def network_diagram(inputs: int, layers: list[dict], input_label: str = "feature
                 ax.add_patch(_circle(k, y, color))
         label = f"{column['name']}\n" + column["describe"].replace(", ", "\n")
         if column["params"]:
-            label += f"\n{column['params']:,} parameters"
+            label += "\n" + _("{count:,} parameters").format(count=column["params"])
         ax.text(k, -1.25, label, ha="center", va="top", fontsize=7.5)
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylim(-2.35, 1.15)
@@ -214,7 +224,7 @@ def _node_positions(size: int) -> list[tuple[str, float]]:
     count = len(shown)
     spacing = min(0.28, 2.0 / max(count - 1, 1))
     top = spacing * (count - 1) / 2
-    return [(kind, top - i * spacing) for i, (kind, _) in enumerate(shown)]
+    return [(kind, top - i * spacing) for i, (kind, _unused) in enumerate(shown)]
 
 
 # --- samples (GAN reports) -------------------------------------------------------------------

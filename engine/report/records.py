@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.i18n import N_, _
 from engine.report.document import Notice, Table, Text
 from engine.report.numbers import array, display_name, fmt, values_table
 
@@ -23,84 +24,97 @@ def blocks(record: dict) -> list:
 def clip(record: dict) -> list:
     return [
         Text(
-            f"Gradient clipping: the global norm ‖g‖ = {fmt(record['norm'])} was above the "
-            f"limit, so every gradient was multiplied by {fmt(record['scale'])} before the "
-            "update (the updates below use the clipped gradients)."
+            _(
+                "Gradient clipping: the global norm ‖g‖ = {norm} was above the limit, so every "
+                "gradient was multiplied by {scale} before the update (the updates below use the "
+                "clipped gradients)."
+            ).format(norm=fmt(record["norm"]), scale=fmt(record["scale"]))
         )
     ]
 
 
 def gan_phase(record: dict) -> list:
-    return [Text(record.get("text", ""))] if record.get("text") else []
+    return [Text(_(record["text"]))] if record.get("text") else []
 
 
 def samples(record: dict) -> list:
-    detached = " G's output is detached: no gradient flows back to G in this phase."
+    detached = _(" G's output is detached: no gradient flows back to G in this phase.")
+    text = _("G turns latent vectors z ~ {distribution} into samples G(z), the fake batch D sees.")
+    text = text.format(distribution=record.get("distribution", "p(z)"))
     return [
-        Text(
-            f"G turns latent vectors z ~ {record.get('distribution', 'p(z)')} into samples "
-            "G(z), the fake batch D sees." + (detached if record.get("detached") else "")
-        ),
+        Text(text + (detached if record.get("detached") else "")),
         values_table({"z": array(record.get("z")), "G(z)": array(record.get("G(z)"))}),
     ]
 
 
 def latent(record: dict) -> list:
     return [
-        Text(f"Fresh latent vectors z ~ {record.get('distribution', 'p(z)')} for G."),
+        Text(
+            _("Fresh latent vectors z ~ {distribution} for G.").format(
+                distribution=record.get("distribution", "p(z)")
+            )
+        ),
         values_table({"z": array(record.get("z"))}),
     ]
 
 
 def labels(record: dict) -> list:
     """The targets actually used, after every trick: one line per batch."""
-    names = {"real": "real batch", "fake": "fake batch", "target": "G's target"}
+    names = {"real": _("real batch"), "fake": _("fake batch"), "target": _("G's target")}
     parts = []
     for key, label in names.items():
         if key in record:
             parts.append(f"{label}: {describe_targets(array(record[key]))}")
     who = "D" if record.get("network") == "D" else "G"
-    return [Text(f"Labels {who} is trained towards, after the tricks: " + "; ".join(parts) + ".")]
+    text = _("Labels {who} is trained towards, after the tricks: {parts}.")
+    return [Text(text.format(who=who, parts="; ".join(parts)))]
 
 
 def describe_targets(value) -> str:
     if isinstance(value, np.ndarray):
         flat = value.reshape(-1)
         if flat.size and np.all(flat == flat[0]):
-            return f"all {fmt(flat[0])}"
-        return f"from {fmt(flat.min())} to {fmt(flat.max())}, mean {fmt(flat.mean())}"
-    if value is None:
-        return "none"
-    if value.min == value.max:
-        return f"all {fmt(value.min)}"
-    return f"from {fmt(value.min)} to {fmt(value.max)}, mean {fmt(value.mean)}"
+            return _("all {value}").format(value=fmt(flat[0]))
+        low, high, mean = flat.min(), flat.max(), flat.mean()
+    elif value is None:
+        return _("none")
+    elif value.min == value.max:
+        return _("all {value}").format(value=fmt(value.min))
+    else:
+        low, high, mean = value.min, value.max, value.mean
+    return _("from {low} to {high}, mean {mean}").format(
+        low=fmt(low), high=fmt(high), mean=fmt(mean)
+    )
 
 
 def trick(record: dict) -> list:
     change = record.get("change") or record.get("text") or ""
-    name = record.get("trick", "a trick")
-    return [Text(f"Trick `{name}`: {change}" if change else f"Trick `{name}` acted here.")]
+    name = record.get("trick", _("a trick"))
+    if change:
+        return [Text(_("Trick `{name}`: {change}").format(name=name, change=_(change)))]
+    return [Text(_("Trick `{name}` acted here.").format(name=name))]
 
 
 def gan_loss(record: dict) -> list:
     terms = record.get("terms") or {}
     who = record.get("network", "D")
-    text = f"{who}'s loss: `{record.get('formula', '')}`"
+    text = _("{who}'s loss: `{formula}`").format(who=who, formula=record.get("formula", ""))
     if terms:
         names = " + ".join(f"L_{name}" for name in terms)
         numbers = " + ".join(fmt(v) for v in terms.values())
         text += f"; {names} = {numbers} = {fmt(record['value'])}"
     else:
         text += f" = {fmt(record['value'])}"
-    return [Text(text + ". The gradients of the terms were added before the update.")]
+    return [Text(text + _(". The gradients of the terms were added before the update."))]
 
 
 def handoff(record: dict) -> list:
     grad = array(record.get("dL/dG(z)"))
     return [
         Text(
-            (record.get("text") or "D's gradient at G's samples goes to G")
-            + ": this is all G ever learns about the data."
+            _("{text}: this is all G ever learns about the data.").format(
+                text=_(record.get("text") or N_("D's gradient at G's samples goes to G"))
+            )
         ),
         values_table({"dL/dG(z)": grad}),
     ]
@@ -110,16 +124,22 @@ def frozen(record: dict) -> list:
     if record.get("unchanged"):
         return [
             Text(
-                f"D was frozen during G's update: its {len(record.get('params', []))} "
-                "parameter arrays are exactly as before (largest change "
-                f"{fmt(record.get('max_abs_change', 0.0))})."
+                _(
+                    "D was frozen during G's update: its {count} parameter arrays are exactly as "
+                    "before (largest change {change})."
+                ).format(
+                    count=len(record.get("params", [])),
+                    change=fmt(record.get("max_abs_change", 0.0)),
+                )
             )
         ]
     return [
         Notice(
             "error",
-            "D's parameters changed during G's phase (largest change "
-            f"{fmt(record.get('max_abs_change', float('nan')))}): D was not frozen.",
+            _(
+                "D's parameters changed during G's phase (largest change {change}): D was not "
+                "frozen."
+            ).format(change=fmt(record.get("max_abs_change", float("nan")))),
         )
     ]
 
@@ -136,7 +156,10 @@ def fields(record: dict) -> list:
             text = str(value)
             text = text if len(text) <= 120 else text[:117] + "…"
         rows.append([display_name(key), text])
-    return [Text(f"Record `{record['type']}`:"), Table(["field", "value"], rows)]
+    return [
+        Text(_("Record `{record}`:").format(record=record["type"])),
+        Table([_("field"), _("value")], rows),
+    ]
 
 
 RENDERERS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.i18n import _, ngettext
 from engine.report import plots
 from engine.report.document import Figure, Report, Section, Table, Text
 from engine.report.numbers import fmt
@@ -16,8 +17,9 @@ def parameter_count(layer: dict) -> int:
 
 
 def network_section(
-    title: str, name: str, inputs: int, layers: list, report: Report, input_label="features"
+    title: str, name: str, inputs: int, layers: list, report: Report, input_label=None
 ) -> Section:
+    input_label = _("features") if input_label is None else input_label
     columns, rows, size = [], [], inputs
     for layer in layers:
         params = layer.get("params") or {}
@@ -41,7 +43,7 @@ def network_section(
                 layer["name"],
                 layer.get("describe", ""),
                 f"`{layer.get('formula', '')}`",
-                shapes or "none",
+                shapes or _("none"),
                 f"{count:,}",
             ]
         )
@@ -54,16 +56,22 @@ def network_section(
             Figure(
                 figure_name,
                 plots.to_svg(figure, figure_name),
-                f"{len(layers)} layers, {total:,} learnable parameters. Lines are weights "
-                "(every input joins every unit of a dense layer); dashed lines pass values "
-                "through a layer without weights.",
-                alt=f"diagram of the network: {inputs} inputs, then "
-                + ", ".join(
-                    f"{c['name']} ({c['size']} unit{'s' if c['size'] != 1 else ''})"
-                    for c in columns
+                _(
+                    "{count} layers, {total:,} learnable parameters. Lines are weights (every "
+                    "input joins every unit of a dense layer); dashed lines pass values through a "
+                    "layer without weights."
+                ).format(count=len(layers), total=total),
+                alt=_("diagram of the network: {inputs} inputs, then {layers}").format(
+                    inputs=inputs,
+                    layers=", ".join(
+                        ngettext("{name} ({size} unit)", "{name} ({size} units)", c["size"]).format(
+                            name=c["name"], size=c["size"]
+                        )
+                        for c in columns
+                    ),
                 ),
             ),
-            Table(["layer", "what", "formula", "parameters", "count"], rows),
+            Table([_("layer"), _("what"), _("formula"), _("parameters"), _("count")], rows),
         ],
         id=name,
     )
@@ -72,18 +80,23 @@ def network_section(
 def present(report: Report, *columns: tuple[str, str]) -> list[tuple[str, np.ndarray]]:
     """(label, values) of the scalar columns that hold numbers; claims them."""
     found = [(label, report.scalar(key)) for key, label in columns if report.has_scalar(key)]
-    report.claim(*(key for key, _ in columns))
+    report.claim(*(key for key, _label in columns))
     return found
 
 
-def learning_rate(report: Report, key: str = "lr", label: str = "learning rate"):
+def learning_rate(report: Report, key: str = "lr", label: str | None = None):
     """A sentence for a constant learning rate, else its curve (claims the column)."""
+    label = _("learning rate") if label is None else label
     lr = report.scalar(key)
     report.claim(key)
     finite = lr[np.isfinite(lr)]
     if finite.min() == finite.max():
-        return Text(f"The {label} was constant: {key} = {fmt(finite[0])}.")
-    caption = f"The {label} at each step, as the schedule set it."
+        return Text(
+            _("The {label} was constant: {key} = {value}.").format(
+                label=label, key=key, value=fmt(finite[0])
+            )
+        )
+    caption = _("The {label} at each step, as the schedule set it.").format(label=label)
     title = label[0].upper() + label[1:]
     return curve_figure(report, key, [(key, lr)], title, caption, log=False)
 
@@ -92,24 +105,32 @@ def curve_figure(report, name, series, title, caption, *, ylabel=None, marks=(),
     """A Figure of curves over the steps (see ``engine.report.plots.curves``); a sentence
     instead when no curve has two points (a quantity measured once)."""
     steps = report.steps()
-    if all(np.isfinite(values).sum() < 2 for _, values in series):
+    if all(np.isfinite(values).sum() < 2 for _label, values in series):
         said = []
         for label, values in series:
             at = np.flatnonzero(np.isfinite(values))
             if len(at):
-                said.append(f"{label} {fmt(values[at[0]])} at step {int(steps[at[0]])}")
-        return Text(f"{title}: {'; '.join(said)}." if said else f"{title}: no values.")
+                said.append(
+                    _("{label} {value} at step {step}").format(
+                        label=label, value=fmt(values[at[0]]), step=int(steps[at[0]])
+                    )
+                )
+        if not said:
+            return Text(_("{title}: no values.").format(title=title))
+        return Text(_("{title}: {values}.").format(title=title, values="; ".join(said)))
     figure = plots.curves(
         steps,
         series,
         title=title,
         ylabel=ylabel or title,
         marks=list(marks),
-        mark_label="traced step" if marks else "",
+        mark_label=_("traced step") if marks else "",
         **options,
     )
     unique = report.figure_name(name)
-    return Figure(unique, plots.to_svg(figure, unique), caption, alt=f"plot of {title}")
+    return Figure(
+        unique, plots.to_svg(figure, unique), caption, alt=_("plot of {title}").format(title=title)
+    )
 
 
 def sample_steps(steps: list[int], count: int) -> list[int]:

@@ -4,6 +4,7 @@ tables as aligned columns and headings underlined. Figures are left out."""
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 
 from engine.report.document import Code, Equations, Figure, Notice, Player, Section, Table, Text
 
@@ -22,7 +23,7 @@ def render(sections: list[Section], notices: list[Notice] = ()) -> str:
 
 def section(part: Section, depth: int) -> list[str]:
     mark = UNDERLINES[min(depth, len(UNDERLINES) - 1)]
-    lines = [part.title, mark * len(part.title), ""]
+    lines = [part.title, mark * cells_wide(part.title), ""]
     for item in part.blocks:
         lines += section(item, depth + 1) if isinstance(item, Section) else block(item)
     return lines
@@ -47,18 +48,24 @@ def block(item) -> list[str]:
     raise TypeError(f"a report block cannot be {type(item).__name__}")
 
 
+def cells_wide(text: str) -> int:
+    """Terminal columns of ``text``: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def table(item: Table) -> list[str]:
     rows = [item.columns, *item.rows]
     count = max(len(r) for r in rows)
     rows = [list(r) + [""] * (count - len(r)) for r in rows]
-    widths = [max(len(str(r[i])) for r in rows) for i in range(count)]
+    widths = [max(cells_wide(str(r[i])) for r in rows) for i in range(count)]
 
     def cells(row):
         out = []
         for i, cell in enumerate(row):
             text = str(cell)
             numeric = i > 0 and _is_number(text)
-            out.append(text.rjust(widths[i]) if numeric else text.ljust(widths[i]))
+            pad = " " * (widths[i] - cells_wide(text))
+            out.append(pad + text if numeric else text + pad)
         return ("  " + "  ".join(out)).rstrip()
 
     lines = [cells(rows[0]), "  " + "  ".join("─" * w for w in widths)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.components import UpdateEntry
+from engine.i18n import _
+from engine.listing import component_summary
 from engine.report.document import Code, Equations, Section, Table, Text
 from engine.report.numbers import array, fmt, statistics_table, sub, whole
 from engine.trace.reader import Trace
@@ -24,15 +26,22 @@ SPELLED_ENTRIES = 16
 
 def updates_section(trace: Trace, records: list[dict], where: str) -> Section:
     first = records[0]
-    title = "Parameter updates" + (f" of {first['network']}" if first.get("network") else "")
+    title = _("Parameter updates")
+    if first.get("network"):
+        title = _("Parameter updates of {network}").format(network=first["network"])
     section = Section(title, id=where)
     component = _component(first["optimizer"])
     section.add(
         Text(
-            f"Optimizer {first['optimizer']} with learning rate lr = {fmt(first['lr'])}. "
-            "Each parameter p moves against its gradient g = ∂L/∂p."
+            _(
+                "Optimizer {optimizer} with learning rate lr = {lr}. Each parameter p moves "
+                "against "
+                "its gradient g = ∂L/∂p."
+            ).format(optimizer=first["optimizer"], lr=fmt(first["lr"]))
         )
     )
+    if component is not None:
+        section.add(Text(component_summary(component)))
     rule = getattr(component.implementation, "update_rule", "") if component else ""
     if rule:
         section.add(Code(rule))
@@ -83,7 +92,7 @@ def parameter_update(record: dict, optimizer, where: str) -> Section:
                 for v in state.values()
             ]
             rows.append([f"{name}{sub(*index)}", *cells, *extra])
-        columns = ["entry", "before", "g", "applied", "after", *state]
+        columns = [_("entry"), _("before"), "g", _("applied"), _("after"), *state]
         section.add(Table(columns, rows))
         return section
     section.add(Equations(lines))
@@ -134,8 +143,9 @@ def _ratio(before, applied) -> Text | None:
     if not norm_before:
         return None
     return Text(
-        f"The step changed the parameter by ‖applied‖ / ‖before‖ = "
-        f"{fmt(norm_step / norm_before)} of its size."
+        _("The step changed the parameter by ‖applied‖ / ‖before‖ = {fmt} of its size.").format(
+            fmt=fmt(norm_step / norm_before)
+        )
     )
 
 

@@ -24,6 +24,7 @@ from itertools import groupby
 
 import numpy as np
 
+from engine.i18n import N_, _, ngettext
 from engine.report import chain, records, updates
 from engine.report.document import Equations, Section, Text
 from engine.report.layers import (
@@ -36,8 +37,8 @@ from engine.report.numbers import array, factor, fmt, shape_of, sub, values_tabl
 from engine.trace.reader import Trace
 
 PHASES = {
-    "d": "D phase: the discriminator learns",
-    "g": "G phase: the generator learns through the frozen D",
+    "d": N_("D phase: the discriminator learns"),
+    "g": N_("G phase: the generator learns through the frozen D"),
 }
 RUNS = ("forward", "backward", "update")
 #: A phase repeated more often in one step (e.g. 100 D updates) shows its first and last.
@@ -49,7 +50,7 @@ def step_section(trace: Trace, step: int, layer: str | None = None) -> Section:
     step_records = trace.step_records(step)
     info = next((r for r in step_records if r["type"] == "step"), None)
     body = [r for r in step_records if r["type"] != "step"]
-    section = Section(f"Step {step}", id=f"step-{step}")
+    section = Section(_("Step {step}").format(step=step), id=f"step-{step}")
     told: set[str] = set()  # explanations given once per step
     if info is not None:
         section.add(Text(step_intro(info)))
@@ -57,7 +58,7 @@ def step_section(trace: Trace, step: int, layer: str | None = None) -> Section:
         (key, list(group))
         for key, group in groupby(body, key=lambda r: (r.get("phase"), r.get("update")))
     ]
-    repeats = Counter(phase for (phase, _), _ in groups)
+    repeats = Counter(phase for (phase, _update), _group in groups)
     for (phase, update), group in groups:
         target = section
         if phase is not None:
@@ -76,15 +77,19 @@ def phase_section(step: int, phase: str, update: int, repeats: int) -> Section |
     many = repeats > MAX_UPDATES
     if many and update not in (0, repeats - 1):
         return None
-    title = PHASES.get(phase, f"{phase} phase")
+    title = _(PHASES[phase]) if phase in PHASES else _("{phase} phase").format(phase=phase)
     if repeats > 1:
-        title += f" (update {update + 1} of {repeats})"
+        title = _("{title} (update {number} of {repeats})").format(
+            title=title, number=update + 1, repeats=repeats
+        )
     section = Section(title, id=f"step-{step}-{phase}-{update}")
     if many and update == 0:
         section.add(
             Text(
-                f"This phase ran {repeats} times in step {step}; the first and the last are "
-                "shown (the trace holds them all)."
+                _(
+                    "This phase ran {repeats} times in step {step}; the first and the last are "
+                    "shown (the trace holds them all)."
+                ).format(repeats=repeats, step=step)
             )
         )
     return section
@@ -92,25 +97,32 @@ def phase_section(step: int, phase: str, update: int, repeats: int) -> Section |
 
 def step_intro(info: dict) -> str:
     batch = info.get("batch_size")
-    text = f"Learning rate lr = {fmt(info['lr'])}"
+    text = _("Learning rate lr = {lr}").format(lr=fmt(info["lr"]))
     if "lr.G" in info and "lr.D" in info:
-        text = f"Learning rates: D {fmt(info['lr.D'])}, G {fmt(info['lr.G'])}"
+        text = _("Learning rates: D {d}, G {g}").format(d=fmt(info["lr.D"]), g=fmt(info["lr.G"]))
         if info.get("d_steps", 1) != 1:
-            text += f"; D is updated {info['d_steps']} times, then G {info.get('g_steps', 1)}"
+            text += _("; D is updated {d_steps} times, then G {g_steps}").format(
+                d_steps=info["d_steps"], g_steps=info.get("g_steps", 1)
+            )
     if batch is not None:
-        text += f"; a batch of {batch} sample{'s' if batch != 1 else ''}"
+        text += ngettext("; a batch of {n} sample", "; a batch of {n} samples", batch).format(
+            n=batch
+        )
     if info.get("batch") is not None:
         rows = info["batch"]
         shown = ", ".join(str(i) for i in rows[:8])
-        text += f" (data rows {shown}" + (f", … {len(rows)} rows)" if len(rows) > 8 else ")")
-    return text + "."
+        if len(rows) > 8:
+            text += _(" (data rows {shown}, … {count} rows)").format(shown=shown, count=len(rows))
+        else:
+            text += _(" (data rows {shown})").format(shown=shown)
+    return text + _(".")
 
 
 def segments(trace: Trace, group: list[dict], step_records, layer, prefix: str, told) -> list:
     """The blocks of one phase: runs of forward/backward/update records become sections."""
     blocks: list = []
     kinds = groupby(group, key=lambda r: r["type"] if r["type"] in RUNS else id(r))
-    for number, (_, run) in enumerate(kinds):
+    for number, (_kind, run) in enumerate(kinds):
         run = list(run)
         kind, first = run[0]["type"], run[0]
         chosen = [r for r in run if kind in RUNS and (layer is None or _has_layer(r, layer))]
@@ -160,9 +172,9 @@ def layer_label(record: dict) -> str:
 def _pass_title(base: str, record: dict) -> str:
     parts = []
     if record.get("network"):
-        parts.append(f"through {record['network']}")
+        parts.append(_("through {record}").format(record=record["network"]))
     if record.get("batch"):
-        parts.append(f"({record['batch']} batch)")
+        parts.append(_("({record} batch)").format(record=_(record["batch"])))
     return " ".join([base, *parts])
 
 
@@ -170,20 +182,25 @@ def _pass_title(base: str, record: dict) -> str:
 
 
 def forward_pass(trace: Trace, run: list[dict], step_records, where: str, told) -> Section:
-    section = Section(_pass_title("Forward pass", run[0]), id=where)
+    section = Section(_pass_title(_("Forward pass"), run[0]), id=where)
     if "forward" not in told:
         told.add("forward")
         section.add(
             Text(
-                "Each layer takes the previous layer's output as its input x. Numbers are "
-                "rounded to 6 significant digits; indices start at 1 (W₁₂ joins input 1 "
-                "to unit 2)."
+                _(
+                    "Each layer takes the previous layer's output as its input x. Numbers are "
+                    "rounded to 6 significant digits; indices start at 1 (W₁₂ joins input 1 "
+                    "to unit 2)."
+                )
             )
         )
     for record in run:
         label = layer_label(record)
         values = {name: array(value) for name, value in record["values"].items()}
-        part = Section(f"Layer {label} ({describe(trace, record)})", id=f"{where}-{label}")
+        part = Section(
+            _("Layer {label} ({describe})").format(label=label, describe=describe(trace, record)),
+            id=f"{where}-{label}",
+        )
         if record.get("formula"):
             part.add(Text(f"`{record['formula']}`"))
         own = activation_formula(activation_name(trace, record))
@@ -207,7 +224,11 @@ def dense_forward(values: dict, params: dict, activation: str | None) -> Equatio
     small = x.ndim == 2 and x.shape[1] <= chain.SMALL_UNITS and z.shape[1] <= chain.SMALL_UNITS
     if not small or not isinstance(W, np.ndarray) or W.shape != (x.shape[1], z.shape[1]):
         return None
-    lines = [f"sample 1 of {len(x)} (the table above has them all):"] if len(x) > 1 else []
+    lines = (
+        [_("sample 1 of {count} (the table above has them all):").format(count=len(x))]
+        if len(x) > 1
+        else []
+    )
     for j in range(z.shape[1]):
         symbols = " + ".join(f"x{sub(i)}·W{sub(i, j)}" for i in range(x.shape[1]))
         numbers = " + ".join(f"{factor(x[0, i])} × {factor(W[i, j])}" for i in range(x.shape[1]))
@@ -258,32 +279,42 @@ def params_in_step(step_records: list[dict], forward: dict) -> dict:
 def loss_section(record: dict, where: str) -> Section:
     prediction, target = array(record["prediction"]), array(record["target"])
     grad = array(record["dL/dprediction"])
-    title = f"Loss: {record['loss']}"
+    title = _("Loss: {loss}").format(loss=record["loss"])
     if record.get("batch"):
-        title += f" ({record['batch']} batch)"
+        title += " " + _("({record} batch)").format(record=_(record["batch"]))
     section = Section(title, id=where)
     section.add(Text(f"`{record['formula']}`"))
     if record.get("term"):
-        section.add(Text(f"This term: `{record['term']}` = {fmt(record['value'])}."))
+        section.add(
+            Text(
+                _("This term: `{record}` = {fmt}.").format(
+                    record=record["term"], fmt=fmt(record["value"])
+                )
+            )
+        )
     else:
         section.add(Text(f"L = {fmt(record['value'])}."))
     section.add(
-        Text("The predictions ŷ are the last layer's output a; y are the targets."),
+        Text(_("The predictions ŷ are the last layer's output a; y are the targets.")),
         values_table({"ŷ": prediction, "y": target, "dL/dŷ": grad}),
     )
     if record.get("note"):
-        section.add(Text(f"Note: {record['note']}."))
+        section.add(Text(_("Note: {record}.").format(record=record["note"])))
         section.add(
             Text(
-                "The loss and the last layer's activation are differentiated together, so "
-                "∂L/∂ŷ above is already ∂L/∂z of the last layer."
+                _(
+                    "The loss and the last layer's activation are differentiated together, so "
+                    "∂L/∂ŷ above is already ∂L/∂z of the last layer."
+                )
             )
         )
     else:
         section.add(
             Text(
-                "∂L/∂ŷ, the loss's derivative with respect to each prediction, starts the "
-                "chain rule: it is ∂L/∂a of the last layer."
+                _(
+                    "∂L/∂ŷ, the loss's derivative with respect to each prediction, starts the "
+                    "chain rule: it is ∂L/∂a of the last layer."
+                )
             )
         )
     if whole(grad) and grad.ndim == 2 and len(grad) == 1 and grad.shape[1] <= chain.SMALL_UNITS:
@@ -296,22 +327,26 @@ def loss_section(record: dict, where: str) -> Section:
 
 
 def backward_pass(trace: Trace, run, group, step_records, where, told) -> Section:
-    section = Section(_pass_title("Backward pass", run[0]) + ": the chain rule", id=where)
+    title = _("{title}: the chain rule").format(title=_pass_title(_("Backward pass"), run[0]))
+    section = Section(title, id=where)
     if "backward" not in told:
         told.add("backward")
         section.add(
             Text(
-                "The gradient flows from the loss back towards the input. Each layer "
-                "receives ∂L/∂a, the derivative of the loss with respect to its output, and "
-                "hands ∂L/∂x to the layer before it, where it becomes that layer's ∂L/∂a."
+                _(
+                    "The gradient flows from the loss back towards the input. Each layer "
+                    "receives ∂L/∂a, the derivative of the loss with respect to its output, and "
+                    "hands ∂L/∂x to the layer before it, where it becomes that layer's ∂L/∂a."
+                )
             )
         )
     if run[0].get("frozen"):
         section.add(
             Text(
-                f"{run[0].get('network', 'This network')} is frozen in this phase: its "
-                "∂L/∂W and ∂L/∂b are computed on the way through but never applied; only "
-                "∂L/∂x travels on."
+                _(
+                    "{network} is frozen in this phase: its ∂L/∂W and ∂L/∂b are computed on the "
+                    "way through but never applied; only ∂L/∂x travels on."
+                ).format(network=run[0].get("network", _("This network")))
             )
         )
     for record in run:
@@ -322,14 +357,22 @@ def backward_pass(trace: Trace, run, group, step_records, where, told) -> Sectio
 def layer_backward(trace: Trace, record: dict, group, step_records, where: str) -> Section:
     label = layer_label(record)
     values = {name: array(value) for name, value in record["values"].items()}
-    part = Section(f"Layer {label}", id=f"{where}-{label}")
+    part = Section(_("Layer {label}").format(label=label), id=f"{where}-{label}")
     forward = _matching_forward(group, record)
     if record.get("note"):
-        part.add(Text(f"∂L/∂z comes straight from the loss ({record['note']})."))
+        part.add(
+            Text(_("∂L/∂z comes straight from the loss ({record}).").format(record=record["note"]))
+        )
     elif "dL/dz" in values and "dL/da" not in values:
-        part.add(Text(f"∂L/∂z comes from {upstream(group, record)} (no activation: a = z)."))
+        part.add(
+            Text(
+                _("∂L/∂z comes from {upstream} (no activation: a = z).").format(
+                    upstream=upstream(group, record)
+                )
+            )
+        )
     else:
-        part.add(Text(f"∂L/∂a comes from {upstream(group, record)}."))
+        part.add(Text(_("∂L/∂a comes from {upstream}.").format(upstream=upstream(group, record))))
     x = None if forward is None else array(forward["values"].get("x"))
     if x is not None and len(shape_of(x)) != 2:  # images: the arrays, and one worked value
         part.add(values_table(values))
@@ -339,7 +382,13 @@ def layer_backward(trace: Trace, record: dict, group, step_records, where: str) 
         activation = activation_name(trace, record)
         formula = derivative_formula(activation)
         if formula and "f'(z)" in values:
-            part.add(Text(f"For {activation}, `{formula}`."))
+            part.add(
+                Text(
+                    _("For {activation}, `{formula}`.").format(
+                        activation=activation, formula=formula
+                    )
+                )
+            )
         W = params_in_step(step_records, forward).get("W")
         part.blocks.extend(chain.dense_backward(values, x, W))
     elif "dL/da" in values and "dL/dx" in values:
@@ -348,9 +397,9 @@ def layer_backward(trace: Trace, record: dict, group, step_records, where: str) 
         part.add(values_table(values))
     if record.get("index") == 0 and "dL/dx" in values:
         if record.get("network") == "D" and record.get("phase") == "g":
-            part.add(Text("This ∂L/∂x, D's gradient at G's samples, is what G receives."))
+            part.add(Text(_("This ∂L/∂x, D's gradient at G's samples, is what G receives.")))
         elif record.get("network") != "G":
-            part.add(Text("The first layer's ∂L/∂x is not needed to learn (x is the data)."))
+            part.add(Text(_("The first layer's ∂L/∂x is not needed to learn (x is the data).")))
     return part
 
 
@@ -368,7 +417,7 @@ def upstream(group: list[dict], record: dict) -> str:
     index = _position(group, record)
     for candidate in reversed(group[:index]):
         if candidate["type"] == "loss":
-            return "the loss: ∂L/∂ŷ"
+            return _("the loss: ∂L/∂ŷ")
         if candidate["type"] == "backward":
-            return f"layer {layer_label(candidate)}: its ∂L/∂x"
-    return "the layer after it"
+            return _("layer {label}: its ∂L/∂x").format(label=layer_label(candidate))
+    return _("the layer after it")

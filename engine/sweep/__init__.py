@@ -17,6 +17,7 @@ from pathlib import Path
 
 from engine.errors import TracegradError
 from engine.files import make_folder, open_locked
+from engine.i18n import _
 from engine.run_folder import folder_name
 from engine.sweep.executors import open_executor, parse_executor
 from engine.sweep.results import ConfigurationResult, write_results
@@ -49,16 +50,20 @@ class SweepResult:
     def summary(self) -> str:
         done = len(self.outcomes)
         resumed = done - self.ran
-        parts = [f"sweep {self.sweep.name}: {self.status}", f"{done} of {self.total} runs"]
+        parts = [
+            _("sweep {name}: {status}").format(name=self.sweep.name, status=_(self.status)),
+            _("{done} of {total} runs").format(done=done, total=self.total),
+        ]
         if resumed:
-            parts.append(f"{resumed} from an earlier invocation")
+            parts.append(_("{count} from an earlier invocation").format(count=resumed))
         if self.failed:
-            parts.append(f"{len(self.failed)} failed")
-        text = ", ".join(parts) + f"\n  results: {self.out_dir / 'results.md'}"
-        text += f"\n  summary: {self.out_dir / 'index.html'}"
-        text += "".join(f"\n  note: {note}" for note in self.notes)
+            parts.append(_("{count} failed").format(count=len(self.failed)))
+        text = _(", ").join(parts)
+        text += "\n  " + _("results: {path}").format(path=self.out_dir / "results.md")
+        text += "\n  " + _("summary: {path}").format(path=self.out_dir / "index.html")
+        text += "".join("\n  " + _("note: {note}").format(note=note) for note in self.notes)
         if self.status == "interrupted":
-            text += "\n  run the same command again to resume where it stopped"
+            text += "\n  " + _("run the same command again to resume where it stopped")
         return text
 
 
@@ -89,7 +94,7 @@ def check_out_dir(out_dir: Path) -> None:
             f"{out_dir} holds files that are not this sweep's ({', '.join(foreign[:3])}"
             + (", ..." if len(foreign) > 3 else "")
             + "); the sweep writes results.csv, runs.csv, results.md and index.html there",
-            hint="give -o a new or empty folder (or the folder of this sweep, to resume it)",
+            hint=_("give -o a new or empty folder (or the folder of this sweep, to resume it)"),
         )
 
 

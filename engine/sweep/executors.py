@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from engine.errors import TracegradError
+from engine.i18n import _
 from engine.sweep.runs import RunJob, RunOutcome, run_one
 
 DASK_MISSING = "pip install 'tracegrad[dask]'"
@@ -56,10 +57,11 @@ def parse_executor(text: str) -> ExecutorChoice:
         address = text.removeprefix("dask://")
         if "://" not in address:  # tcp unless a protocol is given (dask://tls://HOST:PORT)
             address = "tcp://" + address
-        host, _, port = address.split("://", 1)[1].rpartition(":")
+        host, _colon, port = address.split("://", 1)[1].rpartition(":")
         if not host or not port.isdigit():
             raise TracegradError(
-                f"executor '{text}': expected dask://HOST:PORT", hint="e.g. dask://127.0.0.1:8786"
+                _("executor '{text}': expected dask://HOST:PORT").format(text=text),
+                hint=_("e.g. dask://127.0.0.1:8786"),
             )
         return ExecutorChoice("dask", address=address)
     for kind, default in (("processes", os.cpu_count() or 1), ("dask-local", 2)):
@@ -69,11 +71,13 @@ def parse_executor(text: str) -> ExecutorChoice:
             count = text.removeprefix(kind + ":")
             if not count.isdigit() or int(count) < 1:
                 raise TracegradError(
-                    f"executor '{text}': the number of workers must be a whole number >= 1",
-                    hint=f"e.g. {kind}:2",
+                    _(
+                        "executor '{text}': the number of workers must be a whole number >= 1"
+                    ).format(text=text),
+                    hint=_("e.g. {kind}:2").format(kind=kind),
                 )
             return ExecutorChoice(kind, int(count))
-    raise TracegradError(f"unknown executor '{text}'", hint=HINT)
+    raise TracegradError(_("unknown executor '{text}'").format(text=text), hint=HINT)
 
 
 def _distributed():
@@ -81,8 +85,8 @@ def _distributed():
         import distributed
     except ImportError:
         raise TracegradError(
-            "the dask executors need Dask, which is not installed",
-            hint=f"install the optional extra: {DASK_MISSING}",
+            _("the dask executors need Dask, which is not installed"),
+            hint=_("install the optional extra: {DASK_MISSING}").format(DASK_MISSING=DASK_MISSING),
         ) from None
     return distributed
 
@@ -105,9 +109,13 @@ def _dask_client(choice: ExecutorChoice):
         client = distributed.Client(choice.address, timeout="10s")
     except (OSError, TimeoutError) as error:
         raise TracegradError(
-            f"cannot reach the Dask scheduler at {choice.address}: {error}",
-            hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
-            "or use --executor dask-local",
+            _("cannot reach the Dask scheduler at {address}: {error}").format(
+                address=choice.address, error=error
+            ),
+            hint=_(
+                "start one with `dask scheduler` and workers with `dask worker ADDRESS`, "
+                "or use --executor dask-local"
+            ),
         ) from None
     with client:
         yield client

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from engine import yaml_source
 from engine.errors import ScenarioError
+from engine.i18n import _
 from engine.scenario import (
     TraceConfig,
     apply_override,
@@ -90,9 +91,9 @@ class SweepSpec(BaseModel):
     @classmethod
     def _seeds(cls, seeds: list[int]) -> list[int]:
         if any(seed < 0 for seed in seeds):
-            raise PydanticCustomError("seeds", "seeds are whole numbers >= 0")
+            raise PydanticCustomError("seeds", _("seeds are whole numbers >= 0"))
         if len(set(seeds)) != len(seeds):
-            raise PydanticCustomError("seeds", "a seed is listed twice")
+            raise PydanticCustomError("seeds", _("a seed is listed twice"))
         return seeds
 
     @field_validator("ablate")
@@ -101,8 +102,10 @@ class SweepSpec(BaseModel):
         if ablate is not None and ablate not in ABLATIONS:
             raise PydanticCustomError(
                 "ablate",
-                "ablate supports only 'tricks' for now (each trick of the scenario's "
-                "tricks: list removed in turn)",
+                _(
+                    "ablate supports only 'tricks' for now (each trick of the scenario's "
+                    "tricks: list removed in turn)"
+                ),
             )
         return ablate
 
@@ -114,8 +117,10 @@ def _check_keys(sweep: Sweep) -> None:
         for key in getattr(sweep.spec, section):
             if key.split(".")[0] in RESERVED_KEYS:
                 raise ScenarioError(
-                    f"'{key}' is set by the sweep itself: run seeds come from 'seeds', the "
-                    f"trace policy from 'trace'",
+                    _(
+                        "'{key}' is set by the sweep itself: run seeds come from 'seeds', the "
+                        "trace policy from 'trace'"
+                    ).format(key=key),
                     sweep.where((section, key)),
                     hint="remove it from the " + section,
                 )
@@ -149,12 +154,15 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; errors name its file:line."""
     path = Path(path)
     if not path.exists():
-        raise ScenarioError(f"sweep file not found: {path}", hint="bundled sweeps are in sweeps/")
+        raise ScenarioError(
+            _("sweep file not found: {path}").format(path=path),
+            hint=_("bundled sweeps are in sweeps/"),
+        )
     text = read_scenario_text(path, "sweep file")
     data, source = yaml_source.load(text, str(path))
     if not isinstance(data, dict):
         raise ScenarioError(
-            "a sweep file is a mapping of keys (scenario, seeds, grid, metrics, ...)",
+            _("a sweep file is a mapping of keys (scenario, seeds, grid, metrics, ...)"),
             source.where(()),
         )
     try:
@@ -164,15 +172,15 @@ def load_sweep(path: str | Path) -> Sweep:
         raise ScenarioError(
             problem.message.replace("in the scenario", "in the sweep file"),
             problem.where,
-            hint="see docs/sweeps.md for the keys of a sweep file",
+            hint=_("see docs/sweeps.md for the keys of a sweep file"),
             problems=problem.problems,
         ) from None
     scenario_path = (path.resolve().parent / spec.scenario).resolve()
     if not scenario_path.is_file():
         raise ScenarioError(
-            f"scenario file not found: {scenario_path}",
+            _("scenario file not found: {scenario_path}").format(scenario_path=scenario_path),
             source.where(("scenario",)),
-            hint="the path is relative to the sweep file's folder",
+            hint=_("the path is relative to the sweep file's folder"),
         )
     sweep = Sweep(spec, path, source, scenario_path)
     _check_keys(sweep)
@@ -190,7 +198,7 @@ def check_scenario(sweep: Sweep) -> None:
         if where.startswith("--set "):
             where = sweep.where(("overrides", where.removeprefix("--set ")))
         raise ScenarioError(
-            f"the sweep's scenario does not validate: {error.message}",
+            _("the sweep's scenario does not validate: {message}").format(message=error.message),
             where,
             hint=error.hint,
             problems=error.problems,
@@ -241,16 +249,17 @@ def ablation_variants(sweep: Sweep) -> list[tuple[str | None, dict[str, Any]]]:
         return [(None, {})]
     if "tricks" in sweep.spec.grid:
         raise ScenarioError(
-            "the grid sets 'tricks' and 'ablate: tricks' removes them: choose one",
+            _("the grid sets 'tricks' and 'ablate: tricks' removes them: choose one"),
             sweep.where(("grid", "tricks")),
         )
     tricks = scenario_data(sweep).get("tricks")
     if not isinstance(tricks, list) or not tricks:
         raise ScenarioError(
-            f"ablate: tricks needs a scenario with a non-empty tricks: list, and "
-            f"{sweep.scenario_path.name} has none",
+            _(
+                "ablate: tricks needs a scenario with a non-empty tricks: list, and {name} has none"
+            ).format(name=sweep.scenario_path.name),
             sweep.where(("ablate",)),
-            hint="tricks are part of GAN scenarios (kind: gan), e.g. scenarios/gan/ring8.yaml",
+            hint=_("tricks are part of GAN scenarios (kind: gan), e.g. scenarios/gan/ring8.yaml"),
         )
     names = trick_names(tricks)
     variants: list[tuple[str | None, dict[str, Any]]] = [(None, {})]

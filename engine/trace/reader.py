@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import TraceError
+from engine.i18n import _
 
 
 @dataclass
@@ -60,14 +61,16 @@ def trace_kind(trace: Trace) -> str:
     ``kind`` and scenario disagree is a TraceError, not a KeyError later."""
     scenario = trace.header.get("scenario")
     if not isinstance(scenario, dict):
-        raise TraceError("the header has no scenario", f"{trace.path}:1")
+        raise TraceError(_("the header has no scenario"), f"{trace.path}:1")
     kind = scenario.get("kind", "supervised")
     outer = trace.header.get("kind", kind)  # a kind may also name itself in the header
     if outer != kind:
         raise TraceError(
-            f"the header says kind '{outer}' but its scenario says kind '{kind}'",
+            _("the header says kind '{outer}' but its scenario says kind '{kind}'").format(
+                outer=outer, kind=kind
+            ),
             f"{trace.path}:1",
-            hint="the header was edited; re-run the scenario",
+            hint=_("the header was edited; re-run the scenario"),
         )
     return kind
 
@@ -79,8 +82,8 @@ def find_trace(path: str | Path) -> Path:
         path = path / "trace.jsonl"
     if not path.is_file():
         raise TraceError(
-            f"no trace at {path}",
-            hint="give a trace.jsonl file or a run folder (runs/<name>-<time>/)",
+            _("no trace at {path}").format(path=path),
+            hint=_("give a trace.jsonl file or a run folder (runs/<name>-<time>/)"),
         )
     return path
 
@@ -94,7 +97,7 @@ def read_trace(path: str | Path) -> Trace:
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as error:
-        raise TraceError(f"cannot read {path}: {error}") from None
+        raise TraceError(_("cannot read {path}: {error}").format(path=path, error=error)) from None
     trace = None
     warnings = []
     for number, line in enumerate(lines, start=1):
@@ -102,18 +105,20 @@ def read_trace(path: str | Path) -> Trace:
             continue
         if len(line) > MAX_RECORD_CHARS:
             raise TraceError(
-                f"a record of {len(line):,} characters is larger than any trace record "
-                f"({MAX_RECORD_CHARS:,} at most)",
+                _(
+                    "a record of {count:,} characters is larger than any trace record "
+                    "({MAX_RECORD_CHARS:,} at most)"
+                ).format(count=len(line), MAX_RECORD_CHARS=MAX_RECORD_CHARS),
                 f"{path}:{number}",
-                hint="the file is damaged or not a trace; re-run the scenario",
+                hint=_("the file is damaged or not a trace; re-run the scenario"),
             )
         try:
             record = json.loads(line)
         except RecursionError:
             raise TraceError(
-                "a record is nested too deeply to be a trace record",
+                _("a record is nested too deeply to be a trace record"),
                 f"{path}:{number}",
-                hint="the file is damaged or not a trace; re-run the scenario",
+                hint=_("the file is damaged or not a trace; re-run the scenario"),
             ) from None
         except json.JSONDecodeError as error:
             is_last = all(not rest.strip() for rest in lines[number:])
@@ -124,16 +129,18 @@ def read_trace(path: str | Path) -> Trace:
                 )
                 break
             raise TraceError(
-                f"line is not valid JSON ({error.msg})",
+                _("line is not valid JSON ({msg})").format(msg=error.msg),
                 f"{path}:{number}",
-                hint="the file is damaged; re-run the scenario",
+                hint=_("the file is damaged; re-run the scenario"),
             ) from None
         if not isinstance(record, dict) or "type" not in record:
-            raise TraceError("a trace record must be an object with a 'type'", f"{path}:{number}")
+            raise TraceError(
+                _("a trace record must be an object with a 'type'"), f"{path}:{number}"
+            )
         if trace is None:
             if record["type"] != "header":
                 raise TraceError(
-                    "the first record is not a header: not a Tracegrad trace", f"{path}:{number}"
+                    _("the first record is not a header: not a Tracegrad trace"), f"{path}:{number}"
                 )
             trace = Trace(path, record)
             continue
@@ -145,9 +152,9 @@ def read_trace(path: str | Path) -> Trace:
                 _merge_scalars(trace.scalars, record)
             except (KeyError, TypeError, ValueError) as error:
                 raise TraceError(
-                    f"malformed scalars record ({error})",
+                    _("malformed scalars record ({error})").format(error=error),
                     f"{path}:{number}",
-                    hint="the file is damaged; re-run the scenario",
+                    hint=_("the file is damaged; re-run the scenario"),
                 ) from None
         elif record["type"] == "end":
             if trace.end is not None:
@@ -162,7 +169,7 @@ def read_trace(path: str | Path) -> Trace:
             trace.records.append(record)
             trace.record_lines.append(number)
     if trace is None:
-        raise TraceError("the trace is empty", str(path))
+        raise TraceError(_("the trace is empty"), str(path))
     if trace.end is None:
         warnings.append(f"{path}: no end record: the run stopped before it could finish")
     elif trace.after_end is None and any(text.strip() for text in lines[trace.end_line :]):
@@ -184,7 +191,7 @@ def decode_column(column, count: int) -> list:
         return np.frombuffer(base64.b64decode(column["f64"], validate=True), dtype="<f8").tolist()
     if "i64" in column:
         return np.frombuffer(base64.b64decode(column["i64"], validate=True), dtype="<i8").tolist()
-    raise ValueError(f"unknown column encoding {sorted(column)}")
+    raise ValueError(_("unknown column encoding {sorted}").format(sorted=sorted(column)))
 
 
 def _merge_scalars(scalars: dict[str, list], record: dict) -> None:
@@ -205,7 +212,9 @@ def require_sections(trace: Trace, kind: str, names) -> None:
     missing = [name for name in names if name not in scenario]
     if missing:
         raise TraceError(
-            f"the header's scenario is of kind '{kind}' but has no '{missing[0]}'",
+            _("the header's scenario is of kind '{kind}' but has no '{missing}'").format(
+                kind=kind, missing=missing[0]
+            ),
             f"{trace.path}:1",
-            hint="the header was edited; re-run the scenario",
+            hint=_("the header was edited; re-run the scenario"),
         )

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import files
+from engine.i18n import _
 from engine.limits import LimitError, Limits
 from engine.trace import tensors
 
@@ -104,11 +105,15 @@ class TraceWriter:
         if self.bytes_written > self.byte_limit and record.get("type") != "end":
             limit, self.byte_limit = self.byte_limit, math.inf  # the end record still fits
             raise LimitError(
-                f"the trace grew beyond the limit of {limit:,} bytes "
-                f"(trace_bytes) while the run wrote it; the run was stopped",
+                _(
+                    "the trace grew beyond the limit of {limit:,} bytes (trace_bytes) while the "
+                    "run wrote it; the run was stopped"
+                ).format(limit=limit),
                 str(self.path),
-                hint="trace fewer steps (trace.every, trace.steps) or raise the limit: "
-                "--limit trace_bytes=N",
+                hint=_(
+                    "trace fewer steps (trace.every, trace.steps) or raise the limit: "
+                    "--limit trace_bytes=N"
+                ),
             )
         try:
             self._file.write(line)

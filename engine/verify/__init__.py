@@ -30,6 +30,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.errors import TraceError, TracegradError
+from engine.i18n import _
 from engine.trace.reader import read_trace, trace_kind
 from engine.trace.writer import SCHEMA_VERSION
 from engine.verify.report import (
@@ -99,7 +100,9 @@ def add_rule(kind: str, name: str, rule) -> None:
     }
     if kind not in tables:
         raise TracegradError(
-            f"a plugin registers a rule for '{name}' of kind '{kind}'",
+            _("a plugin registers a rule for '{name}' of kind '{kind}'").format(
+                name=name, kind=kind
+            ),
             hint="rules are for: " + ", ".join(tables),
         )
     tables[kind].setdefault(name, rule)
@@ -121,9 +124,13 @@ def verify_trace(
     for name, value in (("atol", atol), ("rtol", rtol)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise TracegradError(
-                f"the tolerance {name} must be a finite number >= 0, found {value}",
+                _("the tolerance {name} must be a finite number >= 0, found {value}").format(
+                    name=name, value=value
+                ),
                 f"--{name}",
-                hint=f"e.g. --{name} {DEFAULT_ATOL if name == 'atol' else DEFAULT_RTOL:g}",
+                hint=_("e.g. --{name} {value:g}").format(
+                    name=name, value=DEFAULT_ATOL if name == "atol" else DEFAULT_RTOL
+                ),
             )
     trace = read_trace(path)
     report = VerifyReport(trace.path, Tolerance(atol, rtol), status=trace.status)
@@ -156,9 +163,11 @@ def verify_trace(
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         detail = f"no field {error}" if isinstance(error, KeyError) else str(error)
         raise TraceError(
-            f"a record does not have the form a trace of kind '{name}' has ({detail})",
+            _("a record does not have the form a trace of kind '{name}' has ({detail})").format(
+                name=name, detail=detail
+            ),
             f"{trace.path}:1" if isinstance(error, KeyError) else str(trace.path),
-            hint="the file was edited or written by another version; re-run the scenario",
+            hint=_("the file was edited or written by another version; re-run the scenario"),
         ) from error
     name_providers(report, trace.header.get("providers"))
     return report

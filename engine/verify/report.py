@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.i18n import N_, _
 from engine.trace.tensors import HEAD_VALUES, Summary
 
-SUMMARIZED = "an input is summarized in the trace (more than trace.max_values numbers)"
-MISSING = (
+SUMMARIZED = N_("an input is summarized in the trace (more than trace.max_values numbers)")
+MISSING = N_(
     "an input is not in the trace whole (the parameters of a step without updates, or "
     "clipped weights known by their summary only)"
 )
@@ -136,10 +137,10 @@ class VerifyReport:
     @property
     def verdict(self) -> str:
         if not self.ok:
-            return "NOT verified"
+            return _("NOT verified")
         if not self.complete:
-            return "partly verified: every checked claim holds, but some had no rule"
-        return "verified: every claim holds"
+            return _("partly verified: every checked claim holds, but some had no rule")
+        return _("verified: every claim holds")
 
     def quantities(self) -> set[str]:
         """The names of the quantities that disagree (for tests and scripts)."""
@@ -148,27 +149,32 @@ class VerifyReport:
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
         lines = [
-            f"{self.path}: {len(self.steps)} traced steps, run status {self.status}",
-            f"claims checked: {self.claims} ({self.values} values)",
-            f"disagreements: {len(self.disagreements)}",
-            f"skipped: {skipped}" + (":" if skipped else ""),
+            _("{path}: {steps} traced steps, run status {status}").format(
+                path=self.path, steps=len(self.steps), status=_(self.status)
+            ),
+            _("claims checked: {claims} ({values} values)").format(
+                claims=self.claims, values=self.values
+            ),
+            _("disagreements: {count}").format(count=len(self.disagreements)),
+            _("skipped: {count}").format(count=skipped) + (":" if skipped else ""),
         ]
         for reason, count in sorted(self.skipped.items()):
             names = sorted(self.skipped_quantities.get(reason, ()))
-            lines.append(f"  {count} × {reason}" + (f" ({', '.join(names)})" if names else ""))
-        lines.append(f"tolerance: {self.tolerance}")
+            lines.append(f"  {count} × {_(reason)}" + (f" ({', '.join(names)})" if names else ""))
+        lines.append(_("tolerance: {tolerance}").format(tolerance=self.tolerance))
         if self.problems:
-            lines += [f"problem: {p}" for p in self.problems]
+            lines += [_("problem: {problem}").format(problem=p) for p in self.problems]
         if self.unruled:
-            lines.append(f"not checked, no rule: {sum(self.unruled.values())}:")
-            lines += [f"  {count} × {reason}" for reason, count in sorted(self.unruled.items())]
+            count = sum(self.unruled.values())
+            lines.append(_("not checked, no rule: {count}:").format(count=count))
+            lines += [f"  {count} × {_(reason)}" for reason, count in sorted(self.unruled.items())]
         lines.append(self.verdict)
         return "\n".join(lines)
 
     def format(self) -> str:
         """Every disagreement, then the summary."""
-        parts = [f"warning: {w}" for w in self.warnings]
-        parts += [f"disagreement: {d}" for d in self.disagreements]
+        parts = [_("warning: {warning}").format(warning=w) for w in self.warnings]
+        parts += [_("disagreement: {what}").format(what=d) for d in self.disagreements]
         parts.append(self.summary())
         return "\n".join(parts)
 

@@ -16,6 +16,7 @@ import numpy as np
 from engine.build import in_precision, layer_widths, load_dataset, new_context, traced_sizes
 from engine.components import BuildContext, Data, Optimizer, Schedule
 from engine.errors import BuildError
+from engine.i18n import _
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
@@ -110,10 +111,12 @@ def build_networks(scenario: Scenario, ctx: BuildContext, features: int, d_featu
     )
     if generator.out_features != features:
         raise BuildError(
-            f"G's last layer gives {generator.out_features} numbers per sample, but the data's "
-            f"samples have {features} features",
+            _(
+                "G's last layer gives {out_features} numbers per sample, but the data's samples "
+                "have {features} features"
+            ).format(out_features=generator.out_features, features=features),
             scenario.where(("generator", "layers", len(generator.layers) - 1)),
-            hint=f"give G's last layer units: {features}",
+            hint=_("give G's last layer units: {features}").format(features=features),
         )
     discriminator = build_network(
         _prefixed(spec.discriminator.layers, "D."),
@@ -125,19 +128,23 @@ def build_networks(scenario: Scenario, ctx: BuildContext, features: int, d_featu
     )
     if discriminator.out_features != 1:
         raise BuildError(
-            f"D's last layer gives {discriminator.out_features} numbers per sample; D gives one "
-            f"logit per sample",
+            _(
+                "D's last layer gives {out_features} numbers per sample; D gives one logit per "
+                "sample"
+            ).format(out_features=discriminator.out_features),
             scenario.where(("discriminator", "layers", len(discriminator.layers) - 1)),
-            hint="end D with {type: dense, units: 1} and no activation (the loss applies σ)",
+            hint=_("end D with {type: dense, units: 1} and no activation (the loss applies σ)"),
         )
     last = discriminator.layers[-1]
     activation = getattr(last, "activation", None)
     if activation is not None and activation.config.type == "sigmoid":
         raise BuildError(
-            "D's last layer has a sigmoid, but GAN losses take D's logits and apply σ "
-            "themselves (stable and exact)",
+            _(
+                "D's last layer has a sigmoid, but GAN losses take D's logits and apply σ "
+                "themselves (stable and exact)"
+            ),
             scenario.where(("discriminator", "layers", len(discriminator.layers) - 1)),
-            hint="remove the activation of D's last layer",
+            hint=_("remove the activation of D's last layer"),
         )
     return generator, discriminator
 
@@ -180,10 +187,12 @@ def create_tricks(scenario: Scenario, loss: GanLoss) -> list[GanTrick]:
         trick = scenario.registry.create("gan_tricks", config)
         if trick.needs_labels and not loss.uses_labels:
             raise BuildError(
-                f"trick '{config.type}' changes labels, but loss '{loss.config.type}' has no "
-                f"labels (it compares D's scores directly)",
+                _(
+                    "trick '{type}' changes labels, but loss '{type2}' has no labels (it compares "
+                    "D's scores directly)"
+                ).format(type=config.type, type2=loss.config.type),
                 scenario.where(("tricks", index)),
-                hint="use it with minimax, non_saturating or least_squares, or remove it",
+                hint=_("use it with minimax, non_saturating or least_squares, or remove it"),
             )
         tricks.append(trick)
     return tricks
@@ -199,7 +208,8 @@ def setup_tricks(scenario: Scenario, ctx: BuildContext, tricks: list, setup: dic
             trick.setup(run)
         except ValueError as error:
             raise BuildError(
-                f"trick '{name}': {error}", scenario.where(("tricks", index))
+                _("trick '{name}': {error}").format(name=name, error=error),
+                scenario.where(("tricks", index)),
             ) from None
 
 
@@ -272,7 +282,9 @@ def _last_units(spec) -> int:
     """The number of G's outputs, from the layer configs (the shape after every layer)."""
     shape = output_shape(spec.generator.layers, spec.latent.dim)
     if not isinstance(shape, int):
-        raise BuildError(f"cannot tell how many features G's samples have (found {shape})")
+        raise BuildError(
+            _("cannot tell how many features G's samples have (found {shape})").format(shape=shape)
+        )
     return shape
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.components import StepLoop
 from engine.errors import PluginError
+from engine.i18n import N_, _
 from engine.trace import record
 from plugins.gan.build import GRID, SAMPLE_COUNT, GanBuilt, grad_norm
 from plugins.gan.components import GanBatch
@@ -109,8 +110,10 @@ class GanLoop(StepLoop):
             d_steps = d_steps if answer is None else int(answer)
             if d_steps < 1:
                 raise PluginError(
-                    f"a trick's tracegrad_gan_d_steps asked for {d_steps} D updates at step "
-                    f"{step}; every step needs at least one"
+                    _(
+                        "a trick's tracegrad_gan_d_steps asked for {d_steps} D updates at step "
+                        "{step}; every step needs at least one"
+                    ).format(d_steps=d_steps, step=step)
                 )
         lr_d, lr_g = self.built.lr("D", step), self.built.lr("G", step)
         if traced:
@@ -381,8 +384,10 @@ class GanLoop(StepLoop):
                 "step": step,
                 **tag,
                 "network": "D",
-                "text": "D learns: real samples against G's samples; G's output is detached "
-                "(no gradient flows back to G)",
+                "text": N_(
+                    "D learns: real samples against G's samples; G's output is detached "
+                    "(no gradient flows back to G)"
+                ),
             }
         )
         w.write(
@@ -428,8 +433,10 @@ class GanLoop(StepLoop):
                 "step": step,
                 **tag,
                 "network": "G",
-                "text": "G learns through the frozen D: z -> G -> D, G's loss, backward through "
-                "D into G; D's parameters do not change",
+                "text": N_(
+                    "G learns through the frozen D: z -> G -> D, G's loss, backward through "
+                    "D into G; D's parameters do not change"
+                ),
             }
         )
         w.write(
@@ -463,8 +470,10 @@ class GanLoop(StepLoop):
             for key, grad in term.grads.items():
                 if key not in params:
                     raise PluginError(
-                        f"a trick's term '{term.name}' has a gradient for '{key}', which is no "
-                        f"parameter of {batch.phase.upper()}",
+                        _(
+                            "a trick's term '{name}' has a gradient for '{key}', which is no "
+                            "parameter of {upper}"
+                        ).format(name=term.name, key=key, upper=batch.phase.upper()),
                         hint="parameters: " + ", ".join(params),
                     )
                 params[key].grad = params[key].grad + grad
@@ -522,7 +531,7 @@ class GanLoop(StepLoop):
                 **tag,
                 "from": "D",
                 "to": "G",
-                "text": "D's dL/dx at G's samples is the gradient G's last layer receives",
+                "text": N_("D's dL/dx at G's samples is the gradient G's last layer receives"),
                 "dL/dG(z)": w.tensor(grad_x),
             }
         )

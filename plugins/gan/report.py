@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from engine.errors import TracegradError
+from engine.i18n import N_, _, ngettext, translate_for
 from engine.report import plots
 from engine.report.document import Figure, Report, Section, Table, Text
 from engine.report.numbers import array
@@ -41,77 +42,89 @@ def networks(report: Report) -> list[Section]:
     layers = report.trace.header.get("network") or []
     latent = (report.scenario.get("latent") or {}).get("dim")
     features = (report.trace.header.get("data") or {}).get("features")
-    section = Section("Networks", id="networks")
+    section = Section(_("Networks"), id="networks")
     section.add(
         Text(
-            "G maps a latent vector z to a sample; D maps a sample to a verdict, a "
-            'probability or a score for "real". G never sees the data: it learns only '
-            "from D's gradient at its samples."
+            _(
+                "G maps a latent vector z to a sample; D maps a sample to a verdict, a "
+                'probability or a score for "real". G never sees the data: it learns only '
+                "from D's gradient at its samples."
+            )
         )
     )
     for name, inputs, title, label in (
-        ("G", latent, "Generator G", "latent values z"),
-        ("D", features, "Discriminator D", "features"),
+        ("G", latent, N_("Generator G"), N_("latent values z")),
+        ("D", features, N_("Discriminator D"), N_("features")),
     ):
         own = [layer for layer in layers if layer.get("network") == name]
         if own and inputs:
-            section.add(network_section(title, f"network-{name}", inputs, own, report, label))
+            section.add(network_section(_(title), f"network-{name}", inputs, own, report, _(label)))
     return [section]
 
 
 # --- curves ----------------------------------------------------------------------------------
 
-LOSS_CAPTION = (
+LOSS_CAPTION = N_(
     "D's loss L_D and G's loss L_G at each step. They do not fall together: when one network "
     "gets better, the other's loss rises. With D(x) = D(G(z)) = ½ and labels 1 and 0, "
     "L_D = 2·log 2 ≈ 1.386 and the non-saturating L_G = log 2 ≈ 0.693."
 )
 SCORE_CAPTION = {
-    "probability": "D's mean probability of \"real\" on the real batch, D(x), and on G's batch, "
-    "D(G(z)). A D that wins pushes them apart (towards 1 and 0); when G matches the data, "
-    "D can do no better than ½ for both.",
-    "score": "D's mean score (a critic: no sigmoid) on the real batch, D(x), and on G's batch, "
-    "D(G(z)); the gap between them estimates how far G's samples are from the data.",
+    "probability": N_(
+        "D's mean probability of \"real\" on the real batch, D(x), and on G's batch, "
+        "D(G(z)). A D that wins pushes them apart (towards 1 and 0); when G matches the data, "
+        "D can do no better than ½ for both."
+    ),
+    "score": N_(
+        "D's mean score (a critic: no sigmoid) on the real batch, D(x), and on G's batch, "
+        "D(G(z)); the gap between them estimates how far G's samples are from the data."
+    ),
 }
 
 
 def curves(report: Report) -> list[Section]:
     if len(report.steps()) == 0:
         return []
-    section = Section("Training curves", id="curves")
-    losses = present(report, ("d_loss", "D's loss L_D"), ("g_loss", "G's loss L_G"))
+    section = Section(_("Training curves"), id="curves")
+    losses = present(report, ("d_loss", _("D's loss L_D")), ("g_loss", _("G's loss L_G")))
     if losses:
-        section.add(curve_figure(report, "gan-losses", losses, "Losses", LOSS_CAPTION, log=False))
-    verdicts = present(report, ("D(x)", "mean D(x), real"), ("D(G(z))", "mean D(G(z)), generated"))
+        section.add(
+            curve_figure(report, "gan-losses", losses, _("Losses"), _(LOSS_CAPTION), log=False)
+        )
+    verdicts = present(
+        report, ("D(x)", _("mean D(x), real")), ("D(G(z))", _("mean D(G(z)), generated"))
+    )
     if verdicts:
         output = (report.trace.header.get("loss") or {}).get("output", "probability")
-        caption = SCORE_CAPTION.get(output, SCORE_CAPTION["score"])
+        caption = _(SCORE_CAPTION.get(output, SCORE_CAPTION["score"]))
         section.add(
-            curve_figure(report, "gan-verdicts", verdicts, "D's verdict", caption, log=False)
+            curve_figure(report, "gan-verdicts", verdicts, _("D's verdict"), caption, log=False)
         )
     norms = present(report, ("grad_norm.G", "G"), ("grad_norm.D", "D"))
     if norms:
-        caption = (
+        caption = _(
             "The size of each network's gradient (all its parameters together), log scale: "
             "G's gradient near 0 means D's verdict no longer tells G where to move."
         )
-        title = "Gradient norms ‖∂L/∂θ‖"
+        title = _("Gradient norms ‖∂L/∂θ‖")
         figure = curve_figure(
             report, "gan-gradient-norms", norms, title, caption, band=False, ylabel="‖∂L/∂θ‖"
         )
         section.add(figure)
     for key, network in (("lr.D", "D"), ("lr.G", "G")):
         if report.has_scalar(key):
-            section.add(learning_rate(report, key, f"learning rate of {network}"))
+            section.add(
+                learning_rate(report, key, _("learning rate of {network}").format(network=network))
+            )
     section.blocks.extend(quality(report))
     if report.has_scalar("d_steps"):
         d_steps = report.scalar("d_steps")
         report.claim("d_steps")
         finite = d_steps[np.isfinite(d_steps)]
         if finite.min() != finite.max():
-            caption = "D's updates per step, as the d_steps schedule set them."
+            caption = _("D's updates per step, as the d_steps schedule set them.")
             series = [("d_steps", d_steps)]
-            section.add(curve_figure(report, "d-steps", series, "D updates per step", caption))
+            section.add(curve_figure(report, "d-steps", series, _("D updates per step"), caption))
     return [section]
 
 
@@ -120,34 +133,34 @@ def quality(report: Report) -> list:
     blocks = []
     end = (report.trace.end or {}).get("metrics") or {}
     total = end.get("modes_total")
-    modes = present(report, ("modes", "modes covered"))
+    modes = present(report, ("modes", _("modes covered")))
     if modes:
-        of = f" of {total}" if total else ""
-        caption = (
-            f"Modes{of} with at least one high-quality sample near them (VEEGAN's definition: "
+        of = _(" of {total}").format(total=total) if total else ""
+        caption = _(
+            "Modes{of} with at least one high-quality sample near them (VEEGAN's definition: "
             "within 3 standard deviations of its nearest mode). A drop means mode collapse."
-        )
-        blocks.append(curve_figure(report, "modes", modes, "Modes covered", caption, log=False))
-    good = present(report, ("high_quality", "high-quality fraction"))
+        ).format(of=of)
+        blocks.append(curve_figure(report, "modes", modes, _("Modes covered"), caption, log=False))
+    good = present(report, ("high_quality", _("high-quality fraction")))
     if good:
-        caption = "Fraction of G's samples within 3 standard deviations of their nearest mode."
-        title = "High-quality samples"
+        caption = _("Fraction of G's samples within 3 standard deviations of their nearest mode.")
+        title = _("High-quality samples")
         blocks.append(curve_figure(report, "high-quality", good, title, caption, log=False))
     distances = present(report, ("w1", "Wasserstein-1 (W1)"), ("mmd2", "MMD²"))
     if distances:
-        caption = (
+        caption = _(
             "Distance between G's samples and the data (W1 for 1-D data, MMD² otherwise): "
             "lower is better, 0 when they match."
         )
-        title = "Distance to the data"
+        title = _("Distance to the data")
         blocks.append(curve_figure(report, "distance", distances, title, caption))
-    spread = present(report, ("spread", "spread of G's samples"))
+    spread = present(report, ("spread", _("spread of G's samples")))
     if spread:
-        caption = (
+        caption = _(
             "How far G's samples lie from their mean, √(Σ variance): a collapse to a point "
             "shows as a fall towards 0."
         )
-        blocks.append(curve_figure(report, "spread", spread, "Spread", caption, log=False))
+        blocks.append(curve_figure(report, "spread", spread, _("Spread"), caption, log=False))
     return blocks
 
 
@@ -155,30 +168,32 @@ def quality(report: Report) -> list:
 
 
 def samples(report: Report, steps: list[int]) -> list[Section]:
-    section = Section("Real and generated samples", id="samples")
+    section = Section(_("Real and generated samples"), id="samples")
     features = (report.trace.header.get("data") or {}).get("features") or 0
     missing = []
     for step in steps:
         pictured = pictured_samples(report, step)
         if pictured is not None:
             real, fake, verdict = pictured
-            title = f"step {step}"
-            caption = (
-                f"Step {step}, after its updates: {len(real)} real samples and G(z) for a fixed "
-                "z (the same at every traced step)"
-                + (", over D's verdict" if verdict is not None else "")
-                + "."
+            title = _("step {step}").format(step=step)
+            caption = _(
+                "Step {step}, after its updates: {count} real samples and G(z) for a fixed "
+                "z (the same at every traced step){verdict}."
+            ).format(
+                step=step,
+                count=len(real),
+                verdict=_(", over D's verdict") if verdict is not None else "",
             )
         else:
             real, fake = step_batches(report, step)
             if real is None or fake is None:
                 missing.append(step)
                 continue
-            verdict, title = None, f"step {step}: the batches of D's update"
-            caption = (
-                f"Step {step}: the real batch D saw and G's batch (G's output before this "
+            verdict, title = None, _("step {step}: the batches of D's update").format(step=step)
+            caption = _(
+                "Step {step}: the real batch D saw and G's batch (G's output before this "
                 "step's update of G)."
-            )
+            ).format(step=step)
         figure = sample_figure(real, fake, verdict, title)
         if figure is not None:
             name = report.figure_name(f"samples-step-{step}")
@@ -187,10 +202,15 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
         shown = ", ".join(str(s) for s in missing[:8]) + (" …" if len(missing) > 8 else "")
         section.add(
             Text(
-                f"For traced step{'s' if len(missing) > 1 else ''} {shown} the trace keeps only "
-                "statistics of the batches (they have more numbers than trace.max_values). "
-                "Run with a larger trace.max_values (e.g. --set trace.max_values=1024) to "
-                "see them here."
+                ngettext(
+                    "For traced step {shown} the trace keeps only statistics of the "
+                    "batches (they have more numbers than trace.max_values). Run with a larger "
+                    "trace.max_values (e.g. --set trace.max_values=1024) to see them here.",
+                    "For traced steps {shown} the trace keeps only statistics of the "
+                    "batches (they have more numbers than trace.max_values). Run with a larger "
+                    "trace.max_values (e.g. --set trace.max_values=1024) to see them here.",
+                    len(missing),
+                ).format(shown=shown)
             )
         )
     section.blocks.extend(final_samples(report, features))
@@ -256,13 +276,21 @@ def final_samples(report: Report, features: int) -> list:
     try:
         run, data = trained_run(report)
     except (TracegradError, OSError, ValueError, KeyError) as error:
-        return [Text(f"The trained networks could not be loaded from the run folder: {error}")]
+        return [
+            Text(
+                _("The trained networks could not be loaded from the run folder: {error}").format(
+                    error=error
+                )
+            )
+        ]
     seed = int(report.trace.header.get("seed") or 0)
     fake = run.generate(FINAL_SAMPLES, seed=seed)
     rng = np.random.default_rng(seed)
     real = data[rng.choice(len(data), size=min(FINAL_SAMPLES, len(data)), replace=False)]
     verdict = decision(run, real, fake)
-    title = f"after {(report.trace.end or {}).get('steps_completed', 'all')} steps"
+    title = _("after {count} steps").format(
+        count=(report.trace.end or {}).get("steps_completed", _("all"))
+    )
     figure = sample_figure(real, fake, verdict, title)
     blocks = []
     if figure is not None:
@@ -272,25 +300,25 @@ def final_samples(report: Report, features: int) -> list:
     side = math.isqrt(features)
     if features > 2 and side * side == features:
         limits = (real.min(), real.max())
-        real_grid = plots.image_grid(real[:32], side, "real data", limits=limits)
+        real_grid = plots.image_grid(real[:32], side, _("real data"), limits=limits)
         name = report.figure_name("samples-real")
-        caption = "Real images from the data set, for comparison."
+        caption = _("Real images from the data set, for comparison.")
         blocks.append(Figure(name, plots.to_svg(real_grid, name), caption, alt=caption))
     return blocks
 
 
 def final_caption(features: int, count: int) -> str:
     if features == 1:
-        return (
-            f"{count} samples of the trained G against the data, as densities; the black "
+        return _(
+            "{count} samples of the trained G against the data, as densities; the black "
             "curve is D's verdict D(x) at each point (right axis)."
-        )
+        ).format(count=count)
     if features == 2:
-        return (
-            f"{count} samples of the trained G (black) against the data (blue), over D's "
+        return _(
+            "{count} samples of the trained G (black) against the data (blue), over D's "
             "verdict at each point of the plane (red: D says real, blue: D says fake)."
-        )
-    return "Images drawn by the trained G."
+        ).format(count=count)
+    return _("Images drawn by the trained G.")
 
 
 def trained_run(report: Report):
@@ -325,34 +353,42 @@ def decision(run, real: np.ndarray, fake: np.ndarray):
 
 
 def tricks(report: Report) -> list[Section]:
-    section = Section("Tricks and labels", id="tricks")
+    section = Section(_("Tricks and labels"), id="tricks")
     configs = report.scenario.get("tricks") or []
     changes = trick_changes(report)
     if not configs:
-        section.add(Text("No GAN tricks were enabled: D and G trained with the plain loss."))
+        section.add(Text(_("No GAN tricks were enabled: D and G trained with the plain loss.")))
     for config in configs:
         name = config.get("type", "?")
         settings = ", ".join(f"{k} {v}" for k, v in config.items() if k != "type" and v is not None)
-        part = Section(f"Trick: {name}", id=f"trick-{name}")
-        part.add(Text(f"Settings: {settings}." if settings else "Default settings."))
+        part = Section(_("Trick: {name}").format(name=name), id=f"trick-{name}")
+        part.add(
+            Text(
+                _("Settings: {settings}.").format(settings=settings)
+                if settings
+                else _("Default settings.")
+            )
+        )
         note = trick_note(name)
         if note:
             part.add(Text(note))
         seen = changes.get(name, [])
         if seen:
             rows = [[str(step), change] for step, change in seen[:12]]
-            part.add(Table(["step", "what it changed"], rows))
+            part.add(Table([_("step"), _("what it changed")], rows))
         else:
-            part.add(Text("The traced steps hold no record of a change by this trick."))
+            part.add(Text(_("The traced steps hold no record of a change by this trick.")))
         section.add(part)
     rows = label_rows(report)
     if rows:
         section.add(
             Text(
-                "The labels actually used at the traced steps, after every trick (D: 1 means "
-                "real, 0 fake; G is trained towards D's label for real):"
+                _(
+                    "The labels actually used at the traced steps, after every trick (D: 1 means "
+                    "real, 0 fake; G is trained towards D's label for real):"
+                )
             ),
-            Table(["step", "D's real targets", "D's fake targets", "G's target"], rows),
+            Table([_("step"), _("D's real targets"), _("D's fake targets"), _("G's target")], rows),
         )
     return [section]
 
@@ -363,7 +399,8 @@ def trick_changes(report: Report) -> dict[str, list[tuple[int, str]]]:
     for record in report.trace.records:
         if record["type"] == "trick":
             text = record.get("change") or record.get("text") or ""
-            where = f"{record.get('phase', '')} phase".strip()
+            where = _("{phase} phase").format(phase=record.get("phase", ""))
+            text = _(text) if text else text
             entry = (record["step"], f"{text} ({where})" if record.get("phase") else text)
             found.setdefault(record.get("trick", "?"), []).append(entry)
     return found
@@ -377,7 +414,8 @@ def trick_note(name: str) -> str | None:
     if component is None:
         return None
     doc = inspect.cleandoc(component.implementation.__doc__ or "")
-    return " ".join(doc.split("\n\n")[0].split()) or None
+    note = " ".join(doc.split("\n\n")[0].split())
+    return translate_for(component.implementation.__module__, note) or None
 
 
 def label_rows(report: Report) -> list[list[str]]:

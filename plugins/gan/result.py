@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.i18n import _
 from engine.network import Network
 from engine.result import RunResult
 from engine.scenario import Scenario
@@ -62,26 +63,30 @@ class GanRunResult(RunResult):
         return self.built.loss.score(logits)
 
     def summary(self) -> str:
-        parts = [f"{self.scenario.spec.name}: {self.status}", f"{self.steps_completed} steps"]
+        name, steps = self.scenario.spec.name, self.steps_completed
+        parts = [f"{name}: {_(self.status)}", _("{count} steps").format(count=steps)]
         if self.history:
             last = self.history[-1]
-            parts.append(f"D loss {last['d_loss']:.4g}, G loss {last['g_loss']:.4g}")
+            losses = _("D loss {d:.4g}, G loss {g:.4g}")
+            parts.append(losses.format(d=last["d_loss"], g=last["g_loss"]))
         metrics = self.metrics
         if "modes" in metrics:
-            parts.append(f"modes {metrics['modes']}/{metrics['modes_total']}")
-            parts.append(f"high-quality {100 * metrics['high_quality']:.1f}%")
+            modes = _("modes {modes}/{total}")
+            parts.append(modes.format(modes=metrics["modes"], total=metrics["modes_total"]))
+            quality = _("high-quality {percent:.1f}%")
+            parts.append(quality.format(percent=100 * metrics["high_quality"]))
         if "w1" in metrics:
             parts.append(f"W1 {metrics['w1']:.4g}")
         if "mmd2" in metrics:
             parts.append(f"MMD² {metrics['mmd2']:.3g}")
-        parts.append(f"{self.seconds:.2f} s")
+        parts.append(_("{seconds:.2f} s").format(seconds=self.seconds))
         if self.trace_path is not None:
-            parts.append(f"trace: {self.trace_path}")
-        text = ", ".join(parts)
+            parts.append(_("trace: {path}").format(path=self.trace_path))
+        text = _(", ").join(parts)
         if self.message and self.status != "completed":
             text += f"\n  {self.message}"
         for warning in self.warnings:
-            text += f"\n  warning: {warning}"
+            text += "\n  " + _("warning: {warning}").format(warning=warning)
         return text
 
 
@@ -156,7 +161,7 @@ def load_gan_run(scenario: Scenario, params: dict, loaded) -> GanRunResult:
         raise TraceError(
             f"params.npz in {folder} lacks {', '.join(missing[:3])}"
             + (" ..." if len(missing) > 3 else ""),
-            hint="the folder's scenario.yaml and params.npz come from different runs",
+            hint=_("the folder's scenario.yaml and params.npz come from different runs"),
         )
     built.generator.load_state(params)
     built.discriminator.load_state(params)

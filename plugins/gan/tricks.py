@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine import hookimpl
 from engine.components import ComponentConfig
+from engine.i18n import _
 from plugins.gan.components import GanTrick, describe_values
 
 #: A label given as one number, or as a range [low, high] drawn uniformly per sample.
@@ -25,7 +26,9 @@ Label = float | tuple[float, float]
 
 def _check_range(value):
     if isinstance(value, tuple) and value[0] > value[1]:
-        raise ValueError(f"a range is [low, high] with low <= high, found {list(value)}")
+        raise ValueError(
+            _("a range is [low, high] with low <= high, found {list}").format(list=list(value))
+        )
     return value
 
 
@@ -221,7 +224,11 @@ class Packing(GanTrick):
         super().setup(run)
         m = self.config.samples
         if run.batch_size % m:
-            raise ValueError(f"train.batch_size {run.batch_size} is not a multiple of {m}")
+            raise ValueError(
+                _("train.batch_size {batch_size} is not a multiple of {m}").format(
+                    batch_size=run.batch_size, m=m
+                )
+            )
 
     def pack(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x) // self.config.samples, -1)
@@ -361,11 +368,13 @@ class FeatureMatching(GanTrick):
         layers = [layer.name for layer in run.discriminator.layers]
         if self.config.layer is None:
             if len(layers) < 2:
-                raise ValueError("D has one layer: there are no intermediate features to match")
+                raise ValueError(_("D has one layer: there are no intermediate features to match"))
             self.layer = layers[-2]
         elif self.config.layer not in layers:
             raise ValueError(
-                f"D has no layer '{self.config.layer}'; D's layers: {', '.join(layers)}"
+                _("D has no layer '{layer}'; D's layers: {names}").format(
+                    layer=self.config.layer, names=", ".join(layers)
+                )
             )
         else:
             self.layer = self.config.layer
@@ -510,9 +519,14 @@ class GradientPenalty(GanTrick):
             if kind in PIECEWISE_LINEAR:
                 continue
             raise ValueError(
-                f"the gradient penalty needs a second-order backward, written for dense "
-                f"layers with {', '.join(sorted(PIECEWISE_LINEAR))} activations; D's layer "
-                f"'{layer.name}' is {layer.describe()}"
+                _(
+                    "the gradient penalty needs a second-order backward, written for dense layers "
+                    "with {names} activations; D's layer '{name}' is {describe}"
+                ).format(
+                    names=", ".join(sorted(PIECEWISE_LINEAR)),
+                    name=layer.name,
+                    describe=layer.describe(),
+                )
             )
 
     def input_gradient(self, network, x: np.ndarray):
@@ -606,7 +620,9 @@ class DStepsScheduleConfig(ComponentConfig):
     def _ordered(cls, phases):
         starts = [p.start for p in phases]
         if starts != sorted(set(starts)):
-            raise ValueError(f"phases must start at increasing steps, found {starts}")
+            raise ValueError(
+                _("phases must start at increasing steps, found {starts}").format(starts=starts)
+            )
         return phases
 
 

@@ -17,6 +17,7 @@ from engine.build import (
 )
 from engine.components import Activation, BuildContext, Data, Loss, Optimizer, Schedule, TargetError
 from engine.errors import BuildError
+from engine.i18n import _
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network, input_shape
 from engine.scenario import Scenario
@@ -55,19 +56,21 @@ def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
     data = load_dataset(scenario, ctx)
     if data.y is None:
         raise BuildError(
-            f"data set '{spec.data.type}' has no targets (it is a distribution to sample, "
-            f"for a GAN), so there is nothing to learn with a loss",
+            _(
+                "data set '{type}' has no targets (it is a distribution to sample, for a GAN), so "
+                "there is nothing to learn with a loss"
+            ).format(type=spec.data.type),
             scenario.where(("data",)),
-            hint="use a labeled data set such as moons, spirals, sine or csv",
+            hint=_("use a labeled data set such as moons, spirals, sine or csv"),
         )
     data = in_precision(data, ctx.dtype)
     fraction = spec.train.validation_split
     if fraction:
         if data.x_val is not None:
             raise BuildError(
-                f"data set '{spec.data.type}' brings its own validation data",
+                _("data set '{type}' brings its own validation data").format(type=spec.data.type),
                 scenario.where(("train", "validation_split")),
-                hint="leave out train.validation_split",
+                hint=_("leave out train.validation_split"),
             )
         try:
             data = hold_out(data, fraction, ctx.rng("split"))
@@ -75,7 +78,7 @@ def load_data(scenario: Scenario, ctx: BuildContext) -> Data:
             raise BuildError(
                 str(error),
                 scenario.where(("train", "validation_split")),
-                hint="use more samples or a different fraction",
+                hint=_("use more samples or a different fraction"),
             ) from None
     return data
 
@@ -136,18 +139,23 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
         targets = loss.prepare_target(data.y, network.out_features)
     except TargetError as error:
         raise BuildError(
-            f"loss '{spec.loss.type}' cannot take the data's targets: {error}",
+            _("loss '{type}' cannot take the data's targets: {error}").format(
+                type=spec.loss.type, error=error
+            ),
             scenario.where(("loss",)),
-            hint="choose a loss that fits the targets (see `tracegrad plugins --kind losses`)",
+            hint=_("choose a loss that fits the targets (see `tracegrad plugins --kind losses`)"),
         ) from None
     except ValueError as error:
         last = network.layers[-1]
         raise BuildError(
-            f"the last layer '{last.name}' gives {network.out_features} outputs per "
-            f"sample, which does not fit the data's targets for loss "
-            f"'{spec.loss.type}': {error}",
+            _(
+                "the last layer '{name}' gives {out_features} outputs per sample, which does not "
+                "fit the data's targets for loss '{type}': {error}"
+            ).format(
+                name=last.name, out_features=network.out_features, type=spec.loss.type, error=error
+            ),
             scenario.where(("model", "layers", len(network.layers) - 1)),
-            hint="make the last layer's units match the targets",
+            hint=_("make the last layer's units match the targets"),
         ) from None
     if np.issubdtype(targets.dtype, np.floating):
         targets = targets.astype(ctx.dtype, copy=False)
