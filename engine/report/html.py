@@ -156,7 +156,8 @@ def block(item, level: int) -> str:
         caption = f"<figcaption>{inline(item.caption)}</figcaption>" if item.caption else ""
         label = html.escape(item.alt or item.caption, quote=True)
         svg = item.svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
-        return f'<figure id="figure-{item.name}">\n{svg}\n{caption}</figure>'
+        step = "" if item.step is None else f' data-step="{item.step}"'
+        return f'<figure id="figure-{item.name}"{step}>\n{svg}\n{caption}</figure>'
     if isinstance(item, Code):
         return f"<pre>{html.escape(item.text)}</pre>"
     if isinstance(item, Notice):

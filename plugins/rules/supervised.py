@@ -7,7 +7,8 @@ links a step to the data, to the step before and to the per-step scalars:
   with those values;
 - the state an optimizer starts a step from is the state the step before left;
 - the scalars' lr, loss and per-layer gradient norms ‖dL/dθ‖ are the traced ones;
-- the end record's step count and final loss are the scalars'.
+- the end record's step count and final loss are the scalars';
+- a ``learned`` surface or curve is the network's output on its grid (``learned``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from engine.trace.reader import Trace, require_sections
 from engine.trace.tensors import decode
 from engine.verify import losses, steps
 from engine.verify.report import SUMMARIZED, Checker, Place
+from plugins.rules.learned import check_learned
 
 NOT_TRACED = "continuity (before = the previous after): the step before is not traced"
 
@@ -71,6 +73,7 @@ def verify_supervised(trace: Trace, check: Checker) -> list[int]:
         check_step(check, checker, scenario, records, previous, rows, trace.end is not None)
         previous = records
     check_end(check, trace, rows, train)
+    check_learned(check, network, trace.records, scenario)
     return traced
 
 
