@@ -17,6 +17,7 @@ import math
 import re
 from importlib import resources
 
+from engine.report import ids
 from engine.report.document import (
     Code,
     Equations,
@@ -102,9 +103,13 @@ def render_page(report: Report) -> str:
     )
 
 
-def render_fragment(report: Report) -> str:
-    """The report as one <div> with its own <style>, for a notebook cell."""
-    return f"<style>{CSS}{PLAYER_CSS}</style>\n{_body(report)}\n{_script(report)}"
+def render_fragment(report: Report, prefix: str | None = None) -> str:
+    """The report as one <div> with its own <style>, for a notebook cell; its ids start with
+    ``prefix`` (default: one unique to this report, ``engine.report.ids``), so several
+    reports work in one notebook."""
+    prefix = prefix or ids.new_prefix(str(report.trace.path))
+    body = ids.scoped(_body(report), prefix)
+    return f"<style>{CSS}{PLAYER_CSS}</style>\n{body}\n{_script(report)}"
 
 
 def _body(report: Report) -> str:
