@@ -23,7 +23,10 @@ from engine.components import ComponentConfig, Reporter
 from engine.report import plots
 from engine.report.document import Figure, Section, Text
 
-CLASS_MAPS = ["Blues", "Reds", "Greens", "Purples", "Oranges", "Greys"]
+#: Pictures of a smooth output, drawn from the grid's own pixels (a few KiB) and scaled by
+#: the browser; class regions and confusion matrices keep their sharp cells.
+SMOOTH = ("surface", "units")
+PIXELATED = ' style="image-rendering:crisp-edges;image-rendering:pixelated"'
 
 
 class LearnedConfig(ComponentConfig):
@@ -55,6 +58,8 @@ class Learned(Reporter):
             for suffix, figure, caption in DRAW[kind](record, data, task, scale):
                 name = report.figure_name(f"learned-{suffix}-step-{step}")
                 svg = plots.to_svg(figure, name)
+                if suffix in SMOOTH:  # the grid's few pixels, scaled smoothly by the browser
+                    svg = svg.replace(PIXELATED, "")
                 section.add(Figure(name, svg, f"Step {step}: {caption}", step=step))
         return [section]
 
@@ -133,7 +138,7 @@ def draw_surface(record, data, task, scale):
             cmap=cmap,
             vmin=low,
             vmax=high,
-            interpolation="bilinear",
+            interpolation="none",
         )
         if task == "binary":
             ax.contour(xs, ys, values, levels=[0.5], colors="#222222", linewidths=1.0)
@@ -172,7 +177,7 @@ def _regions(xs, ys, output, points, y):
         origin="lower",
         extent=(xs[0], xs[-1], ys[0], ys[-1]),
         aspect="auto",
-        interpolation="nearest",
+        interpolation="none",
     )
     if len(points) and y is not None:
         ax.scatter(
@@ -210,7 +215,7 @@ def _units(units: dict):
                 cmap="RdBu_r",
                 vmin=-bound,
                 vmax=bound,
-                interpolation="bilinear",
+                interpolation="none",
             )
             ax.set_xticks([])
             ax.set_yticks([])
@@ -260,17 +265,27 @@ def draw_images(record, data, task, scale):
         count = min(len(pixels), len(samples["predicted"]))
         columns = min(count, 8)
         rows = math.ceil(count / columns)
+        # one mosaic (one embedded picture), a gap of one pixel and a label row per image row
+        cell_h, cell_w = height + 4, width + 1
+        mosaic = np.full((rows * cell_h, columns * cell_w), np.nan)
         figure = plots.new_figure(0.75 * columns + 0.2, 0.9 * rows + 0.1, margins=None)
+        ax = figure.add_subplot()
         for index in range(count):
-            ax = figure.add_subplot(rows, columns, index + 1)
-            ax.imshow(pixels[index].reshape(height, width), cmap="gray_r", interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            r, c = divmod(index, columns)
+            top, left = r * cell_h + 4, c * cell_w
+            mosaic[top : top + height, left : left + width] = pixels[index].reshape(height, width)
             predicted, target = samples["predicted"][index], samples["target"][index]
-            colour = "#2ca02c" if predicted == target else "#d62728"
-            ax.set_title(
-                f"{predicted} ({samples['probability'][index]:.0%})", fontsize=7, color=colour
+            ax.text(
+                left + width / 2 - 0.5,
+                top - 1.2,
+                f"{predicted} ({samples['probability'][index]:.0%})",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="#2ca02c" if predicted == target else "#d62728",
             )
+        ax.imshow(mosaic, cmap="gray_r", interpolation="none")
+        ax.set_axis_off()
         right = sum(p == t for p, t in zip(samples["predicted"], samples["target"]))
         caption = f"predicted class (probability) of {count} training images, {right} right."
         yield "samples", figure, caption
