@@ -175,3 +175,45 @@ def test_the_size_estimate_counts_the_pictures(tmp_path):
     written = len(record["grid"]["output"]) + 2 * learned.GRID + 12
     written += sum(np.asarray(layer["a"]).size for layer in record["units"]["layers"])
     assert written == size
+
+
+SHRINK = '''
+import engine
+
+
+class Shrink:
+    """A constraint after each update: every parameter halved."""
+
+    @engine.hookimpl
+    def tracegrad_supervised_after_update(self, network, step):
+        for parameter in network.parameters:
+            parameter.value *= 0.5
+        return "halved every parameter"
+
+
+@engine.hookimpl
+def tracegrad_step_plugins(scenario):
+    return [Shrink()]
+'''
+
+
+def test_parameters_changed_after_the_update_make_the_surface_a_picture(tmp_path):
+    """The learned record follows the after_update note and pictures the changed network;
+    the updates' after no longer give it, so verify counts it as a picture, not a claim."""
+    plugin = tmp_path / "shrink.py"
+    plugin.write_text(SHRINK, encoding="utf-8")
+    trace = tmp_path / "trace.jsonl"
+    engine.run(
+        SCENARIOS / "xor.yaml",
+        trace=trace,
+        overrides={"train.steps": 3, "trace.steps": [0]},
+        plugins=[str(plugin)],
+    )
+    trace = read_trace(trace)
+    for step in trace.traced_steps:
+        kinds = [r["type"] for r in trace.step_records(step)]
+        assert kinds[-2:] == ["hook", "learned"]
+    assert trace.traced_steps == [0, 2]  # not in a row: no before = previous after to check
+    report = verify_trace(trace.path)
+    assert report.ok, report.format()
+    assert report.pictures[learned_rules.CHANGED] == len(trace.traced_steps)
