@@ -17,11 +17,13 @@ import math
 from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
 from engine.report import plots
 from engine.report.document import Figure, Section, Text
+from engine.report.sections import sample_steps
 
 #: Pictures of a smooth output, drawn from the grid's own pixels (a few KiB) and scaled by
 #: the browser; class regions and confusion matrices keep their sharp cells.
@@ -31,6 +33,12 @@ PIXELATED = ' style="image-rendering:crisp-edges;image-rendering:pixelated"'
 
 class LearnedConfig(ComponentConfig):
     type: Literal["learned"] = "learned"
+    max_steps: int = Field(
+        6,
+        ge=1,
+        le=50,
+        description="Traced steps pictured (the first, the last, between), as in the player.",
+    )
 
 
 def learned_records(trace) -> list[dict]:
@@ -49,6 +57,8 @@ class Learned(Reporter):
         if not records:
             return []
         data = next((r["data"] for r in records if "data" in r), None)
+        shown = set(sample_steps([r["step"] for r in records], self.config.max_steps))
+        records = [r for r in records if r["step"] in shown]
         task = (report.trace.header.get("data") or {}).get("task", "regression")
         section = Section("What the network learned", id="learned")
         section.add(Text(INTRO[records[0]["picture"]]))

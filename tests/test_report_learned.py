@@ -4,6 +4,7 @@ verifier makes of it, and the report's pictures drawn from it (trace alone)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -217,3 +218,13 @@ def test_parameters_changed_after_the_update_make_the_surface_a_picture(tmp_path
     report = verify_trace(trace.path)
     assert report.ok, report.format()
     assert report.pictures[learned_rules.CHANGED] == len(trace.traced_steps)
+
+
+def test_a_trace_of_every_step_pictures_six_of_them(tmp_path):
+    trace = run(tmp_path, "xor", **{"train.steps": 40, "trace.every": 1})
+    assert len(pictures(trace)) == 40
+    html = render_html(trace)
+    drawn = sorted({int(s) for s in re.findall(r'id="figure-learned-surface-step-(\d+)"', html)})
+    assert drawn == [0, 8, 16, 23, 31, 39]  # the first, the last, evenly between
+    player = json.loads(re.search(r'tg-player-data">(.*?)</script>', html, re.S).group(1))
+    assert [s["step"] for s in player["steps"]] == drawn, "the pictures follow the player's steps"
