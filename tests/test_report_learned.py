@@ -228,3 +228,11 @@ def test_a_trace_of_every_step_pictures_six_of_them(tmp_path):
     assert drawn == [0, 8, 16, 23, 31, 39]  # the first, the last, evenly between
     player = json.loads(re.search(r'tg-player-data">(.*?)</script>', html, re.S).group(1))
     assert [s["step"] for s in player["steps"]] == drawn, "the pictures follow the player's steps"
+
+
+def test_images_of_a_convolutional_network_too(tmp_path):
+    trace = run(tmp_path, "cnn_digits", **{"train.steps": 2})
+    first = pictures(trace)[0]
+    assert first["picture"] == "images" and first["data"]["shape"] == [8, 8]
+    assert np.asarray(first["confusion"]).sum() == trace.header["data"]["samples"]
+    assert 'id="figure-learned-confusion-step-1"' in render_html(trace)
