@@ -50,6 +50,7 @@ BUILTIN_PLUGINS = (
     "plugins.reporters",
     "plugins.gan.reporters",
     "plugins.image_report",
+    "plugins.learned_report",
 )
 
 #: Kind of component -> (registration hook, base class every implementation derives from).

@@ -205,8 +205,11 @@ def player_section(
         "player), Play, and the slider over the steps. Click or focus a unit, an edge or a "
         "bias (the square 1) to see its equation with the trace's numbers; hover for the "
         "full-precision value. Edges are coloured by weight going forward and by ∂L/∂W going "
-        "backward (blue positive, red negative, thicker is larger); values are sample 1's."
+        "backward (blue positive, red negative, thicker is larger). Follow chooses the sample "
+        "of the batch whose values are shown (sample 1 at first)."
     ).format(steps=steps)
+    if any(record.get("type") == "learned" for record in report.trace.records):
+        text += " " + _("The pictures of what the network learned below follow the selected step.")
     return [Section(_("Step player"), [Text(text), block], id="player")]
 
 

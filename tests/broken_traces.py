@@ -126,6 +126,29 @@ def rewrite_update(record: dict, applied: np.ndarray, state: dict) -> None:
     }
 
 
+def repicture(records: list[dict], step: int) -> None:
+    """Redraw step ``step``'s ``learned`` record from its rewritten updates, as the buggy
+    engine would have drawn it: XOR_NETWORK's output (tanh, then sigmoid) on the grid, and
+    the hidden layer's a on the unit grid."""
+    after = {
+        r["param"]: np.asarray(r["after"])
+        for r in records
+        if r["type"] == "update" and r["step"] == step
+    }
+
+    def hidden(points):
+        return np.tanh(points @ after["hidden.W"] + after["hidden.b"])
+
+    def grid(axes):
+        mesh = np.meshgrid(*(np.asarray(a) for a in axes))
+        return np.stack([m.ravel() for m in mesh], axis=1)
+
+    picture = find(records, "learned", step)
+    z = hidden(grid(picture["grid"]["axes"])) @ after["output.W"] + after["output.b"]
+    picture["grid"]["output"] = (1 / (1 + np.exp(-z))).tolist()
+    picture["units"]["layers"][0]["a"] = hidden(grid(picture["units"]["axes"])).tolist()
+
+
 def adam_with(records: list[dict], *, eps_inside=False, no_bias_correction=False, swap=False):
     """Rewrite every Adam update of the last step with a wrong rule (from the previous
     step's recorded state, so only this step is wrong)."""
@@ -152,6 +175,7 @@ def adam_with(records: list[dict], *, eps_inside=False, no_bias_correction=False
             applied = -lr * m_hat / (np.sqrt(v_hat) + eps)
         state = {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
         rewrite_update(record, applied, state)
+    repicture(records, step)
     return records
 
 
@@ -163,6 +187,7 @@ def sgd_momentum_reset(records: list[dict]):
         if record["type"] == "update" and record["step"] == step:
             velocity = np.asarray(record["grad"])
             rewrite_update(record, -record["lr"] * velocity, {"velocity": velocity})
+    repicture(records, step)
     return records
 
 

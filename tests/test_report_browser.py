@@ -250,6 +250,14 @@ def test_report_renders_in_chromium(browser, scenario, tmp_path):
     report = write_report(run.run_dir, tmp_path / "report.html")
     session = browser.open(report.resolve().as_uri())
     assert browser.console_errors() == []
+    # the player hides the pictures of the steps it is not on (they follow its slider):
+    # each hidden one is a step's picture, and all are shown again to be measured
+    unhidden = browser.evaluate(
+        session,
+        "[...document.querySelectorAll('figure[hidden]')].map(f => (f.hidden = false,"
+        " f.dataset.step !== undefined))",
+    )
+    assert all(unhidden)
     found = browser.evaluate(session, CHECK_IMAGES)
     assert found["svg"], "the report has figures"
     for kind in ("img", "svg", "inner"):

@@ -272,3 +272,81 @@ def test_gan_step_in_the_player(browser, tmp_path):
     assert f"b₁ ← {fmt(update['after'][0])}" in state["equation"]
     page.shot("player-gan-g-update")
     assert browser.console_errors() == []
+
+
+VISIBLE_PICTURES = """
+[...document.querySelectorAll('figure[data-step]')]
+  .filter(f => !f.hidden && f.getBoundingClientRect().height > 0).map(f => +f.dataset.step)
+"""
+
+
+def test_the_student_chooses_the_sample_to_follow(browser, tmp_path):
+    """The list "Follow" is reached with Tab and changed with ↓: every unit's value and
+    equation is then the chosen sample's; the pictures of what was learned follow the
+    slider's step."""
+    run = engine.run(SCENARIOS / "xor.yaml", overrides={"train.steps": 30}, run_dir=tmp_path)
+    trace = read_trace(run.trace_path)
+    report = write_report(run.run_dir, tmp_path / "report.html")
+    page = Page(browser, browser.open(report.resolve().as_uri()))
+    picker = ".tg-player select.tg-sample"
+    label = browser.evaluate(page.session, f"document.querySelector('{picker}').ariaLabel")
+    assert label == "Sample of the batch to follow"
+    options = browser.evaluate(
+        page.session, f"[...document.querySelector('{picker}').options].map(o => o.text)"
+    )
+    assert options == [f"sample {n} of 4" for n in range(1, 5)]
+    assert browser.evaluate(page.session, VISIBLE_PICTURES) == [0, 0]  # surface, unit maps
+
+    hidden = _records(trace, 0, "forward", layer="hidden")[0]["values"]
+    state = page.click("n:1:0")
+    assert state["equation"].endswith(f"= {fmt(hidden['a'][0][0])}")
+    browser.evaluate(page.session, "document.querySelector('.tg-player input').focus()")
+    page.key("Tab", 9)
+    focused = "document.activeElement.classList.contains('tg-sample')"
+    assert browser.evaluate(page.session, focused), "Tab reaches the list"
+    page.key("ArrowDown", 40)
+    page.key("ArrowDown", 40)
+    sample = browser.evaluate(page.session, "+document.querySelector('.tg-player').dataset.sample")
+    assert sample == 2
+    state = page.click("n:1:0")  # sample 3's z₁ and a₁ with its own x
+    x = hidden["x"][2]
+    assert f"= {fmt(x[0])} × " in state["equation"] and f"+ {fmt(x[1])} × " in state["equation"]
+    assert f"= {fmt(hidden['z'][2][0])}\n" in state["equation"]
+    assert state["equation"].endswith(f"= {fmt(hidden['a'][2][0])}")
+    value = browser.evaluate(
+        page.session,
+        "document.querySelector('.tg-player [data-key=\"n:0:1\"] .tg-value').textContent",
+    )
+    assert float(value) == pytest.approx(x[1])
+    state = page.until("backward through output")
+    back = _records(trace, 0, "backward", layer="output")[0]["values"]
+    state = page.click("n:2:0")
+    assert state["equation"].split("= ")[-1] == fmt(back["dL/dz"][2][0])
+    page.shot("player-sample-choice")
+
+    # the slider by keyboard: the next traced step, its pictures only; the sample stays
+    browser.evaluate(page.session, "document.querySelector('.tg-player input').focus()")
+    state = page.key("ArrowRight", 39)
+    assert state["step"] == trace.traced_steps[1]
+    assert browser.evaluate(page.session, VISIBLE_PICTURES) == [1, 1]
+    page.key("End", 35)
+    assert browser.evaluate(page.session, VISIBLE_PICTURES) == [29, 29]
+    _section_shot(page, "learned", "learned-xor")
+    sample = browser.evaluate(page.session, "+document.querySelector('.tg-player').dataset.sample")
+    assert sample == 2
+    assert browser.console_errors() == []
+
+
+def _section_shot(page: Page, heading: str, name: str) -> None:
+    """A screenshot of the section under heading id ``heading`` (as the page shows it now)."""
+    box = page.browser.evaluate(
+        page.session,
+        f"(() => {{ const s = document.getElementById('{heading}').closest('section');"
+        "s.scrollIntoView(); const r = s.getBoundingClientRect();"
+        "return {x: r.x, y: r.y + scrollY, width: r.width, height: r.height}; })()",
+    )
+    path = ARTIFACTS / f"{name}.png"
+    page.browser.screenshot(page.session, path, box)
+    assert path.stat().st_size > 5_000
+    if os.environ.get("TRACEGRAD_UPDATE_README_SCREENSHOT"):
+        shutil.copyfile(path, IMAGES / path.name)

@@ -156,7 +156,9 @@ def picture_slot():
 def test_a_plugin_extends_a_kinds_order(honest, tmp_path, picture_slot):
     lines = lines_of(honest["supervised"])
     picture = json.dumps({"type": "picture", "step": 0, "what": "the learned function"})
-    last_update = max(i for i, line in enumerate(lines) if '"step":0' in line)
+    last_update = max(
+        i for i, line in enumerate(lines) if '"step":0' in line and '"type":"update"' in line
+    )
     in_place = [*lines[: last_update + 1], picture, *lines[last_update + 1 :]]
     path = tmp_path / "extended.jsonl"
     path.write_text("\n".join(in_place) + "\n", encoding="utf-8")

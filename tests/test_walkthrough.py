@@ -84,6 +84,7 @@ def test_trace_layout(walkthrough):
         "update",
         "update",
         "update",
+        "learned",  # what the network computes after the updates (plugins/supervised/learned.py)
     ]
     assert [r["layer"] for r in trace.step_records(0) if r["type"] == "backward"] == [
         "output",

@@ -15,6 +15,8 @@ plugins (``engine.components.Reporter``; the built-ins are in ``plugins/reporter
     sections      building blocks for sections: network diagram, curves, sampled steps
     plots         matplotlib figures as SVG text
     html, markdown, terminal   the renderings
+    ids           a report's ids made unique to it (several reports in one notebook)
+    player        the step player's data (player.js draws it)
 """
 
 from __future__ import annotations

@@ -49,12 +49,14 @@ class Table:
 
 @dataclass
 class Figure:
-    """An SVG picture; ``name`` is unique in the report (file name in Markdown)."""
+    """An SVG picture; ``name`` is unique in the report (file name in Markdown). ``step``:
+    the traced step it pictures, if one (the step player shows the selected step's)."""
 
     name: str
     svg: str
     caption: str
     alt: str = ""
+    step: int | None = None
 
 
 @dataclass

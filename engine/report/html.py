@@ -18,6 +18,7 @@ import re
 from importlib import resources
 
 from engine.i18n import N_, _, language
+from engine.report import ids
 from engine.report.document import (
     Code,
     Equations,
@@ -103,9 +104,13 @@ def render_page(report: Report) -> str:
     )
 
 
-def render_fragment(report: Report) -> str:
-    """The report as one <div> with its own <style>, for a notebook cell."""
-    return f"<style>{CSS}{PLAYER_CSS}</style>\n{_body(report)}\n{_script(report)}"
+def render_fragment(report: Report, prefix: str | None = None) -> str:
+    """The report as one <div> with its own <style>, for a notebook cell; its ids start with
+    ``prefix`` (default: one unique to this report, ``engine.report.ids``), so several
+    reports work in one notebook."""
+    prefix = prefix or ids.new_prefix(str(report.trace.path))
+    body = ids.scoped(_body(report), prefix)
+    return f"<style>{CSS}{PLAYER_CSS}</style>\n{body}\n{_script(report)}"
 
 
 def _body(report: Report) -> str:
@@ -158,7 +163,8 @@ def block(item, level: int) -> str:
         caption = f"<figcaption>{inline(item.caption)}</figcaption>" if item.caption else ""
         label = html.escape(item.alt or item.caption, quote=True)
         svg = item.svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
-        return f'<figure id="figure-{item.name}">\n{svg}\n{caption}</figure>'
+        step = "" if item.step is None else f' data-step="{item.step}"'
+        return f'<figure id="figure-{item.name}"{step}>\n{svg}\n{caption}</figure>'
     if isinstance(item, Code):
         return f"<pre>{html.escape(item.text)}</pre>"
     if isinstance(item, Notice):

@@ -52,6 +52,7 @@
     };
     this.stepIndex = 0;
     this.phaseIndex = 0;
+    this.sample = 0;
     this.timer = null;
     this.selected = null;
     this.build();
@@ -72,7 +73,9 @@
       w("next") + '</button>' +
       '<label>' + w("step") + ' <input type="range" min="0" step="1" aria-label="' +
       w("slider_label") + '"></label>' +
-      '<output class="tg-step"></output></div>' +
+      '<output class="tg-step"></output>' +
+      '<label>' + w("follow") + ' <select class="tg-sample" aria-label="' +
+      w("follow_label") + '"></select></label></div>' +
       '<p class="tg-phase" aria-live="polite"></p><p class="tg-note"></p>' +
       '<div class="tg-stage"></div>' +
       '<pre class="tg-eq math" aria-live="polite" aria-label="' + w("equation_label") +
@@ -80,6 +83,11 @@
     this.controls = {};
     panel.querySelectorAll("button").forEach(function (b) { self.controls[b.dataset.act] = b; });
     this.slider = panel.querySelector("input");
+    this.picker = panel.querySelector("select.tg-sample");
+    this.picker.addEventListener("change", function () {
+      self.sample = +self.picker.value;
+      self.show();
+    });
     this.slider.max = String(this.data.steps.length - 1);
     this.slider.value = "0";
     this.controls.prev.addEventListener("click", function () { self.move(-1); });
@@ -91,7 +99,8 @@
       self.show();
     });
     root.addEventListener("keydown", function (event) {
-      if (event.target === self.slider) return; // the slider moves over steps itself
+      // the slider moves over steps itself, the sample list over samples
+      if (event.target === self.slider || event.target === self.picker) return;
       if (event.key === "ArrowRight") { self.move(1); event.preventDefault(); }
       if (event.key === "ArrowLeft") { self.move(-1); event.preventDefault(); }
     });
@@ -215,8 +224,8 @@
     var parts = key.split(":");
     if (parts[0] === "n") {
       // going backward a unit shows its gradient where it has one, else its value
-      var grad = phase.mode === "grad" ? phase.grads[parts[1]] : null;
-      var row = grad || phase.nodes[parts[1]];
+      var grad = phase.mode === "grad" ? this.followed(phase.grads[parts[1]]) : null;
+      var row = grad || this.followed(phase.nodes[parts[1]]);
       return row ? row[+parts[2]] : undefined;
     }
     if (parts[0] === "e") {
@@ -227,10 +236,21 @@
     return bias ? bias[+parts[2]] : undefined;
   };
 
+  // a column's rows hold one entry per sample: the followed sample's
+  Player.prototype.followed = function (rows) {
+    return rows ? rows[Math.min(this.sample, rows.length - 1)] : rows;
+  };
+
+  Player.prototype.equation = function (phase, key) {
+    var text = phase.eq && phase.eq[key];
+    return Array.isArray(text) ? text[Math.min(this.sample, text.length - 1)] : text;
+  };
+
   Player.prototype.show = function () {
     var self = this, phase = this.phase(), step = this.data.steps[this.stepIndex];
     var columns = this.data.stage.columns, frozen = phase.frozen || [];
     var count = step.phases.length;
+    this.samples(step.samples || 1);
     this.root.dataset.step = String(step.step);
     this.root.dataset.phase = String(this.phaseIndex);
     this.slider.value = String(this.stepIndex);
@@ -262,7 +282,7 @@
         item.value.textContent = known ? short(v) : "";
         item.node.classList.toggle("empty", v === undefined);
         item.node.classList.toggle("grad", phase.mode === "grad" && known &&
-          phase.grads[key.split(":")[1]] !== undefined);
+          Boolean(self.followed(phase.grads[key.split(":")[1]])));
         return;
       }
       var layer = item.layer.name, shown = (phase.edges || {})[layer] !== undefined;
@@ -281,9 +301,38 @@
     this.controls.prev.disabled = this.stepIndex === 0 && this.phaseIndex === 0;
     this.controls.next.disabled = this.stepIndex === this.data.steps.length - 1 &&
       this.phaseIndex === count - 1;
+    this.follow(step.step);
     // a selection stays while the new phase has an equation for it
-    var keep = this.selected && phase.eq && phase.eq[this.selected];
+    var keep = this.selected && this.equation(phase, this.selected);
     this.explain(keep ? this.selected : null);
+  };
+
+  // the report's pictures of a step (figure[data-step]) follow the selected step; a step
+  // without pictures leaves them all shown
+  Player.prototype.follow = function (step) {
+    var report = this.root.closest(".tg-report") || document;
+    var figures = report.querySelectorAll("figure[data-step]");
+    var mine = String(step), any = false;
+    figures.forEach(function (f) { if (f.dataset.step === mine) any = true; });
+    figures.forEach(function (f) { f.hidden = any && f.dataset.step !== mine; });
+  };
+
+  // the sample list offers the step's samples; the followed one stays if the step has it
+  Player.prototype.samples = function (count) {
+    var picker = this.picker;
+    if (picker.options.length !== count) {
+      picker.innerHTML = "";
+      for (var n = 0; n < count; n++) {
+        var option = document.createElement("option");
+        option.value = String(n);
+        option.textContent = this.word("sample_option", {index: n + 1, count: count});
+        picker.appendChild(option);
+      }
+    }
+    this.sample = Math.min(this.sample, count - 1);
+    picker.value = String(this.sample);
+    picker.disabled = count < 2;
+    this.root.dataset.sample = String(this.sample);
   };
 
   Player.prototype.select = function (key) {
@@ -298,10 +347,10 @@
   Player.prototype.explain = function (key) {
     var phase = this.phase(), box = this.root.querySelector(".tg-eq");
     if (key === null) {
-      box.textContent = (phase.eq && phase.eq.loss) || this.word("hint");
+      box.textContent = this.equation(phase, "loss") || this.word("hint");
       return;
     }
-    var text = phase.eq && phase.eq[key];
+    var text = this.equation(phase, key);
     if (!text) {
       var v = this.value(phase, key);
       text = this.items[key].label + (v !== undefined && v !== null ? " = " + String(v)

@@ -12,8 +12,9 @@ phase is one moment of the step, in the order the trace recorded it:
     handoff  one network's ∂L/∂x becomes the gradient of the network that fed it
     update   every parameter of a network: before ← after
 
-Each phase holds the values shown (sample 1, the first ``SHOWN`` units of a column) and, for
-every element a student can click, its equation with the trace's numbers substituted. The
+Each phase holds the values shown (for each of the first ``SAMPLES`` samples of the batch a
+student can choose to follow, the first ``SHOWN`` units of a column) and, for every element a
+student can click, its equation with the trace's numbers substituted. The
 numbers come from the trace only; an equation that cannot be written whole (a summarized
 array) says what the trace kept. The page's script (``player.js``) only displays them.
 """
@@ -29,6 +30,8 @@ from engine.trace.tensors import Summary
 
 #: Units shown per column; the rest are counted ("+ 122 more").
 SHOWN = 6
+#: Samples of a batch the player can follow (the first ones).
+SAMPLES = 8
 
 ACTIVATION_DERIVATIVES = {
     "sigmoid": ("a(1 − a)", lambda z, a: a * (1 - a), lambda z, a: f"{fmt(a)} × (1 − {fmt(a)})"),
@@ -37,19 +40,35 @@ ACTIVATION_DERIVATIVES = {
 }
 
 
-def first_sample(value, units: int | None = None) -> list[float | None] | None:
-    """Sample 1's numbers of a (batch, units) trace value, the first ``SHOWN`` units; from a
-    summary only what its head holds (the head is the array's first numbers in row order)."""
+def sample_row(value, n: int = 0) -> list[float | None] | None:
+    """Sample n's numbers (from 0) of a (batch, units) trace value, the first ``SHOWN``
+    units (a vector, like a bias, is the same for every sample); from a summary only what its
+    head holds (the head is the array's first numbers in row order: sample 1's)."""
     value = array(value)
     if value is None:
         return None
     if isinstance(value, Summary):
         width = value.shape[-1] if len(value.shape) > 1 else value.shape[0]
-        head = list(value.head[: min(width, SHOWN)])
+        head = list(value.head[: min(width, SHOWN)]) if n == 0 or len(value.shape) < 2 else []
         return head + [None] * (min(width, SHOWN) - len(head))
     value = np.asarray(value, dtype=np.float64)
-    row = value[0] if value.ndim > 1 else value
+    row = value[min(n, len(value) - 1)] if value.ndim > 1 else value
     return [float(v) for v in row[:SHOWN]]
+
+
+def first_sample(value) -> list[float | None] | None:
+    """Sample 1's numbers of a (batch, units) trace value (see ``sample_row``)."""
+    return sample_row(value, 0)
+
+
+def sample_count(records: list[dict]) -> int:
+    """The samples of the batch a student can follow: the rows of the first forward pass's
+    x when the trace holds it whole, at most ``SAMPLES``."""
+    for record in records:
+        if record["type"] == "forward":
+            x = _whole(record["values"].get("x"))
+            return 1 if x is None or x.ndim != 2 else max(1, min(len(x), SAMPLES))
+    return 1
 
 
 def grid(value) -> list[list[float | None]] | None:
@@ -140,16 +159,38 @@ def step_phases(
     if any(r["type"] == "forward" and r.get("kind") != "dense" for r in records):
         return None
     stage = _Stage(records)
+    followed = [
+        _Phases(stage, records, activations, loss or {}, n).build()
+        for n in range(sample_count(records))
+    ]
     return (
         {"columns": stage.columns, "layers": list(stage.layers.values())},
-        _Phases(stage, records, activations, loss or {}).build(),
+        merge_samples(followed),
     )
 
 
+def merge_samples(followed: list[list[dict]]) -> list[dict]:
+    """One list of phases from each followed sample's: a phase's ``nodes`` and ``grads`` hold
+    one row per sample, and an equation that differs between samples one text per sample."""
+    merged = []
+    for index, phase in enumerate(followed[0]):
+        versions = [phases[index] for phases in followed]
+        for field in ("nodes", "grads"):
+            phase[field] = {c: [v[field].get(c) for v in versions] for c in phase[field]}
+        equations = phase.get("eq") or {}
+        for key in equations:
+            texts = [v["eq"].get(key) for v in versions]
+            equations[key] = texts[0] if len(set(texts)) == 1 else texts
+        merged.append(phase)
+    return merged
+
+
 class _Phases:
-    def __init__(self, stage: _Stage, records: list[dict], activations: dict, loss: dict):
+    def __init__(
+        self, stage: _Stage, records: list[dict], activations: dict, loss: dict, n: int = 0
+    ):
         self.stage, self.records, self.activations = stage, records, activations
-        self.loss = loss
+        self.loss, self.n = loss, n
         self.weights: dict[str, object] = {}
         for record in records:  # the weights forward passes use: before the step's update
             if record["type"] == "update":
@@ -164,6 +205,10 @@ class _Phases:
         for record in records:
             if record["type"] == "backward" and record.get("frozen"):
                 self.frozen_in.setdefault(record.get("phase"), set()).add(record.get("network"))
+
+    def row(self, value):
+        """The followed sample's numbers of a (batch, units) value."""
+        return sample_row(value, self.n)
 
     def build(self) -> list[dict]:
         phases, updates = [], []
@@ -211,8 +256,8 @@ class _Phases:
         values = record["values"]
         self.forward_values[record["layer"]] = values
         output = values.get("a", values.get("z"))
-        self.nodes[source] = first_sample(values["x"])
-        self.nodes[target] = first_sample(output)
+        self.nodes[source] = self.row(values["x"])
+        self.nodes[target] = self.row(output)
         name = record["layer"]
         W, b = self.weights.get(f"{name}.W"), self.weights.get(f"{name}.b")
         equations = self._forward_equations(name, target, values, W, b)
@@ -223,7 +268,7 @@ class _Phases:
                 if x is not None and w is not None:
                     text += f"\nx{sub(i)}·W{sub(i, j)} = {fmt(x)} × {factor(w)} = {fmt(x * w)}"
                 equations[f"e:{name}:{i}:{j}"] = text
-        for j, bias in enumerate(first_sample(b) or []):
+        for j, bias in enumerate(self.row(b) or []):
             equations[f"b:{name}:{j}"] = f"{name}: b{sub(j)} = {_num(bias)}"
         return self._phase(
             _titled(record, _("forward through {name}").format(name=name)),
@@ -231,26 +276,27 @@ class _Phases:
             [source, target],
             layer=name,
             edges={name: grid(W)},
-            bias={name: first_sample(b)},
+            bias={name: self.row(b)},
             eq=equations,
         )
 
     def _forward_equations(self, name, target, values, W, b) -> dict:
+        n = self.n
         equations = {}
         x, z, a = _whole(values["x"]), _whole(values.get("z")), _whole(values.get("a"))
         W, b = _whole(W), _whole(b)
         f = self.activations.get(name) or "identity"
-        for j, shown in enumerate(first_sample(values.get("z")) or []):
+        for j, shown in enumerate(self.row(values.get("z")) or []):
             lines = []
             if x is not None and W is not None and z is not None:
                 terms = " + ".join(f"x{sub(i)}·W{sub(i, j)}" for i in range(W.shape[0]))
                 numbers = " + ".join(
-                    f"{fmt(x[0, i])} × {factor(W[i, j])}" for i in range(W.shape[0])
+                    f"{fmt(x[n, i])} × {factor(W[i, j])}" for i in range(W.shape[0])
                 )
                 if b is not None:
                     terms += f" + b{sub(j)}"
                     numbers += f" + {factor(b[j])}"
-                lines.append(f"z{sub(j)} = {terms}\n   = {numbers}\n   = {fmt(z[0, j])}")
+                lines.append(f"z{sub(j)} = {terms}\n   = {numbers}\n   = {fmt(z[n, j])}")
             else:
                 lines.append(
                     _(
@@ -259,7 +305,7 @@ class _Phases:
                     ).format(sub=sub(j), num=_num(shown))
                 )
             if a is not None and z is not None:
-                lines.append(f"a{sub(j)} = {f}(z{sub(j)}) = {f}({fmt(z[0, j])}) = {fmt(a[0, j])}")
+                lines.append(f"a{sub(j)} = {f}(z{sub(j)}) = {f}({fmt(z[n, j])}) = {fmt(a[n, j])}")
             elif "a" not in values:
                 lines.append(_("no activation: the output is z{sub}").format(sub=sub(j)))
             equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
@@ -268,10 +314,11 @@ class _Phases:
     # --- loss --------------------------------------------------------------------------
 
     def _loss(self, record: dict) -> dict:
+        n = self.n
         target = max(self.nodes) if self.nodes else len(self.stage.columns) - 1
         gradient = record.get("dL/dprediction")
         if gradient is not None:
-            self.grads[target] = first_sample(gradient)
+            self.grads[target] = self.row(gradient)
         equations = {"loss": f"{record.get('formula', 'L')}\nL = {fmt(record['value'])}"}
         term = record.get("term")
         if term:
@@ -283,11 +330,11 @@ class _Phases:
             if squared:
                 equations["loss"] = squared["loss"]
             for j in range(min(prediction.shape[-1], SHOWN)):
-                y_hat, y = prediction[0, j], truth[0, j]
-                derived = squared["derivative"](j) if squared else ""
+                y_hat, y = prediction[n, j], truth[n, j]
+                derived = squared["derivative"](j, n) if squared else ""
                 equations[f"n:{target}:{j}"] = (
                     f"ŷ{sub(j)} = {fmt(y_hat)},  y{sub(j)} = {fmt(y)}\n"
-                    f"∂L/∂ŷ{sub(j)} = {derived}{fmt(dL[0, j])}"
+                    f"∂L/∂ŷ{sub(j)} = {derived}{fmt(dL[n, j])}"
                 )
         return self._phase(
             _titled(record, _("loss")),
@@ -305,10 +352,10 @@ class _Phases:
         source, target = layer["source"], layer["target"]
         values = record["values"]
         if "dL/da" in values:
-            self.grads[target] = first_sample(values["dL/da"])
+            self.grads[target] = self.row(values["dL/da"])
         elif "dL/dz" in values:
-            self.grads[target] = first_sample(values["dL/dz"])
-        self.grads[source] = first_sample(values.get("dL/dx"))
+            self.grads[target] = self.row(values["dL/dz"])
+        self.grads[source] = self.row(values.get("dL/dx"))
         equations = self._backward_equations(name, source, target, values)
         title = _("backward through {name}").format(name=name)
         if record.get("frozen"):
@@ -319,11 +366,12 @@ class _Phases:
             [source, target],
             layer=name,
             edges={name: grid(values.get("dL/dW"))},
-            bias={name: first_sample(values.get("dL/db"))},
+            bias={name: self.row(values.get("dL/db"))},
             eq=equations,
         )
 
     def _backward_equations(self, name, source, target, values) -> dict:
+        n = self.n
         equations = {}
         dz, da = _whole(values.get("dL/dz")), _whole(values.get("dL/da"))
         fprime, dW = _whole(values.get("f'(z)")), _whole(values.get("dL/dW"))
@@ -333,7 +381,7 @@ class _Phases:
         W = _whole(self.weights.get(f"{name}.W"))
         f = self.activations.get(name) or "identity"
         single = dz is not None and dz.shape[0] == 1
-        for j, shown in enumerate(first_sample(values.get("dL/dz")) or []):
+        for j, shown in enumerate(self.row(values.get("dL/dz")) or []):
             if dz is None:
                 equations[f"n:{target}:{j}"] = f"{name}: ∂L/∂z{sub(j)} = {_num(shown)}"
                 continue
@@ -344,18 +392,18 @@ class _Phases:
                     rule, _unused, numbers = derivative
                     lines.append(
                         f"f'(z{sub(j)}) = {rule.replace('a', f'a{sub(j)}')}"
-                        f" = {numbers(z[0, j], a[0, j])} = {fmt(fprime[0, j])}"
+                        f" = {numbers(z[n, j], a[n, j])} = {fmt(fprime[n, j])}"
                     )
                 else:
-                    lines.append(f"f'(z{sub(j)}) = {f}'({_z(z, j)}) = {fmt(fprime[0, j])}")
+                    lines.append(f"f'(z{sub(j)}) = {f}'({_z(z, j, n)}) = {fmt(fprime[n, j])}")
                 lines.append(
-                    f"∂L/∂z{sub(j)} = ∂L/∂a{sub(j)} · f'(z{sub(j)}) = {fmt(da[0, j])} × "
-                    f"{factor(fprime[0, j])} = {fmt(dz[0, j])}"
+                    f"∂L/∂z{sub(j)} = ∂L/∂a{sub(j)} · f'(z{sub(j)}) = {fmt(da[n, j])} × "
+                    f"{factor(fprime[n, j])} = {fmt(dz[n, j])}"
                 )
             else:
                 lines.append(
                     _("∂L/∂z{sub} = {fmt}  (no activation: ∂L/∂z = ∂L/∂a)").format(
-                        sub=sub(j), fmt=fmt(dz[0, j])
+                        sub=sub(j), fmt=fmt(dz[n, j])
                     )
                 )
             equations[f"n:{target}:{j}"] = f"{name}: " + "\n".join(lines)
@@ -365,27 +413,27 @@ class _Phases:
                     if single and da is not None and fprime is not None:
                         text = (
                             f"∂L/∂W{sub(i, j)} = ∂L/∂a{sub(j)} · f'(z{sub(j)}) · x{sub(i)}\n"
-                            f"   = {fmt(da[0, j])} × {factor(fprime[0, j])} × {factor(x[0, i])}"
+                            f"   = {fmt(da[n, j])} × {factor(fprime[n, j])} × {factor(x[n, i])}"
                             f" = {fmt(dW[i, j])}"
                         )
                     elif single:
                         text = (
-                            f"∂L/∂W{sub(i, j)} = ∂L/∂z{sub(j)} · x{sub(i)} = {fmt(dz[0, j])} × "
-                            f"{factor(x[0, i])} = {fmt(dW[i, j])}"
+                            f"∂L/∂W{sub(i, j)} = ∂L/∂z{sub(j)} · x{sub(i)} = {fmt(dz[n, j])} × "
+                            f"{factor(x[n, i])} = {fmt(dW[i, j])}"
                         )
                     else:
                         text = (
                             f"∂L/∂W{sub(i, j)} = Σₙ ∂L/∂zₙ{sub(j)} · xₙ{sub(i)} over "
                             f"{dz.shape[0]} samples = {fmt(dW[i, j])}\n"
-                            f"   sample 1's term: {fmt(dz[0, j])} × {factor(x[0, i])} = "
-                            f"{fmt(dz[0, j] * x[0, i])}"
+                            f"   sample {n + 1}'s term: {fmt(dz[n, j])} × {factor(x[n, i])} = "
+                            f"{fmt(dz[n, j] * x[n, i])}"
                         )
                     equations[f"e:{name}:{i}:{j}"] = f"{name}: {text}"
         else:
             for i, row in enumerate(grid(values.get("dL/dW")) or []):
                 for j, g in enumerate(row):
                     equations[f"e:{name}:{i}:{j}"] = f"{name}: ∂L/∂W{sub(i, j)} = {_num(g)}"
-        for j, g in enumerate(first_sample(values.get("dL/db")) or []):
+        for j, g in enumerate(self.row(values.get("dL/db")) or []):
             text = f"{name}: ∂L/∂b{sub(j)} = "
             text += "∂L/∂z" + sub(j) if single else "Σₙ ∂L/∂zₙ" + sub(j)
             equations[f"b:{name}:{j}"] = f"{text} = {_num(g)}"
@@ -393,14 +441,14 @@ class _Phases:
             for i in range(min(dx.shape[1], SHOWN)):
                 terms = " + ".join(f"∂L/∂z{sub(j)}·W{sub(i, j)}" for j in range(W.shape[1]))
                 numbers = " + ".join(
-                    f"{fmt(dz[0, j])} × {factor(W[i, j])}" for j in range(W.shape[1])
+                    f"{fmt(dz[n, j])} × {factor(W[i, j])}" for j in range(W.shape[1])
                 )
                 text = f"∂L/∂x{sub(i)} = {terms}"
                 if W.shape[1] <= 8:
                     text += f"\n   = {numbers}"
-                equations[f"n:{source}:{i}"] = f"{name}: {text}\n   = {fmt(dx[0, i])}"
+                equations[f"n:{source}:{i}"] = f"{name}: {text}\n   = {fmt(dx[n, i])}"
         else:
-            for i, g in enumerate(first_sample(values.get("dL/dx")) or []):
+            for i, g in enumerate(self.row(values.get("dL/dx")) or []):
                 equations[f"n:{source}:{i}"] = f"{name}: ∂L/∂x{sub(i)} = {_num(g)}"
         return equations
 
@@ -418,7 +466,7 @@ class _Phases:
             if c["network"] == record["to"]
         )
         gradient = record.get("dL/dG(z)")
-        self.grads[column] = first_sample(gradient)
+        self.grads[column] = self.row(gradient)
         return self._phase(
             _("hand-off: {source}'s ∂L/∂x becomes {target}'s ∂L/∂a").format(
                 source=record["from"], target=record["to"]
@@ -427,7 +475,7 @@ class _Phases:
             [column],
             eq={
                 f"n:{column}:{j}": f"∂L/∂G(z){sub(j)} = {_num(g)}"
-                for j, g in enumerate(first_sample(gradient) or [])
+                for j, g in enumerate(self.row(gradient) or [])
             },
             text=_(record["text"]) if record.get("text") else "",
         )
@@ -445,7 +493,7 @@ class _Phases:
             grads = grid(record.get("grad"))
             letter = "W" if param == "W" else "b"
             shown = edges if param == "W" else bias
-            shown[layer] = first_sample(record["after"]) if param == "b" else after
+            shown[layer] = self.row(record["after"]) if param == "b" else after
             for i, row in enumerate(before or []):
                 for j, old in enumerate(row):
                     new = after[i][j]
@@ -493,10 +541,10 @@ def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | No
         text += f"\n  = {head}({terms}){tail}"
     text += f"\n  = {fmt(record['value'])}"
 
-    def derivative(j: int) -> str:
+    def derivative(j: int, n: int = 0) -> str:
         return (
             f"2 · {fmt(scale)}{tail} · (ŷ{sub(j)} − y{sub(j)}) = {fmt(slope)} × "
-            f"({fmt(prediction[0, j])} − {factor(truth[0, j])}) = "
+            f"({fmt(prediction[n, j])} − {factor(truth[n, j])}) = "
         )
 
     return {"loss": text, "derivative": derivative}
@@ -523,6 +571,9 @@ WORDS = {
     "next_label": N_("Next phase"),
     "step": N_("Step"),
     "slider_label": N_("Traced step"),
+    "follow": N_("Follow"),
+    "follow_label": N_("Sample of the batch to follow"),
+    "sample_option": N_("sample {index} of {count}"),
     "equation_label": N_("Equation"),
     "network_label": N_("The network: units, weights and biases"),
     "input": N_("input"),
@@ -581,8 +632,8 @@ def _num(value) -> str:
     return _("not kept in the trace") if value is None else fmt(value)
 
 
-def _z(z, j) -> str:
-    return f"z{sub(j)}" if z is None else fmt(z[0, j])
+def _z(z, j, n=0) -> str:
+    return f"z{sub(j)}" if z is None else fmt(z[n, j])
 
 
 def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict | None = None):
@@ -600,7 +651,8 @@ def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict |
         if built is None or (stage is not None and built[0] != stage):
             continue
         stage = built[0]
-        steps.append({"step": step, "phases": built[1]})
+        samples = sample_count(report.trace.step_records(step))
+        steps.append({"step": step, "samples": samples, "phases": built[1]})
     if not steps:
         return None
     skipped = len(report.trace.traced_steps) - len(steps)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 
 import numpy as np
@@ -53,6 +54,10 @@ def to_svg(figure, name: str) -> str:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
+    # matplotlib names every group figure_1, axes_1, patch_1...: the same ids in every figure
+    # of a page; and two equal pictures in one figure share an image id. Nothing refers to
+    # either (references go to the salted ids of clip paths and markers)
+    svg = re.sub(r' id="(?:[A-Za-z][A-Za-z0-9.]*_\d+|image[0-9a-f]+)"', "", svg)
     return svg[svg.index("<svg") :]
 
 

@@ -122,6 +122,8 @@ class VerifyReport:
     status: str = "incomplete"
     #: Claims left unchecked because no rule knows the component (reason -> count).
     unruled: Counter = field(default_factory=Counter)
+    #: Records that are pictures for reports, not claims (reason -> count).
+    pictures: Counter = field(default_factory=Counter)
     edited: bool = False
 
     @property
@@ -161,6 +163,11 @@ class VerifyReport:
         for reason, count in sorted(self.skipped.items()):
             names = sorted(self.skipped_quantities.get(reason, ()))
             lines.append(f"  {count} × {_(reason)}" + (f" ({', '.join(names)})" if names else ""))
+        if self.pictures:
+            lines.append(
+                _("pictures, not claims: {count}:").format(count=sum(self.pictures.values()))
+            )
+            lines += [f"  {count} × {reason}" for reason, count in sorted(self.pictures.items())]
         lines.append(_("tolerance: {tolerance}").format(tolerance=self.tolerance))
         if self.problems:
             lines += [_("problem: {problem}").format(problem=p) for p in self.problems]
@@ -191,6 +198,11 @@ class Checker:
         """A claim no rule can check (an unknown component or trick): counted apart, so the
         verdict can only be "partly verified"."""
         self.report.unruled[reason] += count
+
+    def picture(self, reason: str, count: int = 1) -> None:
+        """A record drawn for a report that makes no claim the trace can back (it pictures
+        data the trace does not hold): counted apart, neither checked nor unruled."""
+        self.report.pictures[reason] += count
 
     def skip(self, reason: str, count: int = 1, quantity: str | None = None) -> None:
         self.report.skipped[reason] += count

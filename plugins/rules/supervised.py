@@ -7,7 +7,8 @@ links a step to the data, to the step before and to the per-step scalars:
   with those values;
 - the state an optimizer starts a step from is the state the step before left;
 - the scalars' lr, loss and per-layer gradient norms ‖dL/dθ‖ are the traced ones;
-- the end record's step count and final loss are the scalars'.
+- the end record's step count and final loss are the scalars';
+- a ``learned`` surface or curve is the network's output on its grid (``learned``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.trace.tensors import decode
 from engine.verify import losses, steps
 from engine.verify.order import RecordOrder, Slot
 from engine.verify.report import SUMMARIZED, Checker, Place
+from plugins.rules.learned import check_learned
 
 NOT_TRACED = "continuity (before = the previous after): the step before is not traced"
 
@@ -72,6 +74,7 @@ def verify_supervised(trace: Trace, check: Checker) -> list[int]:
         check_step(check, checker, scenario, records, previous, rows, trace.end is not None)
         previous = records
     check_end(check, trace, rows, train)
+    check_learned(check, network, trace.records, scenario)
     return traced
 
 
@@ -270,7 +273,8 @@ def check_end(check: Checker, trace: Trace, rows: dict, train: dict, loss="loss"
 
 #: A traced supervised step, in the order the loop (``plugins.supervised.loop``) writes it:
 #: the step record, the forward pass layer by layer, the loss, the backward pass last layer
-#: first, the clip record (when gradients were rescaled), one update per parameter.
+#: first, the clip record (when gradients were rescaled), one update per parameter, and the
+#: picture of what the network learned (``plugins.supervised.learned``).
 RECORD_ORDER = RecordOrder(
     [
         Slot("step", required=True),
@@ -279,6 +283,7 @@ RECORD_ORDER = RecordOrder(
         Slot("backward", required=True, each="layer_reversed"),
         Slot("clip"),
         Slot("update", required=True, each="param"),
+        Slot("learned"),
     ]
 )
 

@@ -21,6 +21,7 @@ from engine.i18n import _
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network, input_shape
 from engine.scenario import Scenario
+from plugins.supervised import learned
 
 
 @dataclass
@@ -131,7 +132,8 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
     )
     network = build_network(spec.model.layers, input_shape(data.x), ctx, scenario.where)
     batch = min(spec.train.batch_size or len(data.x), len(data.x))
-    check_trace(spec, traced_sizes(network, batch), limits, scenario.where)
+    pictures = learned.picture_size(data, network)
+    check_trace(spec, traced_sizes(network, batch), limits, scenario.where, whole=pictures)
     loss = scenario.registry.create("losses", spec.loss)
     try:
         if data.y_val is not None:  # the validation targets must fit too (used mid-run)

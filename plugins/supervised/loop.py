@@ -22,6 +22,7 @@ from engine.components import StepLoop
 from engine.hookspecs import hookspec
 from engine.steps import StepHooks
 from engine.trace import record
+from plugins.supervised.learned import LearnedPictures
 
 
 class SupervisedStepSpecs:
@@ -57,7 +58,8 @@ class SupervisedStepSpecs:
     @hookspec
     def tracegrad_supervised_after_update(self, network, step):
         """Called after the optimizer's update; may change the parameters (e.g. a max-norm
-        constraint)."""
+        constraint). On a traced step its notes are followed by the step's last record,
+        ``learned`` (``plugins/supervised/learned.py``): what the network computes now."""
 
 
 @dataclass
@@ -135,6 +137,7 @@ class SupervisedLoop(StepLoop):
         self.listening = bool(self.hooks.active)
         self.metrics: dict[str, float] = {}
         self.failure = None  # (value, norms, batch, lr) of a step that diverged
+        self.pictures = LearnedPictures(built)
 
     def step(self, step: int, traced: bool) -> dict:
         indices = next(self.batches)
@@ -198,6 +201,8 @@ class SupervisedLoop(StepLoop):
             if traced:
                 for hook, note in after:
                     write_note(writer, step, hook, note)
+        if traced:
+            self.pictures.write(writer, step)
         scalars = {"step": step, "loss": value, "lr": lr}
         norm_names = self.norm_names
         for name, norm in norms.items():
