@@ -72,11 +72,11 @@ class RecordOrder:
     outside: tuple[str, ...] = ("scalars",)
 
     def add(self, slot: Slot, after: str) -> None:
-        """Put ``slot`` after the last slot of type ``after`` (once: adding it again changes
-        nothing)."""
+        """Put ``slot`` after the last slot of type ``after`` (or named ``after``), once:
+        adding it again changes nothing."""
         if slot in self.slots:
             return
-        places = [i for i, s in enumerate(self.slots) if s.type == after]
+        places = [i for i, s in enumerate(self.slots) if after in (s.type, s.name)]
         if not places:
             raise ValueError(f"the record order has no slot of type '{after}'")
         self.slots.insert(places[-1] + 1, slot)
