@@ -322,3 +322,18 @@ def test_a_deleted_clip_record_is_caught(outside):
     report = verify_trace(path, claims_only=True)
     assert report.disagreements, report.format()
     assert any(d.place.where == "step plugin gradient_clipping" for d in report.disagreements)
+
+
+def test_clipping_beside_an_outside_gradient_edit(outside):
+    """Clipping acts first (its clip record), the outside edit after (its hook note): the
+    records of one hook come in the order the plugins acted, clipping's change is checked
+    by its rule and the other's is counted unchecked."""
+    path = outside(["steeper"], train={"clip_norm": 0.05})
+    kinds = [(r["type"], r.get("plugin")) for r in read_trace(path).records if r["step"] == 0]
+    assert kinds[-6:-4] == [("clip", "gradient_clipping"), ("hook", "steeper")], kinds
+    report = verify_trace(path)
+    assert not report.disagreements and not report.problems, report.format()
+    assert list(report.unruled) == [
+        "no rule for step plugin 'steeper': the change it made in gradients (the gradients) "
+        "(steeper comes from plugin outside_steeper: install its rules to check it)"
+    ]

@@ -30,12 +30,13 @@ ORDERS: dict = {}
 
 @dataclass(frozen=True)
 class Slot:
-    """One place in a step's order: records of ``type`` whose fields match ``match`` (a
+    """One place in a step's order: records of ``type`` (None: of any type, e.g. plugins'
+    notes, whatever record type a plugin gives them) whose fields match ``match`` (a
     value, or a tuple of allowed values); ``each`` "layer" (``index`` ascending),
     "layer_reversed" or "param" of ``network`` (None: every layer of the header); ``many``:
     any number of records (trick notes); ``name``: how a message names it."""
 
-    type: str
+    type: str | None
     match: dict = field(default_factory=dict)
     part: str = ""
     required: bool = False
@@ -45,7 +46,7 @@ class Slot:
     name: str = ""
 
     def matches(self, record: dict) -> bool:
-        if record.get("type") != self.type:
+        if self.type is not None and record.get("type") != self.type:
             return False
         for key, wanted in self.match.items():
             value = record.get(key)
@@ -72,11 +73,11 @@ class RecordOrder:
     outside: tuple[str, ...] = ("scalars",)
 
     def add(self, slot: Slot, after: str) -> None:
-        """Put ``slot`` after the last slot of type ``after`` (or named ``after``), once:
-        adding it again changes nothing."""
+        """Put ``slot`` after the last slot of type ``after`` (once: adding it again changes
+        nothing)."""
         if slot in self.slots:
             return
-        places = [i for i, s in enumerate(self.slots) if after in (s.type, s.name)]
+        places = [i for i, s in enumerate(self.slots) if s.type == after]
         if not places:
             raise ValueError(f"the record order has no slot of type '{after}'")
         self.slots.insert(places[-1] + 1, slot)

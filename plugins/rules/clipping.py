@@ -14,9 +14,7 @@ import math
 import numpy as np
 
 import engine
-from engine.verify.order import Slot
 from plugins.rules.step_plugins import StepPluginRule
-from plugins.rules.supervised import RECORD_ORDER
 
 #: Added to the norm before dividing, as torch.nn.utils.clip_grad_norm_.
 EPS = 1e-6
@@ -69,11 +67,6 @@ class GradientClippingRule(StepPluginRule):
         ]
 
 
-#: The clip record, among the notes of the hooks before the update.
-CLIP_RECORD = Slot("clip", {"hook": "gradients"}, many=True, name="clip")
-
-
 @engine.hookimpl
 def tracegrad_register_rules(register):
     register("step_plugins", "gradient_clipping", GradientClippingRule())
-    RECORD_ORDER.add(CLIP_RECORD, after="step plugin note")

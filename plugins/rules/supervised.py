@@ -303,18 +303,18 @@ BEFORE_UPDATE = ("batch", "forward", "loss", "gradients")
 
 #: A traced supervised step, in the order the loop (``plugins.supervised.loop``) writes it:
 #: the step record, the forward pass layer by layer, the loss, the backward pass last layer
-#: first, the step plugins' notes of the hooks before the update (a plugin's own record
-#: type, such as gradient clipping's ``clip``, is a slot its rules add after "step plugin
-#: note"), one update per parameter, the notes of ``after_update``.
+#: first, the step plugins' notes of the hooks before the update (of any record type: a
+#: ``hook`` record, or one of the plugin's own such as gradient clipping's ``clip``), one
+#: update per parameter, the notes of ``after_update``.
 RECORD_ORDER = RecordOrder(
     [
         Slot("step", required=True),
         Slot("forward", required=True, each="layer"),
         Slot("loss", required=True),
         Slot("backward", required=True, each="layer_reversed"),
-        Slot("hook", {"hook": BEFORE_UPDATE}, many=True, name="step plugin note"),
+        Slot(None, {"hook": BEFORE_UPDATE}, many=True, name="step plugin note"),
         Slot("update", required=True, each="param"),
-        Slot("hook", {"hook": "after_update"}, many=True, name="step plugin note (after_update)"),
+        Slot(None, {"hook": "after_update"}, many=True, name="step plugin note (after_update)"),
     ]
 )
 
