@@ -445,7 +445,8 @@ class ScenarioKind:
     - ``scenario_model(registry)``: the full pydantic model (component unions filled in);
     - ``build(scenario, limits, precision=None, with_data=True)``: the built run (an object
       with ``ctx``, ``state()`` and ``describe()``), refusing what exceeds ``limits``;
-    - ``header(built)``: the trace header's fields after the common ones;
+    - ``header(built)``: the trace header's fields after the common ones (a ``providers``
+      dict joins the common one: what provides the kind's step plugins, say);
     - ``loop(built, run)``: a ``StepLoop`` that trains one step at a time;
     - ``result(built, run, status, message)``: the ``RunResult``; ``load(scenario, params,
       run)``: a finished run's result from its folder;

@@ -139,7 +139,10 @@ def tracegrad_register_rules(register):
     ``kind`` is "activations", "losses", "optimizers" or "layers" and ``name`` the
     component's ``type``, or a kind a scenario kind's rules read (the GAN's "tricks": a
     ``plugins.rules.gan.tricks.TrickRule`` saying how the trick changes labels, inputs,
-    gradients or parameters). An activation's rule is ``rule(config) -> Formula``
+    gradients or parameters; "step_plugins": a ``plugins.rules.step_plugins.StepPluginRule``
+    saying how a supervised step plugin, named as ``engine.steps.plugin_name`` names it,
+    changes the batch, the loss, gradients or parameters). An activation's rule is
+    ``rule(config) -> Formula``
     (``engine.verify.activations.Formula(name, f, derivative)``: a(z) and f'(z) from the
     config's dict); a loss's ``rule(config, y_hat, y, fused) -> LossValue(value, grad)``
     (``engine.verify.losses.LossValue``); an optimizer's ``rule(Rule)`` checks one update

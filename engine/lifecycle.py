@@ -128,7 +128,9 @@ class Run:
         self.history = StepHistory()
         self.run_dir, self.trace_path = run_folder.prepare(scenario, trace, run_dir)
         self.writer = TraceWriter(self.trace_path, scenario.spec.trace.max_values)
-        self.writer.write({**run_header(scenario, built.ctx), **self.kind.header(built)})
+        header, own = run_header(scenario, built.ctx), dict(self.kind.header(built))
+        header["providers"].update(own.pop("providers", {}))  # a kind's step plugins, say
+        self.writer.write({**header, **own})
         self.completed, self.seconds = 0, 0.0
         self.loop = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pluggy
 
 from engine import hookspecs
@@ -73,6 +74,24 @@ class StepHooks:
 
         return [(impl.plugin_name, bound(impl)) for impl in reversed(caller.get_hookimpls())]
 
+    def call_watched(self, hook: str, values: Callable[[], dict], **kwargs) -> list:
+        """``call`` one implementation at a time, for a hook that may change in place what
+        ``values()`` returns (copies of gradients or parameters, or a batch's arrays).
+        Returns (plugin name, note, values after it or None when it changed nothing) of
+        each implementation that returned a note or changed them: a trace then holds what
+        the next part of the step really used, whatever a plugin said of its change."""
+        called = []
+        for name, implementation in self.implementations(hook):
+            before = values()
+            note = implementation(**kwargs)
+            after = values()
+            changed = after.keys() != before.keys() or any(
+                not _same(after[key], before[key]) for key in after
+            )
+            if note or changed:
+                called.append((name, note, after if changed else None))
+        return called
+
     def call(self, hook: str, /, **kwargs) -> list:
         caller = self.active.get(hook)
         if caller is None:
@@ -80,11 +99,40 @@ class StepHooks:
         return caller(**kwargs)
 
 
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return np.array_equal(a, b, equal_nan=True)
+
+
+def copies(network, what: str) -> dict:
+    """Copies of a network's gradients (``what`` "grads") or parameter values ("params"),
+    by key: what ``StepHooks.call_watched`` compares before and after a hook."""
+    if what == "grads":
+        return {p.key: None if p.grad is None else p.grad.copy() for p in network.parameters}
+    return {p.key: p.value.copy() for p in network.parameters}
+
+
+def plugin_name(plugin) -> str:
+    """How traces and verification rules name a step plugin: its ``name`` attribute, else
+    its class's name."""
+    return getattr(plugin, "name", None) or type(plugin).__name__
+
+
+def offered_step_plugins(scenario) -> list[tuple[str, object]]:
+    """(provider, object) of each object plugins offer to act on this run's steps
+    (``tracegrad_step_plugins``), in the order they are called; the provider is the
+    distribution that brings it ("tracegrad 0.1.0"), for the trace header's ``providers``."""
+    from engine.plugins import provider_of
+
+    offered = []
+    # pluggy calls the last registered first; a run's order is the first registered first
+    for impl in scenario.registry.manager.hook.tracegrad_step_plugins.get_hookimpls():
+        answer = impl.function(*({"scenario": scenario}[name] for name in impl.argnames))
+        offered.extend((provider_of(impl.plugin_name), plugin) for plugin in answer or [])
+    return offered
+
+
 def step_plugins(scenario) -> list:
     """The objects plugins offer to act on this run's steps (``tracegrad_step_plugins``)."""
-    offered = []
-    for answer in reversed(
-        scenario.registry.manager.hook.tracegrad_step_plugins(scenario=scenario)
-    ):
-        offered.extend(answer or [])
-    return offered
+    return [plugin for _, plugin in offered_step_plugins(scenario)]

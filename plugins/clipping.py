@@ -33,7 +33,9 @@ def clip_gradients(params, clip_norm, clip_value, total_norm: float) -> float:
 
 class GradientClipping:
     """Clips a supervised run's gradients before each update; traces a ``clip`` record when
-    norm clipping rescaled them."""
+    norm clipping rescaled them. Its verification rule is ``plugins.rules.clipping``."""
+
+    name = "gradient_clipping"
 
     def __init__(self, clip_norm: float | None, clip_value: float | None):
         self.clip_norm, self.clip_value = clip_norm, clip_value

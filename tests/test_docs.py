@@ -72,3 +72,15 @@ def test_the_verify_your_trick_code_is_the_example_tricks_rules_module():
     assert code.strip() == body.strip()
     toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
     assert toml.strip() in (package / "pyproject.toml").read_text()
+
+
+def test_the_verify_your_step_plugin_code_is_gradient_clippings_rules_module():
+    section = GUIDE.split("## Verify your step plugin", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    rules = (ROOT / "plugins" / "rules" / "clipping.py").read_text()
+    body = rules.split("from __future__ import annotations\n\n", 1)[1]
+    assert code.strip() == body.strip()
+    from plugins.rules.step_plugins import StepPluginRule
+
+    for method in ("batch", "loss", "gradients", "parameters", "claims", "acts"):
+        assert f"| `{method}(" in section and callable(getattr(StepPluginRule, method)), method

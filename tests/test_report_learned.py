@@ -198,9 +198,11 @@ def tracegrad_step_plugins(scenario):
 '''
 
 
-def test_parameters_changed_after_the_update_make_the_surface_a_picture(tmp_path):
+def test_parameters_changed_after_the_update_are_the_ones_the_surface_is_checked_with(tmp_path):
     """The learned record follows the after_update note and pictures the changed network;
-    the updates' after no longer give it, so verify counts it as a picture, not a claim."""
+    the note holds the parameters the plugin left, and verify recomputes the surface from
+    them (an edited grid value is a disagreement), while the plugin's own change, which has
+    no rule, is counted unchecked."""
     plugin = tmp_path / "shrink.py"
     plugin.write_text(SHRINK, encoding="utf-8")
     trace = tmp_path / "trace.jsonl"
@@ -216,8 +218,16 @@ def test_parameters_changed_after_the_update_make_the_surface_a_picture(tmp_path
         assert kinds[-2:] == ["hook", "learned"]
     assert trace.traced_steps == [0, 2]  # not in a row: no before = previous after to check
     report = verify_trace(trace.path)
-    assert report.ok, report.format()
-    assert report.pictures[learned_rules.CHANGED] == len(trace.traced_steps)
+    assert report.ok and set(report.pictures) <= {learned_rules.DATA}, report.format()
+    assert len(report.unruled) == 1 and "'Shrink'" in next(iter(report.unruled))
+    lines = trace.path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if '"type":"learned"' in line)
+    record = json.loads(lines[at])
+    record["grid"]["output"][0][0] += 0.125
+    lines[at] = json.dumps(record)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert any("learned" in str(d) for d in verify_trace(edited, claims_only=True).disagreements)
 
 
 def test_a_trace_of_every_step_pictures_six_of_them(tmp_path):

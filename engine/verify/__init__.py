@@ -45,7 +45,7 @@ from engine.verify.report import (
 __all__ = ["Disagreement", "Tolerance", "VerifyReport", "verify_trace"]
 
 #: The rule modules of the built-in kinds (they import no component they check).
-RULE_PLUGINS = ("plugins.rules.supervised", "plugins.rules.gan")
+RULE_PLUGINS = ("plugins.rules.supervised", "plugins.rules.clipping", "plugins.rules.gan")
 
 
 def trace_checks(plugins=()) -> dict:

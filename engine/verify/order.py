@@ -30,12 +30,13 @@ ORDERS: dict = {}
 
 @dataclass(frozen=True)
 class Slot:
-    """One place in a step's order: records of ``type`` whose fields match ``match`` (a
+    """One place in a step's order: records of ``type`` (None: of any type, e.g. plugins'
+    notes, whatever record type a plugin gives them) whose fields match ``match`` (a
     value, or a tuple of allowed values); ``each`` "layer" (``index`` ascending),
     "layer_reversed" or "param" of ``network`` (None: every layer of the header); ``many``:
     any number of records (trick notes); ``name``: how a message names it."""
 
-    type: str
+    type: str | None
     match: dict = field(default_factory=dict)
     part: str = ""
     required: bool = False
@@ -45,7 +46,7 @@ class Slot:
     name: str = ""
 
     def matches(self, record: dict) -> bool:
-        if record.get("type") != self.type:
+        if self.type is not None and record.get("type") != self.type:
             return False
         for key, wanted in self.match.items():
             value = record.get(key)

@@ -1,16 +1,17 @@
 """One traced pass of a network, checked claim by claim, and the links between steps.
 
 A traced step's records, in file order: ``step`` (lr, batch), ``forward`` per layer,
-``loss``, ``backward`` per layer (last first), ``clip`` (when gradients were rescaled) and
-``update`` per parameter. Besides each layer's own claims (``layers``), the loss's and each
-update's (``optimizers``), a step makes these:
+``loss``, ``backward`` per layer (last first), step plugins' notes (gradient clipping's
+``clip``) and ``update`` per parameter. Besides each layer's own claims (``layers``), the
+loss's and each update's (``optimizers``), a step makes these:
 
 - before = the after of the update before (the value after an update is the value before
   the next use), and the forward pass used before;
 - the next layer's x is this layer's output, and the loss's prediction the last output;
 - the gradient arriving at a layer is the next layer's dL/dx (the loss's dL/dprediction
   at the last layer);
-- each update's gradient is the backward pass's dL/dθ, clipped as the clip record says;
+- each update's gradient is the backward pass's dL/dθ, as step plugins left it (their
+  rules, ``plugins.rules.step_plugins``);
 - after = before + applied; the update's lr is the step's lr.
 """
 
@@ -25,9 +26,6 @@ import numpy as np
 from engine.trace.tensors import decode
 from engine.verify import layers, losses, optimizers
 from engine.verify.report import SUMMARIZED, Checker, Place
-
-#: Added to the norm before dividing, as torch.nn.utils.clip_grad_norm_.
-CLIP_EPS = 1e-6
 
 
 def decode_all(values: dict | None) -> dict:
@@ -77,12 +75,18 @@ class StepRecords:
     forward: dict[int, dict] = field(default_factory=dict)
     loss: dict | None = None
     backward: dict[int, dict] = field(default_factory=dict)
-    clip: dict | None = None
+    #: Step plugins' notes (``hook`` records, and records of their own types naming the
+    #: ``plugin``), in file order.
+    notes: list[dict] = field(default_factory=list)
     updates: dict[str, Update] = field(default_factory=dict)
+    #: The parameters the step left: the updates' after, through the after_update hooks.
+    left: dict = field(default_factory=dict)
 
     def add(self, record: dict) -> None:
         kind = record["type"]
-        if kind == "step":
+        if kind == "hook" or "plugin" in record:
+            self.notes.append(record)
+        elif kind == "step":
             self.info = record
         elif kind == "forward":
             self.forward[record["index"]] = record
@@ -90,10 +94,12 @@ class StepRecords:
             self.loss = record
         elif kind == "backward":
             self.backward[record["index"]] = record
-        elif kind == "clip":
-            self.clip = record
         elif kind == "update":
             self.updates[record["param"]] = Update.from_record(record)
+
+    def notes_of(self, hook: str) -> list[dict]:
+        """The step plugins' notes of ``hook`` ("batch", "gradients", ...), in file order."""
+        return [note for note in self.notes if note.get("hook") == hook]
 
 
 @dataclass
@@ -162,6 +168,8 @@ class StepChecker:
         self.loss_name = loss_name
         self.fused = fused
         self.train = train or {}
+        #: (loss, prediction, target) -> the loss after the step hooks, or None (unknown).
+        self.loss_hooks: Callable | None = None
 
     # --- forward, loss, backward ------------------------------------------------------
 
@@ -247,6 +255,10 @@ class StepChecker:
         if result is None:
             check.unchecked(f"no rule for {self.loss_name}")
             return grad
+        if self.loss_hooks is not None:  # the loss after the step hooks that change it
+            result = self.loss_hooks(result, prediction, target)
+            if result is None:  # a change no rule follows: reported by the hooks' rules
+                return grad
         how = "L from the recorded prediction and target"
         check.compare(place, "loss", number(record.get("value")), result.value, how)
         what = "dL/dz of the last layer (fused with its softmax)" if self.fused else "dL/dŷ"
@@ -284,43 +296,7 @@ class StepChecker:
                 grads[key] = layer.backward.get(f"dL/d{short}")
         return grads
 
-    # --- clipping and updates --------------------------------------------------------
-
-    def check_clip(self, records: StepRecords, grads: dict, phase: str | None = None) -> dict:
-        """The clip record's norm and scale; returns the gradients the optimizer saw."""
-        check, train = self.check, self.train
-        clip_norm, clip_value = train.get("clip_norm"), train.get("clip_value")
-        if records.clip is None and not clip_norm and not clip_value:
-            return grads
-        place = Place(records.step, "gradient clipping", phase)
-        arrays = list(grads.values())
-        if not arrays or any(not isinstance(g, np.ndarray) for g in arrays):
-            check.skip(SUMMARIZED, quantity="gradient clipping")
-            return {key: None for key in grads}
-        if records.clip is not None:
-            raw_norm = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
-            check.compare(
-                place, "norm", number(records.clip.get("norm")), raw_norm, "‖g‖ over all θ"
-            )
-        if clip_value is not None:
-            grads = {key: np.clip(g, -clip_value, clip_value) for key, g in grads.items()}
-        scale = 1.0
-        if clip_norm is not None:
-            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-            expected = clip_norm / (norm + CLIP_EPS) if norm > clip_norm else 1.0
-            recorded = number(records.clip.get("scale")) if records.clip is not None else 1.0
-            check.compare(
-                place,
-                "scale",
-                recorded,
-                expected,
-                f"scale = {clip_norm:g}/(‖g‖ + 1e-6) when ‖g‖ > {clip_norm:g} (after clipping "
-                f"by value), else 1 and no clip record",
-            )
-            scale = expected
-        elif records.clip is not None:
-            check.fail(place, "clip record", "present", "none", "the scenario sets no clip_norm")
-        return {key: g * scale for key, g in grads.items()}
+    # --- updates ------------------------------------------------------------------
 
     def check_continuity(self, updates: dict, earlier: dict, how: str, phase=None) -> None:
         """before = the after of the update before (``earlier``: key -> Update, or a
@@ -342,19 +318,18 @@ class StepChecker:
         grads: dict,
         lr: float | None,
         phase: str | None = None,
+        grads_how: str = "grad = dL/dθ of the backward pass",
     ) -> None:
         """Each update's gradient, lr, after, state and change; ``states`` maps a key to
         the optimizer state the update started from ({} at the first step, None when
-        unknown), ``grads`` to the gradient the optimizer must have seen."""
+        unknown), ``grads`` to the gradient the optimizer must have seen (``grads_how``)."""
         check = self.check
-        clipped = self.train.get("clip_norm") or self.train.get("clip_value")
         for key, update in updates.items():
             place = Place(update.step, key, phase)
             if lr is not None:
                 check.compare(place, "lr", update.lr, lr, "the update's lr is the step's lr")
             if grads.get(key) is not None:
-                how = "grad = dL/dθ of the backward pass" + (", clipped" if clipped else "")
-                check.compare(place, "grad", update.grad, grads[key], how)
+                check.compare(place, "grad", update.grad, grads[key], grads_how)
             if check.whole("after", update.before, update.applied):
                 check.compare(
                     place,

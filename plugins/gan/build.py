@@ -20,7 +20,7 @@ from engine.i18n import _
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
-from engine.steps import StepHooks, step_plugins
+from engine.steps import StepHooks, plugin_name, step_plugins
 from plugins.gan.components import GanLoss, GanTrick, TrickSetup
 from plugins.gan.hookspecs import GanStepSpecs
 
@@ -274,7 +274,7 @@ def trick_hooks(scenario: Scenario, tricks: list[GanTrick]) -> StepHooks:
     """The run's step hooks: the scenario's tricks in order, then what plugins offer."""
     names = [f"tricks.{index}.{trick.name}" for index, trick in enumerate(tricks)]
     offered = step_plugins(scenario)
-    names += [f"plugin.{index}.{type(p).__name__}" for index, p in enumerate(offered)]
+    names += [f"plugin.{index}.{plugin_name(p)}" for index, p in enumerate(offered)]
     return StepHooks(GanStepSpecs, [*tricks, *offered], names)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from engine.components import StepLoop
 from engine.errors import PluginError
 from engine.i18n import N_, _
+from engine.steps import copies
 from engine.trace import record
 from plugins.gan.build import GRID, SAMPLE_COUNT, GanBuilt, grad_norm
 from plugins.gan.components import GanBatch
@@ -163,20 +164,15 @@ class GanLoop(StepLoop):
         if not traced:
             return self.call(hook, [], **kwargs)
         notes = []
-        for name, implementation in self.hooks.implementations(f"tracegrad_gan_{hook}"):
-            before = _values(network, what)
-            note = implementation(**kwargs)
+        called = self.hooks.call_watched(
+            f"tracegrad_gan_{hook}", lambda: copies(network, what), **kwargs
+        )
+        for name, note, after in called:
             if isinstance(note, str):
                 note = {"change": note}
-            after = _values(network, what)
-            changed = any(
-                not np.array_equal(after[key], before[key], equal_nan=True) for key in after
-            )
-            if not note and not changed:
-                continue
             note = {"hook": hook, "trick": name.rsplit(".", 1)[-1], **(note or {})}
             note.setdefault("change", f"changed {label}'s {_WORDS[what]} (no note)")
-            if changed:
+            if after is not None:
                 note[what] = self.writer.tensors(after)
             notes.append(note)
         return notes
@@ -586,10 +582,3 @@ class GanLoop(StepLoop):
 
 #: What ``GanLoop.call_watched`` watches, in a note's words.
 _WORDS = {"grads": "gradients", "params": "parameters"}
-
-
-def _values(network, what: str) -> dict:
-    """Copies of a network's gradients (``what`` "grads") or parameter values ("params")."""
-    if what == "grads":
-        return {p.key: None if p.grad is None else p.grad.copy() for p in network.parameters}
-    return {p.key: p.value.copy() for p in network.parameters}

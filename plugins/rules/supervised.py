@@ -9,6 +9,9 @@ links a step to the data, to the step before and to the per-step scalars:
 - the scalars' lr, loss and per-layer gradient norms ‖dL/dθ‖ are the traced ones;
 - the end record's step count and final loss are the scalars';
 - a ``learned`` surface or curve is the network's output on its grid (``learned``).
+- what a step plugin changed (the batch, the loss, gradients, parameters) is its rule's
+  (``step_plugins``): a change with no rule is counted unchecked, and every other claim is
+  checked against the values the trace recorded after the hook.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from engine.verify import losses, steps
 from engine.verify.order import RecordOrder, Slot
 from engine.verify.report import SUMMARIZED, Checker, Place
 from plugins.rules.learned import check_learned
+from plugins.rules.step_plugins import StepPlugins
 
 NOT_TRACED = "continuity (before = the previous after): the step before is not traced"
 
@@ -69,16 +73,28 @@ def verify_supervised(trace: Trace, check: Checker) -> list[int]:
     rows = scalar_rows(trace)
     previous = None
     traced = []
+    plugins = StepPlugins(scenario, check)
     for records in group_steps(trace.records):
         traced.append(records.step)
-        check_step(check, checker, scenario, records, previous, rows, trace.end is not None)
+        check_step(
+            check, checker, plugins, scenario, records, previous, rows, trace.end is not None
+        )
         previous = records
     check_end(check, trace, rows, train)
     check_learned(check, network, trace.records, scenario)
     return traced
 
 
-def check_step(check, checker: steps.StepChecker, scenario, records, previous, rows, complete):
+def check_step(
+    check,
+    checker: steps.StepChecker,
+    plugins: StepPlugins,
+    scenario,
+    records,
+    previous,
+    rows,
+    complete,
+):
     step, network = records.step, checker.network
     if previous is not None and previous.step != step - 1:
         previous = None
@@ -90,11 +106,11 @@ def check_step(check, checker: steps.StepChecker, scenario, records, previous, r
     used = {key: u.before for key, u in records.updates.items()}
     if previous is not None:
         checker.check_continuity(
-            records.updates, previous.updates, f"before = the after of step {previous.step}"
+            records.updates, previous.left, f"before = the after of step {previous.step}"
         )
         for key in keys:
-            if key not in used and key in previous.updates:
-                used[key] = previous.updates[key].after
+            if key not in used and previous.left.get(key) is not None:
+                used[key] = previous.left[key]
         states = {key: u.state for key, u in previous.updates.items()}
         forward_before = previous.forward
     else:
@@ -104,16 +120,29 @@ def check_step(check, checker: steps.StepChecker, scenario, records, previous, r
     if step == 0:
         check_initial_values(check, network, records)
     passes = checker.layer_passes(records, used, forward_before)
-    x, y = data_batch(scenario, records)
+    batch = data_batch(scenario, records)
+    if batch is not None and records.notes_of("batch"):
+        batch = plugins.batch(records, *batch)
+    x, y = batch if batch is not None else (None, None)
     checker.check_forward(passes, x, "x = the data's batch")
     if passes and records.info is not None and "batch_size" in records.info:
         check_batch_size(check, records.step, records.info["batch_size"], passes[0].forward)
     if y is not None:
         check_target(check, scenario, records, y)
+    loss_notes = records.notes_of("loss")
+    checker.loss_hooks = (
+        (lambda loss, prediction, target: plugins.loss(records, loss, prediction, target))
+        if loss_notes
+        else None
+    )
     grad = checker.check_loss(records, passes)
     checker.check_backward(passes, grad)
-    grads = checker.check_clip(records, checker.gradients(passes))
-    checker.check_updates(records.updates, states, grads, lr)
+    grads = plugins.gradients(records, checker.gradients(passes))
+    how = "grad = dL/dθ of the backward pass"
+    if records.notes_of("gradients"):
+        how += ", as the step plugins left it"
+    checker.check_updates(records.updates, states, grads, lr, grads_how=how)
+    records.left = plugins.parameters(records, {k: u.after for k, u in records.updates.items()})
     check_scalars(check, network, records, passes, rows.get(step), lr, complete)
 
 
@@ -135,10 +164,11 @@ def check_batch_size(check: Checker, step: int, batch_size, values: dict, phase=
 
 
 def data_batch(scenario: dict, records: steps.StepRecords):
-    """(x, y) of the step's batch when the header holds the data (inline, no split)."""
+    """(x, y) of the step's batch when the header holds the data (inline, no split), else
+    None."""
     data, train = scenario.get("data") or {}, scenario.get("train") or {}
     if data.get("type") != "inline" or train.get("validation_split") or records.info is None:
-        return None, None
+        return None
     batch = records.info.get("batch")
     x, y = np.asarray(data["x"], dtype=np.float64), np.asarray(data["y"], dtype=np.float64)
     if batch is not None:
@@ -271,18 +301,24 @@ def check_end(check: Checker, trace: Trace, rows: dict, train: dict, loss="loss"
             )
 
 
+#: The hooks whose notes a traced step writes before the updates.
+BEFORE_UPDATE = ("batch", "forward", "loss", "gradients")
+
 #: A traced supervised step, in the order the loop (``plugins.supervised.loop``) writes it:
 #: the step record, the forward pass layer by layer, the loss, the backward pass last layer
-#: first, the clip record (when gradients were rescaled), one update per parameter, and the
-#: picture of what the network learned (``plugins.supervised.learned``).
+#: first, the step plugins' notes of the hooks before the update (of any record type: a
+#: ``hook`` record, or one of the plugin's own such as gradient clipping's ``clip``), one
+#: update per parameter, the notes of ``after_update``, and the picture of what the network
+#: learned (``plugins.supervised.learned``).
 RECORD_ORDER = RecordOrder(
     [
         Slot("step", required=True),
         Slot("forward", required=True, each="layer"),
         Slot("loss", required=True),
         Slot("backward", required=True, each="layer_reversed"),
-        Slot("clip"),
+        Slot(None, {"hook": BEFORE_UPDATE}, many=True, name="step plugin note"),
         Slot("update", required=True, each="param"),
+        Slot(None, {"hook": "after_update"}, many=True, name="step plugin note (after_update)"),
         Slot("learned"),
     ]
 )

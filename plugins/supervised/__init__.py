@@ -14,7 +14,7 @@ import engine
 from engine.components import ScenarioKind
 from engine.limits import Limits
 from engine.result import RunResult
-from engine.steps import step_plugins
+from engine.steps import plugin_name
 from plugins.supervised.build import Built, build
 from plugins.supervised.loop import SupervisedLoop, SupervisedStepSpecs
 from plugins.supervised.scenario import SupervisedFields, supervised_model
@@ -43,10 +43,15 @@ class SupervisedKind(ScenarioKind):
                 "validation_samples": None if data.x_val is None else int(len(data.x_val)),
             },
             "network": network_header(built.network, images=data.x.ndim > 2),
+            # joins the run header's providers: what brings each step plugin of the run
+            "providers": {
+                f"step_plugins.{plugin_name(plugin)}": source
+                for source, plugin in built.step_plugins
+            },
         }
 
     def loop(self, built: Built, run) -> SupervisedLoop:
-        return SupervisedLoop(built, run, step_plugins(built.scenario))
+        return SupervisedLoop(built, run, [plugin for _, plugin in built.step_plugins])
 
     def result(self, built: Built, run, status: str, message: str | None) -> RunResult:
         return RunResult(

@@ -3,7 +3,7 @@ optimizer and schedule (training and gradcheck use the same)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from engine.i18n import _
 from engine.limits import Limits, check_parameters, check_samples, check_steps, check_trace
 from engine.network import Network, build_network, input_shape
 from engine.scenario import Scenario
+from engine.steps import offered_step_plugins
 from plugins.supervised import learned
 
 
@@ -34,6 +35,8 @@ class Built:
     loss: Loss
     optimizer: Optimizer
     schedule: Schedule | None
+    #: (provider, object) of each step plugin acting on the run (``tracegrad_step_plugins``).
+    step_plugins: list = field(default_factory=list)
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of the network's parameters and buffers ("hidden.W", ...)."""
@@ -170,4 +173,5 @@ def build(scenario: Scenario, limits: Limits | None = None, precision: str | Non
     )
     if schedule is not None:
         schedule.build(ctx)
-    return Built(scenario, ctx, data, targets, network, loss, optimizer, schedule)
+    offered = offered_step_plugins(scenario)
+    return Built(scenario, ctx, data, targets, network, loss, optimizer, schedule, offered)

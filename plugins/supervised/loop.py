@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.components import StepLoop
 from engine.hookspecs import hookspec
-from engine.steps import StepHooks
+from engine.steps import StepHooks, copies, plugin_name
 from engine.trace import record
 from plugins.supervised.learned import LearnedPictures
 
@@ -32,7 +32,12 @@ class SupervisedStepSpecs:
     trained; ``step`` counts from 0. A hook that changes something
     may return a note for the trace (recorded on traced steps): a dict with a ``type`` is
     written as a record of that type (``{"type": "clip", "norm": ..., "scale": ...}``), any
-    other dict or a string as a ``hook`` record naming the hook.
+    other dict or a string as a ``hook`` record. Either names the hook and the plugin
+    (``engine.steps.plugin_name``). On traced steps each plugin is called on its own: one that
+    changed the batch, the loss, the gradients or the parameters gets a note even if it
+    returned none, and one that changed gradients or parameters has their values after it in
+    the note (``grads``, ``params``), so verify checks the rest of the step against what was
+    really used.
     """
 
     @hookspec
@@ -104,18 +109,23 @@ def grad_norms(network) -> dict[str, float]:
     return norms
 
 
-def write_note(writer, step: int, hook: str, note) -> None:
-    """A step plugin's note as a trace record (see ``SupervisedStepSpecs``)."""
-    if not note:
-        return
+#: What a hook may change (``SupervisedLoop.watched``), in a note's words; of those, the
+#: values of "grads" and "params" after the hook are written in its note.
+CHANGES = {"batch": "the batch", "loss": "the loss", "grads": "the gradients"}
+CHANGES["params"] = "the parameters"
+
+
+def write_note(writer, step: int, hook: str, plugin: str, note, what: str, after) -> None:
+    """A step plugin's note as a trace record (see ``SupervisedStepSpecs``); ``after``: the
+    values of ``what`` after the hook, when it changed them (None: it did not)."""
     if isinstance(note, str):
         note = {"change": note}
-    note = dict(note)
-    kind = note.pop("type", None)
-    if kind is None:
-        writer.write({"type": "hook", "step": step, "hook": hook, **note})
-    else:
-        writer.write({"type": kind, "step": step, **note})
+    note = dict(note or {"change": f"changed {CHANGES[what]} (no note)"})
+    kind = note.pop("type", "hook")
+    record = {"type": kind, "step": step, "hook": hook, "plugin": plugin, **note}
+    if after is not None and what in ("grads", "params"):
+        record[what] = writer.tensors(after)
+    writer.write(record)
 
 
 class SupervisedLoop(StepLoop):
@@ -133,7 +143,8 @@ class SupervisedLoop(StepLoop):
         self.params = built.network.parameters
         self.norm_names = {layer.name: f"grad_norm.{layer.name}" for layer in self.network.layers}
         self.batches = batches(built, spec.train.batch_size, spec.train.shuffle)
-        self.hooks = StepHooks(SupervisedStepSpecs, plugins)
+        names = [f"{index}.{plugin_name(p)}" for index, p in enumerate(plugins)]
+        self.hooks = StepHooks(SupervisedStepSpecs, plugins, names)
         self.listening = bool(self.hooks.active)
         self.metrics: dict[str, float] = {}
         self.failure = None  # (value, norms, batch, lr) of a step that diverged
@@ -154,17 +165,17 @@ class SupervisedLoop(StepLoop):
         batch = SupervisedBatch(x, y, indices) if self.listening else None
         notes = []
         if batch is not None:
-            notes += self._call("batch", batch=batch, step=step)
+            notes += self._call("batch", traced, "batch", batch=batch, step=step)
             x, y = batch.x, batch.y
         prediction = network.forward(x, training=True)
         if batch is not None:
             batch.prediction = prediction
-            notes += self._call("forward", batch=batch, network=network, step=step)
+            notes += self._call("forward", traced, None, batch=batch, network=network, step=step)
         value = loss.forward(prediction, y)
         grad = loss.backward()
         if batch is not None:
             batch.value, batch.grad = value, grad
-            notes += self._call("loss", batch=batch, step=step)
+            notes += self._call("loss", traced, "loss", batch=batch, step=step)
             value, grad = batch.value, batch.grad
         network.backward(grad)
         norms = grad_norms(network)
@@ -189,18 +200,17 @@ class SupervisedLoop(StepLoop):
             before = record.snapshot(network)
         if batch is not None:
             batch.grad_norm = total_norm
-            notes += self._call("gradients", batch=batch, network=network, step=step)
-            if traced:
-                for hook, note in notes:
-                    write_note(writer, step, hook, note)
+            notes += self._call(
+                "gradients", traced, "grads", batch=batch, network=network, step=step
+            )
+            for note in notes:
+                write_note(writer, step, *note)
         self.optimizer.step(self.params, lr)
         if traced:
             record.update_records(writer, step, network, self.optimizer, before, lr)
         if batch is not None:
-            after = self._call("after_update", network=network, step=step)
-            if traced:
-                for hook, note in after:
-                    write_note(writer, step, hook, note)
+            for note in self._call("after_update", traced, "params", network=network, step=step):
+                write_note(writer, step, *note)
         if traced:
             self.pictures.write(writer, step)
         scalars = {"step": step, "loss": value, "lr": lr}
@@ -209,8 +219,28 @@ class SupervisedLoop(StepLoop):
             scalars[norm_names[name]] = norm
         return scalars
 
-    def _call(self, hook: str, **kwargs) -> list[tuple[str, object]]:
-        return [(hook, note) for note in self.hooks.call(f"tracegrad_supervised_{hook}", **kwargs)]
+    def _call(self, hook: str, traced: bool, what: str | None, **kwargs) -> list[tuple]:
+        """Call ``tracegrad_supervised_<hook>``; on a traced step, the notes for the trace:
+        (hook, plugin, note, what, values after it or None) of each plugin that returned a
+        note or changed ``what`` (``CHANGES``; None: the hook changes nothing)."""
+        if not traced:
+            self.hooks.call(f"tracegrad_supervised_{hook}", **kwargs)
+            return []
+        called = self.hooks.call_watched(
+            f"tracegrad_supervised_{hook}", self.watched(what, kwargs), **kwargs
+        )
+        return [(hook, name.split(".", 1)[-1], note, what, after) for name, note, after in called]
+
+    def watched(self, what: str | None, kwargs: dict):
+        """Copies of what a hook may change, for ``StepHooks.call_watched``."""
+        batch, network = kwargs.get("batch"), self.network
+        if what == "batch":
+            return lambda: {"x": batch.x.copy(), "y": batch.y.copy()}
+        if what == "loss":
+            return lambda: {"L": np.float64(batch.value), "dL/dŷ": batch.grad.copy()}
+        if what in ("grads", "params"):
+            return lambda: copies(network, what)
+        return dict
 
     def failed(self, scalars: dict) -> bool:
         return self.failure is not None

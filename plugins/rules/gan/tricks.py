@@ -15,15 +15,12 @@ A plugin adds the rule of its trick with ``tracegrad_register_rules``:
 
 from __future__ import annotations
 
-from engine.trace.tensors import decode
 from engine.verify import rule_table
-from engine.verify.report import SUMMARIZED, Checker, Place
+from engine.verify.report import Checker, Place
+from plugins.rules.edits import NO_RULE, RANDOM, follow_edits
 
 #: name -> TrickRule, filled through ``tracegrad_register_rules`` (kind "tricks").
 TRICKS = rule_table("tricks")
-
-#: A rule's answer for a change that depends on a random draw the trace does not hold.
-RANDOM = "a random draw"
 
 #: Which claims a hook's change touches, in a reader's words.
 HOOK_WORDS = {
@@ -220,40 +217,25 @@ class TrickRules:
         return self._edited(group, "after_update", values, "params", "parameters")
 
     def _edited(self, group, hook: str, values: dict, field: str, method: str) -> dict:
-        """``values`` through each note of ``hook``: a note holding ``field`` (the values
-        after the hook; written only when the hook changed them) has its change checked by
-        the trick's rule, or counted unchecked; a note without it changed nothing in place,
-        unless the rule says otherwise (a trace written before the values were recorded)."""
-        for note in notes_of(group, hook):
-            name = note.get("trick")
-            config, rule = self.rule_of(name)
-            covered = self.covers(rule, hook)
-            predicted = (
-                getattr(rule, method)(config, group.network, dict(values)) if covered else None
-            )
-            if note.get(field) is None:
-                if predicted == RANDOM:
-                    self.check.skip(f"{HOOK_WORDS[hook]}: trick '{name}' adds a random draw")
-                    values = {}
-                elif isinstance(predicted, dict):
-                    values = predicted
-                continue
-            recorded = {key: decode(value) for key, value in note[field].items()}
-            if predicted == RANDOM:
-                self.check.skip(f"{HOOK_WORDS[hook]}: trick '{name}' adds a random draw")
-            elif isinstance(predicted, dict):
-                place = Place(group.step, f"trick {name}", group.label())
-                for key, value in recorded.items():
-                    if predicted.get(key) is not None:
-                        self.check.compare(
-                            place, key, value, predicted[key], f"{name}'s rule ({hook})"
-                        )
-            elif covered:  # the rule needs whole arrays where the trace holds summaries
-                self.check.skip(SUMMARIZED, quantity=f"trick {name}")
-            else:
-                self.unchecked(name, hook, group.network)
-            values = {**values, **recorded}
-        return values
+        """``values`` through each note of ``hook``, each trick's change checked by its rule
+        or counted unchecked (``plugins.rules.edits.follow_edits``)."""
+
+        def predict(note, before):
+            config, rule = self.rule_of(note.get("trick"))
+            if not self.covers(rule, hook):
+                return NO_RULE
+            return getattr(rule, method)(config, group.network, before)
+
+        return follow_edits(
+            self.check,
+            notes_of(group, hook),
+            values,
+            field,
+            predict,
+            lambda note: self.unchecked(note.get("trick"), hook, group.network),
+            lambda note: Place(group.step, f"trick {note.get('trick')}", group.label()),
+            HOOK_WORDS[hook],
+        )
 
     # --- the schedule and the scalars -------------------------------------------------------
 
