@@ -46,6 +46,7 @@ BUILTIN_PLUGINS = (
     "plugins.gan",
     "plugins.gan.losses",
     "plugins.gan.tricks",
+    "plugins.gan.conditional",
     "plugins.reporters",
     "plugins.gan.reporters",
     "plugins.image_report",

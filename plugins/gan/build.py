@@ -21,6 +21,7 @@ from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
 from engine.steps import StepHooks, step_plugins
 from plugins.gan.components import GanLoss, GanTrick, TrickSetup
+from plugins.gan.conditional import Conditioning, create_conditioning
 from plugins.gan.hookspecs import GanStepSpecs
 
 #: Samples pictured at each traced step (``gan_samples`` records), and the points of D's grid
@@ -58,6 +59,9 @@ class GanBuilt:
     schedules: dict[str, Schedule | None]
     tricks: list[GanTrick]
     hooks: StepHooks
+    #: A conditional GAN's conditioning and each real sample's class (else None).
+    conditioning: Conditioning | None = None
+    labels: np.ndarray | None = None
 
     def lr(self, name: str, step: int) -> float:
         """The learning rate of network ``name`` ("G" or "D") at ``step``."""
@@ -70,6 +74,10 @@ class GanBuilt:
     def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
         spec = self.scenario.spec.latent
         return sample_latent(spec.distribution, n, spec.dim, rng).astype(self.ctx.dtype, copy=False)
+
+    def g_input(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """G's input: z, or [z, one-hot(y)] for a conditional GAN."""
+        return z if self.conditioning is None else self.conditioning.g_input(z, labels)
 
     @property
     def networks(self) -> dict[str, Network]:
@@ -97,12 +105,15 @@ def _prefixed(specs: list, prefix: str) -> list:
     ]
 
 
-def build_networks(scenario: Scenario, ctx: BuildContext, features: int, d_features: int):
-    """G (latent -> ``features``) and D (``d_features`` -> 1 logit), sizes checked."""
+def build_networks(
+    scenario: Scenario, ctx: BuildContext, features: int, d_features: int, g_features=None
+):
+    """G (``g_features``, default the latent dim -> ``features``) and D (``d_features`` ->
+    1 logit), sizes checked."""
     spec = scenario.spec
     generator = build_network(
         _prefixed(spec.generator.layers, "G."),
-        spec.latent.dim,
+        g_features or spec.latent.dim,
         ctx,
         scenario.where,
         ("generator", "layers"),
@@ -216,7 +227,7 @@ def build_gan(
     limits = limits or Limits.from_settings()
     check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario, precision)
-    data = load_data(scenario, ctx) if with_data else None
+    data = load_data(scenario, ctx) if with_data or spec.conditional else None
     features = data.x.shape[1] if data is not None else _last_units(spec)
     if data is not None:
         check_samples(data.x.size, limits, scenario.where)
@@ -228,7 +239,14 @@ def build_gan(
     d_features = features
     for trick in tricks:
         d_features = trick.d_input_features(d_features)
-    generator, discriminator = build_networks(scenario, ctx, features, d_features)
+    conditioning, labels = create_conditioning(scenario, data)
+    g_features = spec.latent.dim
+    if conditioning is not None:
+        d_features = conditioning.d_in_features(d_features)
+        g_features += conditioning.classes
+    generator, discriminator = build_networks(scenario, ctx, features, d_features, g_features)
+    if conditioning is not None:
+        conditioning.setup(discriminator, ctx.rng("conditional"))
     if with_data:
         check_trace_size(scenario, generator, discriminator, limits)
     optimizers, schedules = {}, {}
@@ -257,6 +275,8 @@ def build_gan(
         schedules,
         tricks,
         trick_hooks(scenario, tricks) if with_data else None,
+        conditioning,
+        labels,
     )
 
 

@@ -26,6 +26,26 @@ def tracegrad_register_gan_tricks(register):
     """
 
 
+@hookspec
+def tracegrad_register_gan_conditionings(register):
+    """Register conditionings: classes deriving from ``plugins.gan.conditional.Conditioning``.
+
+    Called once when plugins load; selected by a GAN scenario's ``conditional:``.
+    """
+
+
+#: The records a conditional GAN adds to a traced step, and where (``plugins.gan.conditional``):
+#: in D's update, "condition" (both batches' classes) right after the ``labels`` record (or the
+#: ``samples`` record), and for each batch a "condition_term" right after that batch's backward
+#: records; in G's update, "condition" after G's forward records (before ``labels``) and one
+#: "condition_term" after D's frozen backward records. Concat conditioning writes no
+#: "condition_term".
+CONDITION_RECORDS = {
+    "d": (("condition", "after", "labels"), ("condition_term", "after", "backward")),
+    "g": (("condition", "before", "labels"), ("condition_term", "after", "backward")),
+}
+
+
 class GanStepSpecs:
     """The named points of a GAN step where a trick acts.
 
