@@ -35,6 +35,7 @@ from plugins.rules.gan.losses import (
     instance_noise_std,
     term,
 )
+from plugins.rules.gan.conditional import ConditionRule
 from plugins.rules.gan.scalars import check_step
 from plugins.rules.supervised import check_end
 
@@ -76,6 +77,8 @@ class GanUpdate:
             self.other.setdefault("tricks", []).append(record)
         elif kind == "term":
             self.other.setdefault("terms", []).append(record)
+        elif kind == "condition_term":
+            self.other.setdefault("condition_terms", {})[record.get("batch")] = record
         else:
             self.other[kind] = record
 
@@ -119,6 +122,10 @@ class GanVerifier:
         # what each network's last traced update and D's last forward pass left
         self.last: dict[str, GanUpdate | None] = {"D": None, "G": None}
         self.d_forward: tuple[int, dict] | None = None
+        conditional = scenario.get("conditional")
+        self.cond = None
+        if conditional:
+            self.cond = ConditionRule(check, conditional, header.get("conditional"))
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -218,18 +225,34 @@ class GanVerifier:
                 x, how = self.fake_input(group, generator_params)
             checker.check_forward(passes, x, how)
             self.check_target(group, batch, records)
-            grad = checker.check_loss(records, passes, group.label(batch))
-            checker.check_backward(passes, grad)
-            grads[batch] = checker.gradients(passes)
+            grads[batch] = self.check_d_pass(checker, group, batch, records, passes, used)
             logits[batch] = decode(records.loss.get("prediction")) if records.loss else None
             self.d_forward = (group.step, records.forward)
         self.check_d_loss(group)
+        if self.cond is not None:
+            record = group.other.get("gan_loss")
+            names = {"real": "class_real", "fake": "class_fake"}
+            self.cond.check_class_terms(group, record, names)
         expected = self.with_terms(group, self.d_gradients(grads))
         info = self.infos.get(group.step) or {}
         checker = self.checker("D")
         checker.check_updates(group.updates, states, expected, info.get("lr.D"), group.label())
         group.other["logits"] = logits
         self.last["D"] = group
+
+    def check_d_pass(self, checker, group, batch, records, passes, params) -> dict:
+        """A pass's loss and backward chain; returns its dL/dθ (the conditioning's too)."""
+        cond = self.cond
+        if cond is not None:
+            if batch == "real":
+                cond.check_real_labels(group, passes)
+            if cond.uses_features:
+                labels = cond.labels(group, "real_labels" if batch == "real" else "labels")
+                extra = cond.check_pass(checker, group, batch, records, passes, params, labels)
+                return {**checker.gradients(passes), **extra}
+        grad = checker.check_loss(records, passes, group.label(batch))
+        checker.check_backward(passes, grad)
+        return checker.gradients(passes)
 
     def fake_input(self, group: GanUpdate, generator_params: dict | None):
         """What D's x on the fake batch must be: G(z) of the samples record, itself
@@ -238,6 +261,8 @@ class GanVerifier:
         if samples is None:
             return None, ""
         g_of_z, z = decode(samples.get("G(z)")), decode(samples.get("z"))
+        if self.cond is not None:
+            z = self.cond.g_input(group, z)
         if generator_params is not None and self.check.whole("G(z)", z, *generator_params.values()):
             recomputed = replay(self.networks["G"], generator_params, z)
             if recomputed is None:
@@ -253,6 +278,8 @@ class GanVerifier:
         if self.noise_on_d_input(group.step):
             self.check.skip("D's input: instance noise was added (a random draw)")
             return None, ""
+        if self.cond is not None and self.cond.type == "concat":
+            return self.cond.d_input(group, g_of_z), "x = [G(z), one-hot(y)] (detached)"
         return g_of_z, "x = G(z) of the samples record (detached)"
 
     def d_gradients(self, grads: dict) -> dict:
@@ -390,8 +417,11 @@ class GanVerifier:
         if g_records is not None:
             latent = group.other.get("latent")
             z = decode(latent.get("z")) if latent else None
+            how = "x = the latent z"
+            if self.cond is not None:
+                z, how = self.cond.g_input(group, z), "x = [z, one-hot(y)]"
             g_passes = g_checker.layer_passes(g_records, used, None, phase)
-            g_checker.check_forward(g_passes, z, "x = the latent z")
+            g_checker.check_forward(g_passes, z, how)
         handoff = group.other.get("handoff")
         if d_records is not None:
             frozen = self.frozen_d(group)
@@ -401,14 +431,23 @@ class GanVerifier:
             elif g_passes:
                 name, x = layers.output_of(g_passes[-1].forward)
                 how = f"x = G's output {name}"
+                if self.cond is not None and self.cond.type == "concat":
+                    x, how = self.cond.d_input(group, x), f"x = [G's output {name}, one-hot(y)]"
             d_passes = d_checker.layer_passes(d_records, frozen, self.forward_before(group), phase)
             d_checker.check_forward(d_passes, x, how)
             self.check_g_target(group, d_records)
-            grad = d_checker.check_loss(d_records, d_passes, phase)
-            d_checker.check_backward(d_passes, grad)
+            if self.cond is not None and self.cond.uses_features:
+                labels = self.cond.labels(group)
+                self.cond.check_pass(d_checker, group, "fake", d_records, d_passes, frozen, labels)
+                self.cond.check_class_terms(group, group.other.get("gan_loss"), {"fake": "class"})
+            else:
+                grad = d_checker.check_loss(d_records, d_passes, phase)
+                d_checker.check_backward(d_passes, grad)
             self.d_forward = (group.step, d_records.forward)
             if handoff is not None and d_passes and d_passes[0].backward is not None:
                 into_g, how = d_passes[0].backward.get("dL/dx"), "D's dL/dx at G's samples"
+                if self.cond is not None and self.cond.type == "concat":
+                    into_g, how = self.cond.x_gradient(into_g), how + ", without the label columns"
                 for added in group.other.get("terms", []):
                     if "dL/dG(z)" in added:
                         into_g = plus(into_g, decode(added["dL/dG(z)"]))
