@@ -28,6 +28,7 @@ from engine.trace.tensors import Summary, decode
 from engine.verify import layers, steps
 from engine.verify.activations import FORMULAS, formula
 from engine.verify.report import SUMMARIZED, Checker, Place
+from plugins.rules.gan.conditional import ConditionRule
 from plugins.rules.gan.losses import (
     USES_LABELS,
     base_labels,
@@ -35,7 +36,6 @@ from plugins.rules.gan.losses import (
     instance_noise_std,
     term,
 )
-from plugins.rules.gan.conditional import ConditionRule
 from plugins.rules.gan.scalars import check_step
 from plugins.rules.supervised import check_end
 
