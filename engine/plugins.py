@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "plugins.layers",
     "plugins.normalization",
     "plugins.noise",
+    "plugins.minibatch",
     "plugins.images",
     "plugins.losses",
     "plugins.optimizers",

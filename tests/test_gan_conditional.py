@@ -39,7 +39,7 @@ train: {{steps: 3, batch_size: 8}}
 tricks: {tricks}
 conditional: {conditional}
 metrics: {{every: null, samples: 40}}
-trace: {{every: 1}}
+trace: {{every: 1, max_values: 100000}}
 """
 
 TYPES = ["concat", "projection", "acgan"]

@@ -537,7 +537,11 @@ class GanLoop(StepLoop):
         record = {"type": "gan_samples", "step": step, "real": real.tolist(), "fake": fake.tolist()}
         features = real.shape[1]
         copies = built.discriminator.in_features // features
-        if features in (1, 2) and copies == 1 and self.cond is None:  # D's verdict needs y
+        # a verdict per grid point needs D to judge points one by one, without labels
+        alone = self.cond is None and not any(
+            getattr(layer, "mixes_samples", False) for layer in built.discriminator.layers
+        )
+        if features in (1, 2) and copies == 1 and alone:
             both = np.vstack([real, fake])
             low, high = both.min(axis=0), both.max(axis=0)
             pad = 0.1 * np.maximum(high - low, 1e-6)
