@@ -106,6 +106,10 @@ class ConditionRule:
     # --- a pass through D -----------------------------------------------------------------
 
     @property
+    def param_keys(self) -> list[str]:
+        return list(PARAMS.get(self.type, {}).values())
+
+    @property
     def uses_features(self) -> bool:
         return self.type in PARAMS
 

@@ -178,6 +178,8 @@ class GanVerifier:
         checker = self.checker(network)
         previous = self.adjacent(network, group)
         keys = self.networks[network].all_keys()
+        if network == "D" and self.cond is not None:  # a conditioning's parameters are D's
+            keys += self.cond.param_keys
         if previous is not None:
             crossing = previous.step != group.step
             if network == "D" and crossing:
