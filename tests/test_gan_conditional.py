@@ -157,6 +157,12 @@ def test_a_loaded_run_draws_the_same_classes(write_scenario, tmp_path):
         ("{type: projection, init_std: -1}", "[]", None, "init_std"),
         ("{type: concat}", "[{type: packing}]", None, "cannot be combined"),
         ("{type: concat}", "[]", "{type: sine}", "needs class labels"),
+        (
+            "{type: concat}",
+            "[]",
+            "{type: ring, modes: 1000000, samples: 1000}",
+            "1000000 classes",
+        ),
     ],
 )
 def test_bad_configs_name_the_file_and_line(

@@ -231,20 +231,22 @@ def build_gan(
     features = data.x.shape[1] if data is not None else _last_units(spec)
     if data is not None:
         check_samples(data.x.size, limits, scenario.where)
-    widths = layer_widths(spec.generator.layers, spec.latent.dim, ("generator", "layers"))
-    widths += layer_widths(spec.discriminator.layers, features, ("discriminator", "layers"))
+    conditioning, labels = create_conditioning(scenario, data)
+    classes = 0 if conditioning is None else conditioning.classes  # one-hot(y) widens inputs
+    g_in, d_in = spec.latent.dim + classes, features
+    if conditioning is not None:
+        d_in = conditioning.d_in_features(features)
+    widths = layer_widths(spec.generator.layers, g_in, ("generator", "layers"))
+    widths += layer_widths(spec.discriminator.layers, d_in, ("discriminator", "layers"))
     check_parameters(widths, limits, scenario.where)
     loss = scenario.registry.create("gan_losses", spec.loss)
     tricks = create_tricks(scenario, loss)
     d_features = features
     for trick in tricks:
         d_features = trick.d_input_features(d_features)
-    conditioning, labels = create_conditioning(scenario, data)
-    g_features = spec.latent.dim
     if conditioning is not None:
         d_features = conditioning.d_in_features(d_features)
-        g_features += conditioning.classes
-    generator, discriminator = build_networks(scenario, ctx, features, d_features, g_features)
+    generator, discriminator = build_networks(scenario, ctx, features, d_features, g_in)
     if conditioning is not None:
         conditioning.setup(discriminator, ctx.rng("conditional"))
     if with_data:

@@ -280,6 +280,9 @@ def trace_term(writer, step: int, tag: dict, conditioning, which: str, D) -> Non
     writer.write(data)
 
 
+#: The most classes a conditional GAN takes: one-hot(y) is an (N, K) array in every pass.
+MAX_CLASSES = 10_000
+
 #: Tricks that change D's input or read D's features in ways no conditioning passes labels to.
 UNSUPPORTED_TRICKS = {"packing", "feature_matching"}
 
@@ -304,6 +307,13 @@ def create_conditioning(scenario, data: Data | None):
             scenario.where(("conditional",)),
             hint="use ring, grid or digits, or remove conditional:",
         ) from None
+    if classes > MAX_CLASSES:
+        raise BuildError(
+            f"conditional '{name}': the data set has {classes} classes; one-hot(y) would give "
+            f"every batch {classes} extra numbers per sample (at most {MAX_CLASSES})",
+            scenario.where(("conditional",)),
+            hint="use fewer modes or classes, or remove conditional:",
+        )
     for index, trick in enumerate(spec.tricks):
         if trick.type in UNSUPPORTED_TRICKS:
             raise BuildError(
