@@ -145,9 +145,9 @@ class Conditioning:
 
 
 class Concat(Conditioning):
-    """D's input is the sample with its class beside it:
+    """D's input is the sample with its class beside it (Mirza & Osindero 2014).
 
-        G([z, one-hot(y)]),   D([x, one-hot(y)])     (Mirza & Osindero 2014)
+        G([z, one-hot(y)]),   D([x, one-hot(y)])
 
     D's first layer has features + K inputs; G's hand-off keeps dL/dx of the sample's
     columns only (the label's columns are not G's output).
@@ -166,7 +166,10 @@ class Concat(Conditioning):
 
 
 class Projection(Conditioning):
-    """The projection discriminator (Miyato & Koyama 2018), with h = φ(x) (N, H):
+    """D's logit plus the projection of its features on a class embedding (Miyato & Koyama
+    2018).
+
+    With h = φ(x) (N, H):
 
         l = ψ(h) + ⟨E[y], h⟩                       E: (K, H), one row per class
         dL/dh  = dL/dl·∂ψ/∂h + dL/dl · E[y]         (row by row)
@@ -203,7 +206,10 @@ class Projection(Conditioning):
 
 
 class Acgan(Conditioning):
-    """An auxiliary classifier on D's features (Odena et al. 2017), with h = φ(x):
+    """D also predicts each sample's class, with a cross-entropy term in both players'
+    losses (an auxiliary classifier on D's features, Odena et al. 2017).
+
+    With h = φ(x):
 
         c = h W_c + b_c,   p = softmax(c),   T = λ·CE = -λ/N Σ_i log p_i[y_i]
         dT/dc = λ/N (p - one-hot(y)),  dT/dW_c = hᵀ dT/dc,  dT/db_c = Σ_i dT/dc_i
