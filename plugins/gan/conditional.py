@@ -75,14 +75,15 @@ class Conditioning:
 
     ``forward(D, x, y)`` gives D's logits (N, 1) and, for a class head, ``self.term`` the
     class term's value; ``backward(D, dL/dl)`` runs D's backward pass with whatever the
-    conditioning adds at φ(x), returns dL/d(D's input) and adds the conditioning's own
-    parameter gradients. ``d_input`` puts the label into D's input and ``x_gradient``
-    takes it out of dL/dx again (for G's hand-off).
+    conditioning adds at φ(x), returns dL/d(D's input) and sets the gradients of the
+    conditioning's own parameters (overwritten by each pass, as a layer's are).
+    ``d_input`` puts the label into D's input and ``x_gradient`` takes it out of dL/dx
+    again (for G's hand-off).
     """
 
     formula: ClassVar[str] = ""
-    #: How the trace names the term this conditioning adds to the losses (None: no term).
-    term_name: ClassVar[str | None] = None
+    #: Whether D's output is read off its features φ(x) (so D needs two layers at least).
+    uses_features: ClassVar[bool] = False
 
     def __init__(self, config: ComponentConfig):
         self.config = config
@@ -92,10 +93,8 @@ class Conditioning:
         self.term: float | None = None
 
     def d_in_features(self, features: int) -> int:
+        """How many inputs D needs when a sample has ``features`` numbers."""
         return features
-
-    #: Whether D's output is read off its features φ(x) (so D needs two layers at least).
-    uses_features: ClassVar[bool] = False
 
     def setup(self, discriminator, rng: np.random.Generator) -> None:
         """Called once D is built: the parameters the conditioning adds to D (they join
@@ -220,7 +219,6 @@ class Acgan(Conditioning):
     """
 
     formula = "L += λ·CE(softmax(φ(x) W_c + b_c), y)"
-    term_name = "class"
     uses_features = True
 
     def setup(self, discriminator, rng):
