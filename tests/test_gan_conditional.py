@@ -218,3 +218,8 @@ def test_class_fidelity_counts_only_good_samples_of_the_asked_mode():
     samples = np.array([[0.0, 0.0], [0.001, 0.0], [1.0, 0.0], [0.2, 0.0]])
     # mode 0: two good samples of mode 0, one of mode 1, one too far from any mode
     assert class_fidelity(samples, 0, centers, std=0.01) == 0.5
+
+
+def test_validate_names_the_conditioning(cli, write_scenario):
+    result = cli("validate", tiny(write_scenario, "{type: acgan}"))
+    assert result.code == 0 and "conditional acgan (4 classes)" in result.out

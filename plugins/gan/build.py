@@ -88,7 +88,11 @@ class GanBuilt:
         g = ", ".join(layer.describe() for layer in self.generator.layers)
         d = ", ".join(layer.describe() for layer in self.discriminator.layers)
         count = self.generator.parameter_count + self.discriminator.parameter_count
-        return f"gan: G {g}; D {d}; loss {self.loss.config.type}; {count} parameters"
+        text = f"gan: G {g}; D {d}; loss {self.loss.config.type}; {count} parameters"
+        cond = self.conditioning
+        if cond is not None:
+            text += f"; conditional {cond.config.type} ({cond.classes} classes)"
+        return text
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of both networks' parameters ("G.dense0.W", "D.dense0.W", ...)."""
