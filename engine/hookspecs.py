@@ -134,7 +134,9 @@ def tracegrad_register_rules(register):
     """Register verification rules for components: ``register(kind, name, rule)``.
 
     ``kind`` is "activations", "losses", "optimizers" or "layers" and ``name`` the
-    component's ``type``. An activation's rule is ``rule(config) -> Formula``
+    component's ``type``, or a kind a scenario kind's rules read (the GAN's "tricks": a
+    ``plugins.rules.gan.tricks.TrickRule`` saying how the trick changes labels, inputs,
+    gradients or parameters). An activation's rule is ``rule(config) -> Formula``
     (``engine.verify.activations.Formula(name, f, derivative)``: a(z) and f'(z) from the
     config's dict); a loss's ``rule(config, y_hat, y, fused) -> LossValue(value, grad)``
     (``engine.verify.losses``); an optimizer's ``rule(Rule)`` checks one update record

@@ -10,6 +10,9 @@ lookup per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pluggy
 
 from engine import hookspecs
@@ -53,6 +56,19 @@ class StepHooks:
 
     def listens(self, hook: str) -> bool:
         return hook in self.active
+
+    def implementations(self, hook: str) -> list[tuple[str, Callable[..., Any]]]:
+        """(plugin name, call(**kwargs)) of each implementation of ``hook``, in the order
+        ``call`` runs them: a caller that must see what each one changed calls them one at
+        a time."""
+        caller = self.active.get(hook)
+        if caller is None:
+            return []
+
+        def bound(impl):
+            return lambda **kwargs: impl.function(*(kwargs[name] for name in impl.argnames))
+
+        return [(impl.plugin_name, bound(impl)) for impl in reversed(caller.get_hookimpls())]
 
     def call(self, hook: str, /, **kwargs) -> list:
         caller = self.active.get(hook)

@@ -61,3 +61,14 @@ def test_the_verify_your_component_code_is_the_example_plugins_rules_module():
     assert code.strip() == body.strip()
     toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
     assert toml.strip() in (ROOT / "examples" / "plugin-swish" / "pyproject.toml").read_text()
+
+
+def test_the_verify_your_trick_code_is_the_example_tricks_rules_module():
+    section = GUIDE.split("## Verify your trick", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    package = ROOT / "examples" / "plugin-g-grad-clip"
+    rules = (package / "tracegrad_g_grad_clip" / "rules.py").read_text()
+    body = rules.split("from __future__ import annotations\n\n", 1)[1]
+    assert code.strip() == body.strip()
+    toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert toml.strip() in (package / "pyproject.toml").read_text()

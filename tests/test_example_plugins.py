@@ -1,6 +1,7 @@
 """The example plugin packages beside examples/plugin-swish, each installed as a third-party
 author's users would install it (pip, into a folder of its own) and run through the command
-line: plugin-lion, an optimizer with state."""
+line: plugin-lion, an optimizer with state; plugin-g-grad-clip, a GAN trick on G's side with
+its verification rule."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from tests.conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
-PACKAGES = ("plugin-lion",)
+PACKAGES = ("plugin-lion", "plugin-g-grad-clip")
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +150,84 @@ def test_lion_rule_catches_a_wrong_update(site, lion_trace, tmp_path):
     result = tracegrad(site, "verify", edited, "--claims-only")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "applied" in result.stdout and "Δp = -lr·(sign(c)" in result.stdout
+
+
+# --- plugin-g-grad-clip ----------------------------------------------------------------------
+
+G_CLIP = EXAMPLES / "plugin-g-grad-clip" / "tracegrad_g_grad_clip"
+
+
+def test_g_grad_clip_rescales_gs_gradient_to_the_norm():
+    """g <- g·c/(‖g‖ + 1e-6) when ‖g‖ > c; a gradient already short enough is left alone."""
+    from types import SimpleNamespace
+
+    clip = load_module(G_CLIP / "__init__.py", "example_g_grad_clip")
+    trick = clip.GGradClip(clip.GGradClipConfig(max_norm=0.5))
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
+    generator = SimpleNamespace(parameters=[SimpleNamespace(grad=g.copy()) for g in grads])
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    assert norm > 0.5
+    note = trick.tracegrad_gan_g_gradients(batch=None, generator=generator, step=0)
+    assert note["trick"] == "g_grad_clip" and "-> 0.5" in note["change"]
+    for p, g in zip(generator.parameters, grads):
+        np.testing.assert_allclose(p.grad, g * 0.5 / (norm + 1e-6), rtol=1e-15)
+    after = np.sqrt(sum(float(np.sum(p.grad * p.grad)) for p in generator.parameters))
+    assert after == pytest.approx(0.5, rel=1e-5)
+    assert trick.tracegrad_gan_g_gradients(batch=None, generator=generator, step=1) is None
+
+
+@pytest.fixture(scope="module")
+def g_clip_trace(site, tmp_path_factory):
+    trace = tmp_path_factory.mktemp("g_clip") / "t.jsonl"
+    result = tracegrad(site, "run", G_CLIP / "ring8_g_clip.yaml", "--trace", trace)
+    assert result.returncode == 0, result.stderr
+    assert "ring8-g-clip: completed, 300 steps" in result.stdout
+    return trace
+
+
+def test_g_grad_clip_is_listed_from_its_package(site):
+    listing = tracegrad(site, "plugins", "--kind", "gan_tricks")
+    assert "g_grad_clip  (plugin g_grad_clip)  tracegrad-g-grad-clip 0.1.0" in listing.stdout
+
+
+def test_g_grad_clip_trace_holds_gs_gradients_after_the_hook(g_clip_trace):
+    records = [json.loads(line) for line in g_clip_trace.read_text().splitlines()]
+    notes = [r for r in records if r["type"] == "trick" and r["trick"] == "g_grad_clip"]
+    assert notes and all(n["hook"] == "g_gradients" and "grads" in n for n in notes)
+    updates = {(r["step"], r["param"]): r for r in records if r["type"] == "update"}
+    for note in notes:  # what G's optimizer used is the clipped gradient
+        for key, grad in note["grads"].items():
+            np.testing.assert_array_equal(updates[(note["step"], key)]["grad"], grad)
+
+
+def test_g_grad_clip_trace_verifies_completely(site, g_clip_trace):
+    verified = tracegrad(site, "verify", g_clip_trace)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "verified: every claim holds" in verified.stdout
+    assert "no rule" not in verified.stdout
+
+
+def test_without_its_rules_g_grad_clip_is_partly_verified(site, g_clip_trace):
+    disabled = {"TRACEGRAD_DISABLE_PLUGINS": "g_grad_clip_rules"}
+    without = tracegrad(site, "verify", g_clip_trace, **disabled)
+    assert without.returncode == 3, without.stdout + without.stderr
+    assert "no rule for trick 'g_grad_clip'" in without.stdout
+    assert "comes from tracegrad-g-grad-clip 0.1.0: install its rules" in without.stdout
+
+
+def test_g_grad_clip_rule_catches_a_wrong_clip(site, g_clip_trace, tmp_path):
+    lines = g_clip_trace.read_text().splitlines()
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        if record["type"] == "trick" and record.get("trick") == "g_grad_clip":
+            key = next(iter(record["grads"]))
+            record["grads"][key] = (np.asarray(record["grads"][key]) * 1.01).tolist()
+            lines[i] = json.dumps(record)
+            break
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("\n".join(lines) + "\n")
+    result = tracegrad(site, "verify", edited, "--claims-only")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"trick g_grad_clip: {key}" in result.stdout
+    assert "g_grad_clip's rule (g_gradients)" in result.stdout

@@ -99,7 +99,7 @@ def _tamper(folder, kind: str, change) -> None:
             "concat",
             "condition",
             lambda r: r["labels"].__setitem__(0, (r["labels"][0] + 1) % 4),
-            "x = [G(z), one-hot(y)]",
+            "with one-hot(y) appended",
         ),
         (
             "projection",
@@ -156,6 +156,7 @@ def test_a_loaded_run_draws_the_same_classes(write_scenario, tmp_path):
         ("{type: concatt}", "[]", None, "Did you mean 'concat'"),
         ("{type: projection, init_std: -1}", "[]", None, "init_std"),
         ("{type: concat}", "[{type: packing}]", None, "cannot be combined"),
+        ("{type: acgan}", "[{type: experience_replay}]", None, "cannot be combined"),
         ("{type: concat}", "[]", "{type: sine}", "needs class labels"),
         (
             "{type: concat}",

@@ -24,6 +24,7 @@ from engine.result import RunResult
 from engine.scenario import ScenarioBase, TraceConfig, TrainBase
 from engine.trace import read_trace, record
 from engine.verify import verify_trace
+from engine.verify.order import RecordOrder, Slot
 from tests.test_gan import tiny
 
 # --- a third kind: one number θ learns a target by gradient descent ---------------------------
@@ -123,6 +124,11 @@ counter_plugin.tracegrad_register_scenario_kinds = engine.hookimpl(
 counter_plugin.tracegrad_register_trace_checks = engine.hookimpl(
     lambda register: register("counter", check_counter)
 )
+counter_plugin.tracegrad_register_rules = engine.hookimpl(
+    lambda register: register(
+        "record_order", "counter", RecordOrder([Slot("counter", required=True)])
+    )
+)
 sys.modules["tracegrad_counter_kind"] = counter_plugin
 
 COUNTER = {
@@ -177,6 +183,7 @@ def test_a_run_completes_and_its_trace_verifies(kind, tmp_path):
     assert files == ["params.npz", "scenario.yaml", "trace.jsonl"]
     report = verify_trace(tmp_path / "run" / "trace.jsonl")
     assert report.ok and report.steps, report.format()
+    assert report.complete, report.format()  # the kind gave the order of its records too
     page = write_report(tmp_path / "run" / "trace.jsonl", tmp_path / "report.html")
     assert "</html>" in page.read_text(encoding="utf-8")
 

@@ -5,13 +5,20 @@ steps) and its trace is hashed with the header's version fields and the end reco
 integrity digest (which covers them) left out, so a digest changes only when what the engine
 computes or writes changes. ``python -m tests.trace_digests`` prints
 the current digests as JSON; ``tests/trace_digests.json`` holds the recorded ones.
+
+The last bit of a float depends on the CPU's kernels: OpenBLAS picks its matrix-product code
+by CPU, and NumPy dispatches exp, tanh and friends to AVX-512 code where the CPU has it. So
+the digests are computed in a subprocess with both pinned to the AVX2 (x86-64-v3) code paths
+(``PINNED``), which every x86-64 machine since 2013 runs bit for bit alike.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +30,16 @@ SCENARIOS = ROOT / "scenarios"
 RECORDED = Path(__file__).with_name("trace_digests.json")
 STEPS, EVERY = 24, 8
 VERSION_FIELDS = ("tracegrad_version", "numpy_version", "python_version", "providers")
+# NumPy 2.4 names its AVX-512 dispatch targets X86_V4, AVX512_ICL and AVX512_SPR, earlier
+# releases AVX512F, AVX512_SKX, ...; names a release does not know are ignored.
+PINNED = {
+    "OPENBLAS_CORETYPE": "Haswell",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NPY_DISABLE_CPU_FEATURES": " ".join(
+        ["X86_V4", "AVX512F", "AVX512CD", "AVX512_KNL", "AVX512_KNM", "AVX512_SKX"]
+        + ["AVX512_CLX", "AVX512_CNL", "AVX512_ICL", "AVX512_SPR"]
+    ),
+}
 
 
 def bundled() -> list[Path]:
@@ -62,6 +79,22 @@ def current() -> dict[str, str]:
     return digests
 
 
+def pinned_current() -> dict[str, str]:
+    """``current()`` computed in a subprocess on the pinned code paths."""
+    env = {**os.environ, **PINNED, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.trace_digests", "--here"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"computing the digests failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
 if __name__ == "__main__":
-    json.dump(current(), sys.stdout, indent=2, sort_keys=True)
+    digests = current() if "--here" in sys.argv else pinned_current()
+    json.dump(digests, sys.stdout, indent=2, sort_keys=True)
     print()

@@ -22,6 +22,8 @@ class Trace:
     path: Path
     header: dict
     records: list[dict] = field(default_factory=list)
+    #: The line of each record of ``records`` in the file.
+    record_lines: list[int] = field(default_factory=list)
     scalars: dict[str, list] = field(default_factory=dict)
     end: dict | None = None
     warnings: list[str] = field(default_factory=list)
@@ -158,6 +160,7 @@ def read_trace(path: str | Path) -> Trace:
             if record["type"] == "header":
                 trace.structure.append(f"line {number}: a second header")
             trace.records.append(record)
+            trace.record_lines.append(number)
     if trace is None:
         raise TraceError("the trace is empty", str(path))
     if trace.end is None:

@@ -73,16 +73,29 @@ def trace_checks(plugins=()) -> dict:
     return checks
 
 
+#: Rule tables of other kinds than components, made by the rule modules that read them
+#: (the GAN's "tricks"): kind -> {name: rule}.
+RULE_KINDS: dict[str, dict] = {}
+
+
+def rule_table(kind: str) -> dict:
+    """The table of rules of ``kind`` a scenario kind's rule module reads (e.g. the GAN's
+    "tricks"), made on first use; ``register(kind, name, rule)`` then fills it."""
+    return RULE_KINDS.setdefault(kind, {})
+
+
 def add_rule(kind: str, name: str, rule) -> None:
-    """Add a component's verification rule (``tracegrad_register_rules``); a built-in rule
-    of the same name stays."""
-    from engine.verify import activations, layers, losses, optimizers
+    """Add a verification rule (``tracegrad_register_rules``); a built-in rule of the same
+    name stays."""
+    from engine.verify import activations, layers, losses, optimizers, order
 
     tables = {
         "activations": activations.FORMULAS,
         "losses": losses.LOSSES,
         "optimizers": optimizers.RULES,
         "layers": layers.LAYERS,
+        "record_order": order.ORDERS,
+        **RULE_KINDS,
     }
     if kind not in tables:
         raise TracegradError(
@@ -128,7 +141,13 @@ def verify_trace(
         )
     name = trace_kind(trace)
     checks = trace_checks(_plugins_of(trace.header.get("scenario")))
+    from engine.verify.order import ORDERS, check_order
+
     try:
+        if name in ORDERS:
+            check_order(trace, ORDERS[name], report)
+        else:
+            report.unruled[f"record order: no rule for traces of kind '{name}'"] += 1
         with np.errstate(all="ignore"):  # a diverged step holds inf and NaN: compared, not warned
             if name in checks and "network" in trace.header:
                 report.steps = checks[name](trace, check)

@@ -90,7 +90,7 @@ class GanBatch:
       applies them last first to D's dL/dx, to hand G dL/dG(z).
     - ``features_real``, ``features_fake`` (phase "g", for ``tracegrad_gan_g_loss``): D's
       layer outputs {layer name: (N, units)} on a real batch (when a trick put one in
-      ``real`` in ``tracegrad_gan_d_input``) and on G's samples;
+      ``real`` in ``tracegrad_gan_latent``) and on G's samples;
     - ``terms``: the terms tricks added with ``add_term``;
     - ``labels``, ``real_labels`` (conditional GANs, ``plugins.gan.conditional``): the class
       of each of G's samples and of each real sample (N,), else None.

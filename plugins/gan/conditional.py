@@ -99,7 +99,7 @@ class Conditioning:
     def setup(self, discriminator, rng: np.random.Generator) -> None:
         """Called once D is built: the parameters the conditioning adds to D (they join
         D's parameter list, so D's optimizer updates them)."""
-        discriminator.parameters.extend(self.params)
+        discriminator.parameters[:0] = self.params  # first: D's update records list them first
 
     def labels(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Classes for n of G's samples: y ~ U{0, …, K-1}."""
@@ -249,7 +249,7 @@ class Acgan(Conditioning):
         return self._features_backward(D, grad_logits, self.cache["dL/dh"])
 
 
-# --- trace records (traced steps only; where they go: plugins.gan.hookspecs.CONDITION_RECORDS) ---
+# --- trace records (traced steps only; their place: plugins/rules/gan/order.py) ---------
 
 
 def trace_labels(writer, step: int, tag: dict, conditioning, batch) -> None:
@@ -288,7 +288,7 @@ def trace_term(writer, step: int, tag: dict, conditioning, which: str, D) -> Non
 MAX_CLASSES = 10_000
 
 #: Tricks that change D's input or read D's features in ways no conditioning passes labels to.
-UNSUPPORTED_TRICKS = {"packing", "feature_matching"}
+UNSUPPORTED_TRICKS = {"packing", "feature_matching", "experience_replay"}
 
 
 def create_conditioning(scenario, data: Data | None):

@@ -34,18 +34,6 @@ def tracegrad_register_gan_conditionings(register):
     """
 
 
-#: The records a conditional GAN adds to a traced step, and where (``plugins.gan.conditional``):
-#: in D's update, "condition" (both batches' classes) right after the ``labels`` record (or the
-#: ``samples`` record), and for each batch a "condition_term" right after that batch's backward
-#: records; in G's update, "condition" after G's forward records (before ``labels``) and one
-#: "condition_term" after D's frozen backward records. Concat conditioning writes no
-#: "condition_term".
-CONDITION_RECORDS = {
-    "d": (("condition", "after", "labels"), ("condition_term", "after", "backward")),
-    "g": (("condition", "before", "labels"), ("condition_term", "after", "backward")),
-}
-
-
 class GanStepSpecs:
     """The named points of a GAN step where a trick acts.
 
@@ -106,9 +94,10 @@ class GanStepSpecs:
 
         ``batch.features_fake`` holds D's layer outputs on G's samples, and
         ``batch.features_real`` on a real batch when a trick set ``batch.real`` in
-        ``tracegrad_gan_d_input`` (phase "g"); D's layers still hold the fake batch's
-        forward values, so ``discriminator.backward_from(layer, grad)`` carries a gradient
-        at a layer's output down to D's input (e.g. feature matching, Salimans et al. 2016).
+        ``tracegrad_gan_latent`` (phase "g", so that every ``tracegrad_gan_d_input`` sees
+        it); D's layers still hold the fake batch's forward values, so
+        ``discriminator.backward_from(layer, grad)`` carries a gradient at a layer's output
+        down to D's input (e.g. feature matching, Salimans et al. 2016).
         """
 
     @hookspec

@@ -154,6 +154,35 @@ class GanLoop(StepLoop):
                 notes.append({"hook": hook, **note})
         return notes
 
+    def call_watched(self, hook: str, watched: tuple, what: str, traced: bool, **kwargs) -> list:
+        """``call`` for a hook that may change, in place, the gradients (``what`` "grads") or
+        the parameters ("params") of ``watched`` (the network and "D" or "G"). On traced
+        steps each trick is called on its own, and one whose hook changed them has their
+        values after it in its note (a note is written for it if it returned none): the
+        trace then holds what the optimizer, or the next update, really used, and verify
+        checks the change with the trick's rule."""
+        network, label = watched
+        if not traced:
+            return self.call(hook, [], **kwargs)
+        notes = []
+        for name, implementation in self.hooks.implementations(f"tracegrad_gan_{hook}"):
+            before = _values(network, what)
+            note = implementation(**kwargs)
+            if isinstance(note, str):
+                note = {"change": note}
+            after = _values(network, what)
+            changed = any(
+                not np.array_equal(after[key], before[key], equal_nan=True) for key in after
+            )
+            if not note and not changed:
+                continue
+            note = {"hook": hook, "trick": name.rsplit(".", 1)[-1], **(note or {})}
+            note.setdefault("change", f"changed {label}'s {_WORDS[what]} (no note)")
+            if changed:
+                note[what] = self.writer.tensors(after)
+            notes.append(note)
+        return notes
+
     # --- D phase ----------------------------------------------------------------------------
 
     def d_forward(self, x, labels, outputs=None):
@@ -228,7 +257,9 @@ class GanLoop(StepLoop):
         for p, g in zip(D.parameters, real_grads):
             p.grad = p.grad + g  # dL_D/dθ = d(real term)/dθ + d(fake term)/dθ
 
-        notes = self.call("d_gradients", [], batch=batch, discriminator=D, step=step)
+        notes = self.call_watched(
+            "d_gradients", (D, "D"), "grads", traced, batch=batch, discriminator=D, step=step
+        )
         self.apply_terms(batch, D)
         for term in batch.terms:
             batch.penalties[term.name] = term.value
@@ -256,7 +287,9 @@ class GanLoop(StepLoop):
         if traced:
             optimizer = self.built.optimizers["D"]
             record.update_records(self.tagged["D"], step, D, optimizer, before, lr, **tag)
-        notes = self.call("after_update", [], network=D, name="D", step=step)
+        notes = self.call_watched(
+            "after_update", (D, "D"), "params", traced, network=D, name="D", step=step
+        )
         if traced:
             self.trace_notes(step, notes, network="D", **tag)
         return {
@@ -300,8 +333,9 @@ class GanLoop(StepLoop):
             grad_x = self.cond.x_gradient(grad_x)
             if self.cond.term is not None:  # the class term of G's loss (acgan)
                 batch.penalties["class"] = self.cond.term
+        loss_notes = []  # the changes of G's loss and gradients, traced before its update
         if shaping:  # terms on D's features: their gradient joins D's dL/dx
-            notes += self.call("g_loss", [], batch=batch, discriminator=D, step=step)
+            self.call("g_loss", loss_notes, batch=batch, discriminator=D, step=step)
             for term in batch.terms:
                 if term.fake_grad is not None:
                     grad_x = grad_x + term.fake_grad
@@ -311,11 +345,14 @@ class GanLoop(StepLoop):
         if traced:  # G's backward pass as the chain rule gave it, before any added term
             self.trace_g_backward(step, grad_x, tag)
         if self.hooks.listens("tracegrad_gan_g_gradients"):
-            notes += self.call("g_gradients", [], batch=batch, generator=G, step=step)
+            loss_notes += self.call_watched(
+                "g_gradients", (G, "G"), "grads", traced, batch=batch, generator=G, step=step
+            )
             self.apply_terms(batch, G)
         value += sum(term.value for term in batch.terms) + sum(batch.penalties.values())
         norm = grad_norm(G)
         if traced:
+            self.trace_notes(step, loss_notes, network="G", **tag)
             self.trace_terms(step, batch, "G", tag)
             if batch.terms or batch.penalties:
                 self.trace_g_loss(step, batch, value, tag)
@@ -324,7 +361,9 @@ class GanLoop(StepLoop):
         if traced:  # the update as the optimizer made it, before any trick changes it (as D's)
             optimizer = self.built.optimizers["G"]
             record.update_records(self.tagged["G"], step, G, optimizer, before, lr, **tag)
-        notes = self.call("after_update", [], network=G, name="G", step=step)
+        notes = self.call_watched(
+            "after_update", (G, "G"), "params", traced, network=G, name="G", step=step
+        )
         for p in D.parameters:
             p.grad = None  # discarded: D is frozen while G learns
         if traced:
@@ -361,7 +400,11 @@ class GanLoop(StepLoop):
     # --- trace records (traced steps only) --------------------------------------------------
 
     def trace_notes(self, step: int, notes: list, **tag) -> None:
-        for note in notes:
+        for note in notes:  # arrays a trick put in its note are written as the trace's arrays
+            note = {
+                k: self.writer.tensor(v) if isinstance(v, np.ndarray) else v
+                for k, v in note.items()
+            }
             self.writer.write({"type": "trick", "step": step, **tag, **note})
 
     def trace_d_batch(self, step: int, update: int, batch: GanBatch, notes: list) -> None:
@@ -571,3 +614,14 @@ class GanLoop(StepLoop):
                 "params": [p.key for p in self.D.parameters],
             }
         )
+
+
+#: What ``GanLoop.call_watched`` watches, in a note's words.
+_WORDS = {"grads": "gradients", "params": "parameters"}
+
+
+def _values(network, what: str) -> dict:
+    """Copies of a network's gradients (``what`` "grads") or parameter values ("params")."""
+    if what == "grads":
+        return {p.key: None if p.grad is None else p.grad.copy() for p in network.parameters}
+    return {p.key: p.value.copy() for p in network.parameters}

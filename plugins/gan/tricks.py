@@ -238,6 +238,60 @@ class Packing(GanTrick):
         )
 
 
+class ExperienceReplayConfig(ComponentConfig):
+    type: Literal["experience_replay"] = "experience_replay"
+    buffer: int = Field(
+        1024, ge=1, description="How many of G's past samples the buffer keeps (oldest out)."
+    )
+    fraction: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of D's fake batch replaced by samples drawn from the buffer, e.g. 0.5.",
+    )
+
+
+class ExperienceReplay(GanTrick):
+    """Experience replay (ganhacks 8: "keep a replay buffer of past generations and
+    occasionally show them"; Shrivastava et al. 2017): D also judges G's old samples, so G
+    cannot win by jumping back to a mode D has forgotten.
+
+    In each of D's updates, k = round(fraction·N) rows of D's fake batch, chosen at random,
+    are replaced by samples drawn uniformly (with replacement) from a buffer of G's past
+    samples; then this update's G(z) joins the buffer, whose oldest samples leave once it
+    holds ``buffer``. The first update finds the buffer empty and replaces nothing. G's own
+    phase is unchanged. The trace note holds the replaced ``rows`` and the ``replayed``
+    samples: "replayed 128 of 256 fake samples from a buffer of 1024".
+    """
+
+    def setup(self, run):
+        super().setup(run)
+        self.buffer: np.ndarray | None = None
+
+    def remember(self, samples: np.ndarray) -> None:
+        joined = samples if self.buffer is None else np.concatenate([self.buffer, samples])
+        self.buffer = joined[-self.config.buffer :].copy()
+
+    @hookimpl
+    def tracegrad_gan_d_input(self, batch, step):
+        if batch.phase != "d":
+            return None
+        note, n = None, len(batch.fake)
+        count = min(round(self.config.fraction * n), n)
+        if self.buffer is not None and count > 0:
+            rows = np.sort(self.rng.choice(n, size=count, replace=False))
+            replayed = self.buffer[self.rng.integers(0, len(self.buffer), size=count)]
+            fake = batch.fake.copy()
+            fake[rows] = replayed
+            batch.fake = fake
+            note = self.change(
+                f"replayed {count} of {n} fake samples from a buffer of {len(self.buffer)}"
+            )
+            note.update(rows=rows.tolist(), replayed=replayed)
+        self.remember(batch.samples)
+        return note
+
+
 # --- parameters ------------------------------------------------------------------------------
 
 
@@ -293,7 +347,9 @@ class FeatureMatching(GanTrick):
     f is the output of one of D's layers; the real features are constants for G. Their
     gradient is carried down D to its input by ``discriminator.backward_from`` and joins
     D's dL/dx̃ on its way into G. A fresh real batch (the trick's own draw) is taken in each
-    of G's updates.
+    of G's updates, in ``tracegrad_gan_latent``: before any trick's ``tracegrad_gan_d_input``,
+    so one that changes D's inputs (packing, instance noise) changes it too, whatever the
+    order of the tricks.
     """
 
     @property
@@ -315,7 +371,7 @@ class FeatureMatching(GanTrick):
             self.layer = self.config.layer
 
     @hookimpl
-    def tracegrad_gan_d_input(self, batch, step):
+    def tracegrad_gan_latent(self, batch, step):
         if batch.phase == "g":
             batch.real = self.data[self.rng.integers(0, len(self.data), size=self.n)]
         return None
@@ -581,6 +637,7 @@ BUILTIN = (
     ("noisy_labels", NoisyLabels, NoisyLabelsConfig),
     ("instance_noise", InstanceNoise, InstanceNoiseConfig),
     ("packing", Packing, PackingConfig),
+    ("experience_replay", ExperienceReplay, ExperienceReplayConfig),
     ("weight_clipping", WeightClipping, WeightClippingConfig),
     ("gradient_penalty", GradientPenalty, GradientPenaltyConfig),
     ("d_steps_schedule", DStepsSchedule, DStepsScheduleConfig),

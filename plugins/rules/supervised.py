@@ -18,6 +18,7 @@ from engine.hookspecs import hookimpl
 from engine.trace.reader import Trace, require_sections
 from engine.trace.tensors import decode
 from engine.verify import losses, steps
+from engine.verify.order import RecordOrder, Slot
 from engine.verify.report import SUMMARIZED, Checker, Place
 
 NOT_TRACED = "continuity (before = the previous after): the step before is not traced"
@@ -267,6 +268,26 @@ def check_end(check: Checker, trace: Trace, rows: dict, train: dict, loss="loss"
             )
 
 
+#: A traced supervised step, in the order the loop (``plugins.supervised.loop``) writes it:
+#: the step record, the forward pass layer by layer, the loss, the backward pass last layer
+#: first, the clip record (when gradients were rescaled), one update per parameter.
+RECORD_ORDER = RecordOrder(
+    [
+        Slot("step", required=True),
+        Slot("forward", required=True, each="layer"),
+        Slot("loss", required=True),
+        Slot("backward", required=True, each="layer_reversed"),
+        Slot("clip"),
+        Slot("update", required=True, each="param"),
+    ]
+)
+
+
 @hookimpl
 def tracegrad_register_trace_checks(register):
     register("supervised", verify_supervised)
+
+
+@hookimpl
+def tracegrad_register_rules(register):
+    register("record_order", "supervised", RECORD_ORDER)

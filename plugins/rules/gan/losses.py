@@ -1,4 +1,4 @@
-"""GAN losses and label tricks, written again from their definitions.
+"""GAN losses and the sets D's labels may lie in, written again from their definitions.
 
 Losses act on D's raw outputs l (N, 1); each term is a mean over the batch, so each
 gradient carries 1/N. With BCE(l, t) = log(1 + e^l) - t·l and dBCE/dl = σ(l) - t:
@@ -12,15 +12,9 @@ gradient carries 1/N. With BCE(l, t) = log(1 + e^l) - t·l and dBCE/dl = σ(l) -
 
 Labels: D's real batch starts at the loss's real label (1), its fake batch at the fake
 label (0), G's target at the generator label (1); least_squares takes them from its config
-(b, a, c). Then each trick, in the scenario's order:
-
-    label_smoothing   entries equal to the real label become ``real`` (a number, or any
-                      value in [low, high]); those equal to the fake label become ``fake``
-    noisy_labels      round(fraction·N) entries of each chosen batch become
-                      real + fake - t (flipped)
-
-so every recorded label lies in a set the verifier derives, and with fixed values the
-number of flipped labels is known exactly.
+(b, a, c). Then each trick's rule, in the scenario's order, changes the ``LabelSet`` of each
+batch (``trick_rules``: label_smoothing, noisy_labels), so every recorded label lies in a set
+the verifier derives, and with fixed values the number of flipped labels is known exactly.
 """
 
 from __future__ import annotations
@@ -124,91 +118,3 @@ class LabelSet:
     def describe(self) -> str:
         parts = [f"{a:g}" if a == b else f"[{a:g}, {b:g}]" for a, b in self.intervals]
         return " or ".join(parts)
-
-
-def _as_interval(value) -> tuple[float, float]:
-    if isinstance(value, (list, tuple)):
-        return float(value[0]), float(value[1])
-    return float(value), float(value)
-
-
-def d_label_sets(loss: dict, tricks: list[dict], n: int) -> dict[str, LabelSet] | None:
-    """The label sets of D's real and fake batches after the tricks (None when a trick
-    that changes labels is unknown to the verifier)."""
-    base = base_labels(loss)
-    real_label, fake_label = base["real"], base["fake"]
-    sets = {
-        "real": LabelSet([(real_label, real_label)]),
-        "fake": LabelSet([(fake_label, fake_label)]),
-    }
-    for trick in tricks:
-        kind = trick.get("type")
-        if kind == "label_smoothing":
-            for label_set in sets.values():
-                smoothed = [
-                    _smooth(interval, real_label, fake_label, trick)
-                    for interval in label_set.intervals
-                ]
-                if smoothed != label_set.intervals:
-                    label_set.flips = []  # the flipped value itself was smoothed
-                label_set.intervals = smoothed
-        elif kind == "noisy_labels":
-            total = real_label + fake_label
-            count = round(trick.get("fraction", 0.05) * n)
-            for word, label_set in sets.items():
-                if trick.get("which", "both") not in ("both", word) or count == 0:
-                    continue
-                fixed = (
-                    len(label_set.intervals) == 1
-                    and label_set.intervals[0][0] == (label_set.intervals[0][1])
-                )
-                if fixed and not label_set.flips:
-                    label_set.flips.append((count, total - label_set.intervals[0][0]))
-                flipped = [(total - b, total - a) for a, b in label_set.intervals]
-                label_set.intervals = label_set.intervals + flipped
-        elif kind in LABEL_TRICKS_UNKNOWN_SAFE:
-            continue
-        else:
-            return None
-    return sets
-
-
-def _smooth(interval, real_label, fake_label, trick):
-    low, high = interval
-    if low != high:
-        return interval
-    if low == real_label and trick.get("real") is not None:
-        return _as_interval(trick["real"])
-    if low == fake_label and trick.get("fake") is not None:
-        return _as_interval(trick["fake"])
-    return interval
-
-
-#: Tricks that never change labels.
-LABEL_TRICKS_UNKNOWN_SAFE = {
-    "instance_noise",
-    "weight_clipping",
-    "gradient_penalty",
-    "d_steps_schedule",
-    "packing",
-    "feature_matching",
-    "historical_averaging",
-}
-
-
-def instance_noise_std(trick: dict, step: int, total_steps: int) -> float:
-    """σ(t) = σ₀·max(0, 1 - t/T), T = anneal_steps or the number of steps."""
-    horizon = trick.get("anneal_steps") or total_steps
-    return trick.get("std", 0.1) * max(0.0, 1.0 - step / horizon)
-
-
-def d_steps_at(trick: dict, step: int, d_steps: int) -> int:
-    """D updates at ``step`` under a d_steps_schedule: boosted steps first, then the last
-    phase that has started, else train.d_steps."""
-    boost_every = trick.get("boost_every")
-    if step < trick.get("boost_first", 0) or (boost_every and step % boost_every == 0):
-        return trick.get("boost_d_steps", 100)
-    for phase in reversed(trick.get("phases") or []):
-        if step >= phase["start"]:
-            return phase["d_steps"]
-    return d_steps

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.verify import steps
 from engine.verify.report import Place
-from plugins.rules.gan.losses import d_steps_at, instance_noise_std, score
+from plugins.rules.gan.losses import score
 from plugins.rules.supervised import check_batch_size
 
 
@@ -52,18 +52,28 @@ def check_step(verifier, step: int, groups: list, row: dict | None, complete: bo
         for records in group.passes.values():
             if 0 in records.forward and "batch_size" in info:
                 first = steps.decode_all(records.forward[0].get("values"))
-                check_batch_size(check, step, info["batch_size"], first, group.label())
-    schedule = verifier.trick("d_steps_schedule")
-    if schedule is not None and d_steps is not None:
-        wanted = d_steps_at(schedule, step, verifier.train.get("d_steps", 1))
-        check.holds(
-            Place(step, "step record"),
-            "d_steps",
-            d_steps == wanted,
-            d_steps,
-            wanted,
-            "the d_steps_schedule",
-        )
+                rows = info["batch_size"]
+                if records.forward[0].get("network") == "D":
+                    if verifier.rules.unknown_in(group, "d_input"):
+                        continue  # D's input changed by a trick with no rule (unchecked)
+                    rows = verifier.rules.d_rows(rows)
+                check_batch_size(check, step, rows, first, group.label())
+    if d_steps is not None:
+        wanted, known = verifier.rules.d_steps(step, verifier.train.get("d_steps", 1))
+        if known or d_steps == wanted:
+            check.holds(
+                Place(step, "step record"),
+                "d_steps",
+                d_steps == wanted,
+                d_steps,
+                wanted,
+                "train.d_steps, or the tricks' schedule",
+            )
+        else:
+            check.unchecked(
+                f"no rule for trick '{verifier.rules.unknown()[0]}': the number of D updates "
+                f"{d_steps} (train.d_steps {wanted})"
+            )
     if row is None:
         if complete and g_groups:
             check.fail(place, "scalars", "missing", "a row for this step")
@@ -71,15 +81,9 @@ def check_step(verifier, step: int, groups: list, row: dict | None, complete: bo
     for name in ("lr.D", "lr.G", "d_steps"):
         if name in row and name in info:
             check.compare(place, name, steps.number(row[name]), info[name], "the step record")
-    noise = verifier.trick("instance_noise")
-    if noise is not None and "instance_noise.std" in row:
-        check.compare(
-            place,
-            "instance_noise.std",
-            steps.number(row["instance_noise.std"]),
-            instance_noise_std(noise, step, verifier.total),
-            "σ₀·max(0, 1 - t/T)",
-        )
+    for name, value in verifier.rules.scalars(step).items():
+        if name in row:
+            check.compare(place, name, steps.number(row[name]), value, "the trick's rule")
     if d_groups:
         check_d_scalars(verifier, place, d_groups[-1], row)
     if g_groups:

@@ -12,7 +12,11 @@ G's update (phase "g"):
   left (D is frozen); G's loss is computed on D's output with G's target;
 - the gradient G's last layer receives is D's dL/dx at G's samples (the handoff);
 - D's parameters are unchanged by G's phase: D's next update starts from the value its last
-  update left (after weight clipping, when that trick is on), and the frozen record says so.
+  update left (after its ``after_update`` hooks: weight clipping, a plugin's rescaling), and
+  the frozen record says so.
+Tricks: how each changes labels, inputs, gradients and parameters is its rule's
+(``tricks``); a change with no rule is counted unchecked, and every other claim is checked
+against the values the trace recorded after the hook.
 Both: before = the previous update's after, the optimizer state carried over, lr per
 network, and the per-step scalars (losses, D(x), D(G(z)), gradient norms, lr, d_steps).
 """
@@ -24,19 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.trace.reader import Trace, require_sections
-from engine.trace.tensors import Summary, decode
+from engine.trace.tensors import decode
 from engine.verify import layers, steps
 from engine.verify.activations import FORMULAS, formula
 from engine.verify.report import SUMMARIZED, Checker, Place
 from plugins.rules.gan.conditional import ConditionRule
-from plugins.rules.gan.losses import (
-    USES_LABELS,
-    base_labels,
-    d_label_sets,
-    instance_noise_std,
-    term,
-)
+from plugins.rules.gan.losses import USES_LABELS, LabelSet, base_labels, term
 from plugins.rules.gan.scalars import check_step
+from plugins.rules.gan.tricks import RANDOM, TrickRules
 from plugins.rules.supervised import check_end
 
 NETWORKS = {"G": "generator", "D": "discriminator"}
@@ -53,6 +52,7 @@ class GanUpdate:
     passes: dict = field(default_factory=dict)  # (network, batch) -> StepRecords
     updates: dict = field(default_factory=dict)  # key -> steps.Update
     other: dict = field(default_factory=dict)  # labels, samples, latent, gan_loss, ...
+    left: dict = field(default_factory=dict)  # key -> the value after the update's hooks
 
     @property
     def network(self) -> str:
@@ -112,6 +112,7 @@ class GanVerifier:
         self.tricks = scenario.get("tricks") or []
         self.train = scenario.get("train") or {}
         self.total = self.train.get("steps", 1)
+        self.rules = TrickRules(self.tricks, check, self.total)
         self.networks = {}
         for short, long in NETWORKS.items():
             entries = [e for e in header["network"] if e.get("network") == short]
@@ -129,16 +130,6 @@ class GanVerifier:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def trick(self, kind: str, **match) -> dict | None:
-        for trick in self.tricks:
-            if trick.get("type") == kind and all(trick.get(k, v) == v for k, v in match.items()):
-                return trick
-        return None
-
-    def noise_on_d_input(self, step: int) -> bool:
-        trick = self.trick("instance_noise")
-        return trick is not None and instance_noise_std(trick, step, self.total) > 0
-
     def checker(self, network: str, which: str | None = None) -> steps.StepChecker:
         rule = None
         if which is not None:
@@ -154,17 +145,6 @@ class GanVerifier:
             rule,
             f"{network} loss ({which} term)" if which != "generator" else "G loss",
         )
-
-    def clip(self, network: str, value):
-        """A parameter as the weight_clipping trick leaves it after the network's update
-        (None when only a summary of it is known and clipping changes it)."""
-        trick = self.trick("weight_clipping", network=network)
-        if trick is None or value is None:
-            return value
-        c = trick.get("clip", 0.01)
-        if isinstance(value, Summary):
-            return value if -c <= value.min and value.max <= c else None
-        return np.clip(value, -c, c)
 
     def adjacent(self, network: str, group: GanUpdate) -> GanUpdate | None:
         """The network's previous update when it is traced (same step or the step before)."""
@@ -190,7 +170,7 @@ class GanVerifier:
             else:
                 how = f"before = the after of {network}'s update {previous.update}"
                 how += f" at step {previous.step}" if crossing else ""
-            earlier = {k: self.clip(network, u.after) for k, u in previous.updates.items()}
+            earlier = {k: v for k, v in previous.left.items() if v is not None}
             checker.check_continuity(group.updates, earlier, how, group.label())
             states = {key: u.state for key, u in previous.updates.items()}
         elif group.step == 0 and group.update == 0:
@@ -235,12 +215,19 @@ class GanVerifier:
             record = group.other.get("gan_loss")
             names = {"real": "class_real", "fake": "class_fake"}
             self.cond.check_class_terms(group, record, names)
-        expected = self.with_terms(group, self.d_gradients(grads))
+        expected = self.rules.edited_gradients(group, "d_gradients", self.d_gradients(grads))
+        expected = self.with_terms(group, expected)
         info = self.infos.get(group.step) or {}
         checker = self.checker("D")
         checker.check_updates(group.updates, states, expected, info.get("lr.D"), group.label())
         group.other["logits"] = logits
-        self.last["D"] = group
+        self.finish(group)
+
+    def finish(self, group: GanUpdate) -> None:
+        """What the update left once its ``after_update`` hooks ran (``TrickRules``)."""
+        after = {key: u.after for key, u in group.updates.items()}
+        group.left = self.rules.left_parameters(group, after)
+        self.last[group.network] = group
 
     def check_d_pass(self, checker, group, batch, records, passes, params) -> dict:
         """A pass's loss and backward chain; returns its dL/dθ (the conditioning's too)."""
@@ -277,18 +264,22 @@ class GanVerifier:
                     recomputed,
                     "G(z) through G with the parameters its next update starts from",
                 )
-        if self.noise_on_d_input(group.step):
-            self.check.skip("D's input: instance noise was added (a random draw)")
+        return self.into_d(group, g_of_z, "x = G(z) of the samples record (detached)")
+
+    def into_d(self, group: GanUpdate, x, how: str):
+        """D's input for G's samples ``x``, after the tricks' rules (None: not checked)."""
+        changed = self.rules.d_input(group, x, group.step)
+        if changed is RANDOM:
+            self.check.skip("D's input: a trick adds a random draw (instance noise)")
             return None, ""
-        if self.cond is not None and self.cond.type == "concat":
-            return self.cond.d_input(group, g_of_z), "x = [G(z), one-hot(y)] (detached)"
-        return g_of_z, "x = G(z) of the samples record (detached)"
+        if changed is not x and changed is not None:
+            how += ", as the tricks change D's input"
+        if self.cond is not None and self.cond.type == "concat":  # after the tricks, as the loop
+            changed, how = self.cond.d_input(group, changed), how + ", with one-hot(y) appended"
+        return changed, how
 
     def d_gradients(self, grads: dict) -> dict:
-        """dL_D/dθ = the real batch's + the fake batch's (None when a penalty adds more)."""
-        if self.trick("gradient_penalty") is not None:
-            self.check.skip("D's gradient: the gradient penalty adds a term that is not traced")
-            return {}
+        """dL_D/dθ = the real batch's + the fake batch's."""
         real, fake = grads.get("real", {}), grads.get("fake", {})
         total = {}
         for key in real.keys() & fake.keys():
@@ -377,9 +368,10 @@ class GanVerifier:
             return
         real = decode(labels.get("real"))
         n = len(real) if isinstance(real, np.ndarray) else 0
-        sets = d_label_sets(self.loss, self.tricks, n)
+        base = base_labels(self.loss)
+        sets = {batch: LabelSet([(base[batch], base[batch])]) for batch in ("real", "fake")}
+        sets = self.rules.d_label_sets(group, sets, base, n)
         if sets is None:
-            check.unchecked("D's labels: no rule for how a trick of this run changes them")
             return
         place = Place(group.step, "labels", group.label())
         for batch, allowed in sets.items():
@@ -428,13 +420,9 @@ class GanVerifier:
         if d_records is not None:
             frozen = self.frozen_d(group)
             x, how = None, ""
-            if g_passes and self.noise_on_d_input(group.step):
-                check.skip("D's input: instance noise was added (a random draw)")
-            elif g_passes:
-                name, x = layers.output_of(g_passes[-1].forward)
-                how = f"x = G's output {name}"
-                if self.cond is not None and self.cond.type == "concat":
-                    x, how = self.cond.d_input(group, x), f"x = [G's output {name}, one-hot(y)]"
+            if g_passes:
+                name, out = layers.output_of(g_passes[-1].forward)
+                x, how = self.into_d(group, out, f"x = G's output {name}")
             d_passes = d_checker.layer_passes(d_records, frozen, self.forward_before(group), phase)
             d_checker.check_forward(d_passes, x, how)
             self.check_g_target(group, d_records)
@@ -454,7 +442,11 @@ class GanVerifier:
                     if "dL/dG(z)" in added:
                         into_g = plus(into_g, decode(added["dL/dG(z)"]))
                         how += f" + the {added.get('name')} term's"
-                if into_g is None:
+                shape = getattr(decode(handoff.get("dL/dG(z)")), "shape", None)
+                into_g = self.rules.input_gradient(into_g, shape)
+                if self.rules.unknown_in(group, "d_input"):
+                    pass  # a trick with no rule changed D's input: counted unchecked above
+                elif into_g is None:
                     check.skip(SUMMARIZED, quantity="dL/dG(z)")
                 else:
                     check.compare(
@@ -468,19 +460,20 @@ class GanVerifier:
             into_g = decode(handoff.get("dL/dG(z)")) if handoff else None
             g_checker.check_backward(g_passes, into_g, "dL/dG(z), D's dL/dx (the handoff)")
         info = self.infos.get(group.step) or {}
-        grads = self.with_terms(group, g_checker.gradients(g_passes))
+        grads = self.rules.edited_gradients(group, "g_gradients", g_checker.gradients(g_passes))
+        grads = self.with_terms(group, grads)
         self.check_g_loss(group, d_records)
         g_checker.check_updates(group.updates, states, grads, info.get("lr.G"), phase)
         self.check_frozen(group)
         group.other["g_passes"] = g_passes
-        self.last["G"] = group
+        self.finish(group)
 
     def frozen_d(self, group: GanUpdate) -> dict:
         """D's parameters in G's phase: what D's last update of this step left."""
         last = self.last["D"]
         if last is None or last.step != group.step:
             return {}
-        return {key: self.clip("D", u.after) for key, u in last.updates.items()}
+        return dict(last.left)
 
     def check_g_target(self, group: GanUpdate, d_records) -> None:
         if self.loss.get("type") not in USES_LABELS or d_records.loss is None:
@@ -492,12 +485,10 @@ class GanVerifier:
             self.check.compare(
                 place, "target", target, decode(labels.get("target")), "the labels record"
             )
-        if any(t.get("type") not in _G_LABELS_UNCHANGED for t in self.tricks):
-            self.check.unchecked("G's target: no rule for how a trick of this run changes it")
-        elif isinstance(target, np.ndarray):
-            wanted = base_labels(self.loss)["generator"]
+        wanted = self.rules.g_target(group, base_labels(self.loss)["generator"])
+        if wanted is not None and isinstance(target, np.ndarray):
             self.check.compare(
-                place, "G target", target, np.full(target.shape, wanted), "no trick changes it"
+                place, "G target", target, np.full(target.shape, wanted), "the tricks' rules"
             )
 
     def check_frozen(self, group: GanUpdate) -> None:
@@ -548,19 +539,6 @@ class GanVerifier:
             if group.phase == "g":
                 return {key: u.before for key, u in group.updates.items()}
         return None
-
-
-#: Tricks that leave G's target alone.
-_G_LABELS_UNCHANGED = {
-    "feature_matching",
-    "historical_averaging",
-    "label_smoothing",
-    "noisy_labels",
-    "instance_noise",
-    "weight_clipping",
-    "gradient_penalty",
-    "d_steps_schedule",
-}
 
 
 def plus(a, b):
