@@ -1,6 +1,7 @@
 """The GAN scenario kind (``kind: gan``): a generator G and a discriminator D trained against
 each other (Goodfellow et al. 2014). Registered exactly as an outside plugin would register a
-kind; it brings two kinds of component of its own, GAN losses and GAN tricks.
+kind; it brings three kinds of component of its own: GAN losses, GAN tricks and
+conditionings (conditional GANs).
 
     scenario.py    its fields (latent, generator, discriminator, loss, optimizer, tricks, ...)
     hookspecs.py   the registration hooks of GAN losses and tricks, and the step hooks
@@ -10,6 +11,7 @@ kind; it brings two kinds of component of its own, GAN losses and GAN tricks.
     result.py      the trace header, GanRunResult (generate, discriminate)
     gradcheck.py   G's and D's gradients against finite differences
     metrics.py     modes, high-quality samples, W1, MMD², collapse warnings
+    conditional.py the conditionings: G and D told each sample's class (concat, projection, acgan)
     losses.py  tricks.py  report.py  reporters.py   the built-in losses, tricks, report
 
 Its trace checks live apart, in ``plugins/rules/gan/``.
@@ -22,6 +24,7 @@ from engine.components import ScenarioKind
 from plugins.gan import hookspecs
 from plugins.gan.build import build_gan
 from plugins.gan.components import GanLoss, GanTrick
+from plugins.gan.conditional import Conditioning
 from plugins.gan.loop import GanLoop
 from plugins.gan.result import gan_header, gan_result, load_gan_run
 from plugins.gan.scenario import GanScenarioBase, gan_scenario_model
@@ -33,6 +36,7 @@ class GanKind(ScenarioKind):
     component_kinds = {
         "gan_losses": ("tracegrad_register_gan_losses", GanLoss),
         "gan_tricks": ("tracegrad_register_gan_tricks", GanTrick),
+        "gan_conditionings": ("tracegrad_register_gan_conditionings", Conditioning),
     }
     hookspecs = hookspecs
     step_specs = hookspecs.GanStepSpecs

@@ -22,6 +22,7 @@ from engine.network import Network, build_network, output_shape
 from engine.scenario import Scenario
 from engine.steps import StepHooks, plugin_name, step_plugins
 from plugins.gan.components import GanLoss, GanTrick, TrickSetup
+from plugins.gan.conditional import Conditioning, create_conditioning
 from plugins.gan.hookspecs import GanStepSpecs
 
 #: Samples pictured at each traced step (``gan_samples`` records), and the points of D's grid
@@ -59,6 +60,9 @@ class GanBuilt:
     schedules: dict[str, Schedule | None]
     tricks: list[GanTrick]
     hooks: StepHooks
+    #: A conditional GAN's conditioning and each real sample's class (else None).
+    conditioning: Conditioning | None = None
+    labels: np.ndarray | None = None
 
     def lr(self, name: str, step: int) -> float:
         """The learning rate of network ``name`` ("G" or "D") at ``step``."""
@@ -72,6 +76,10 @@ class GanBuilt:
         spec = self.scenario.spec.latent
         return sample_latent(spec.distribution, n, spec.dim, rng).astype(self.ctx.dtype, copy=False)
 
+    def g_input(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """G's input: z, or [z, one-hot(y)] for a conditional GAN."""
+        return z if self.conditioning is None else self.conditioning.g_input(z, labels)
+
     @property
     def networks(self) -> dict[str, Network]:
         return {"G": self.generator, "D": self.discriminator}
@@ -81,7 +89,11 @@ class GanBuilt:
         g = ", ".join(layer.describe() for layer in self.generator.layers)
         d = ", ".join(layer.describe() for layer in self.discriminator.layers)
         count = self.generator.parameter_count + self.discriminator.parameter_count
-        return f"gan: G {g}; D {d}; loss {self.loss.config.type}; {count} parameters"
+        text = f"gan: G {g}; D {d}; loss {self.loss.config.type}; {count} parameters"
+        cond = self.conditioning
+        if cond is not None:
+            text += f"; conditional {cond.config.type} ({cond.classes} classes)"
+        return text
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of both networks' parameters ("G.dense0.W", "D.dense0.W", ...)."""
@@ -98,12 +110,15 @@ def _prefixed(specs: list, prefix: str) -> list:
     ]
 
 
-def build_networks(scenario: Scenario, ctx: BuildContext, features: int, d_features: int):
-    """G (latent -> ``features``) and D (``d_features`` -> 1 logit), sizes checked."""
+def build_networks(
+    scenario: Scenario, ctx: BuildContext, features: int, d_features: int, g_features=None
+):
+    """G (``g_features``, default the latent dim -> ``features``) and D (``d_features`` ->
+    1 logit), sizes checked."""
     spec = scenario.spec
     generator = build_network(
         _prefixed(spec.generator.layers, "G."),
-        spec.latent.dim,
+        g_features or spec.latent.dim,
         ctx,
         scenario.where,
         ("generator", "layers"),
@@ -226,19 +241,28 @@ def build_gan(
     limits = limits or Limits.from_settings()
     check_steps(spec, limits, scenario.where)
     ctx = new_context(scenario, precision)
-    data = load_data(scenario, ctx) if with_data else None
+    data = load_data(scenario, ctx) if with_data or spec.conditional else None
     features = data.x.shape[1] if data is not None else _last_units(spec)
     if data is not None:
         check_samples(data.x.size, limits, scenario.where)
-    widths = layer_widths(spec.generator.layers, spec.latent.dim, ("generator", "layers"))
-    widths += layer_widths(spec.discriminator.layers, features, ("discriminator", "layers"))
+    conditioning, labels = create_conditioning(scenario, data)
+    classes = 0 if conditioning is None else conditioning.classes  # one-hot(y) widens inputs
+    g_in, d_in = spec.latent.dim + classes, features
+    if conditioning is not None:
+        d_in = conditioning.d_in_features(features)
+    widths = layer_widths(spec.generator.layers, g_in, ("generator", "layers"))
+    widths += layer_widths(spec.discriminator.layers, d_in, ("discriminator", "layers"))
     check_parameters(widths, limits, scenario.where)
     loss = scenario.registry.create("gan_losses", spec.loss)
     tricks = create_tricks(scenario, loss)
     d_features = features
     for trick in tricks:
         d_features = trick.d_input_features(d_features)
-    generator, discriminator = build_networks(scenario, ctx, features, d_features)
+    if conditioning is not None:
+        d_features = conditioning.d_in_features(d_features)
+    generator, discriminator = build_networks(scenario, ctx, features, d_features, g_in)
+    if conditioning is not None:
+        conditioning.setup(discriminator, ctx.rng("conditional"))
     if with_data:
         check_trace_size(scenario, generator, discriminator, limits)
     optimizers, schedules = {}, {}
@@ -267,6 +291,8 @@ def build_gan(
         schedules,
         tricks,
         trick_hooks(scenario, tricks) if with_data else None,
+        conditioning,
+        labels,
     )
 
 

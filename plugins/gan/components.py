@@ -91,7 +91,9 @@ class GanBatch:
     - ``features_real``, ``features_fake`` (phase "g", for ``tracegrad_gan_g_loss``): D's
       layer outputs {layer name: (N, units)} on a real batch (when a trick put one in
       ``real`` in ``tracegrad_gan_latent``) and on G's samples;
-    - ``terms``: the terms tricks added with ``add_term``.
+    - ``terms``: the terms tricks added with ``add_term``;
+    - ``labels``, ``real_labels`` (conditional GANs, ``plugins.gan.conditional``): the class
+      of each of G's samples and of each real sample (N,), else None.
     """
 
     phase: str
@@ -107,6 +109,8 @@ class GanBatch:
     features_real: dict[str, np.ndarray] = field(default_factory=dict)
     features_fake: dict[str, np.ndarray] = field(default_factory=dict)
     terms: list[LossTerm] = field(default_factory=list)
+    labels: np.ndarray | None = None
+    real_labels: np.ndarray | None = None
 
     def add_term(
         self,

@@ -28,6 +28,8 @@ def check_gan(
     from plugins.gan.build import build_gan
 
     built = build_gan(scenario, precision=precision)
+    if built.conditioning is not None:
+        return check_conditional(built, max_entries, batch)
     G, D, loss, ctx = built.generator, built.discriminator, built.loss, built.ctx
     rng = np.random.default_rng(0)
     z = built.latent(batch, rng)
@@ -63,6 +65,62 @@ def check_gan(
     D.backward(loss.d_real(D.forward(real, True), t_real)[1])
     real_grads = [p.grad.copy() for p in D.parameters]
     D.backward(loss.d_fake(D.forward(fake, True), t_fake)[1])
+    for p, g in zip(D.parameters, real_grads):
+        p.grad = p.grad + g
+    return results + _compare(D.parameters, d_objective, max_entries, rng)
+
+
+def check_conditional(built, max_entries: int, batch: int) -> list[CheckResult]:
+    """A conditional GAN (``plugins.gan.conditional``): the same two objectives with the
+    classes y in both networks' inputs and the conditioning's own terms,
+
+        L_G = loss_G(D(G([z, one-hot(y)]), y)) (+ λ·CE of the class head, acgan)
+        L_D = loss_real(D(x, y_x)) + loss_fake(D(G(·), y)) (+ both batches' class terms)
+
+    for G's parameters and D's, the conditioning's (E, W_c, b_c) among them."""
+    G, D, loss, ctx, cond = (
+        built.generator,
+        built.discriminator,
+        built.loss,
+        built.ctx,
+        built.conditioning,
+    )
+    rng = np.random.default_rng(0)
+    z = built.latent(batch, rng)
+    y = cond.labels(batch, rng)
+    real, y_real = built.data.x[:batch], built.labels[:batch]
+
+    def labels(value: float):
+        return np.full((batch, 1), value) if loss.uses_labels else None
+
+    def through_d(x, classes, term, target):
+        """(loss, dL/dl) of ``term`` on D's logits for x, plus the class term."""
+        value, grad = term(cond.forward(D, cond.d_input(x, classes), classes), target)
+        return value + (cond.term or 0.0), grad
+
+    def g_objective():
+        ctx.reseed()
+        fake = G.forward(built.g_input(z, y), True)
+        return through_d(fake, y, loss.generator, labels(loss.generator_label))[0]
+
+    ctx.reseed()
+    fake = G.forward(built.g_input(z, y), True)
+    _, grad = through_d(fake, y, loss.generator, labels(loss.generator_label))
+    G.backward(cond.x_gradient(cond.backward(D, grad)))
+    results = _compare(G.parameters, g_objective, max_entries, rng)
+
+    ctx.reseed()
+    fake = G.forward(built.g_input(z, y), True)
+
+    def d_objective():
+        ctx.reseed()
+        value = through_d(real, y_real, loss.d_real, labels(loss.real_label))[0]
+        return value + through_d(fake, y, loss.d_fake, labels(loss.fake_label))[0]
+
+    ctx.reseed()
+    cond.backward(D, through_d(real, y_real, loss.d_real, labels(loss.real_label))[1])
+    real_grads = [p.grad.copy() for p in D.parameters]
+    cond.backward(D, through_d(fake, y, loss.d_fake, labels(loss.fake_label))[1])
     for p, g in zip(D.parameters, real_grads):
         p.grad = p.grad + g
     return results + _compare(D.parameters, d_objective, max_entries, rng)

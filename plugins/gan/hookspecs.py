@@ -26,6 +26,14 @@ def tracegrad_register_gan_tricks(register):
     """
 
 
+@hookspec
+def tracegrad_register_gan_conditionings(register):
+    """Register conditionings: classes deriving from ``plugins.gan.conditional.Conditioning``.
+
+    Called once when plugins load; selected by a GAN scenario's ``conditional:``.
+    """
+
+
 class GanStepSpecs:
     """The named points of a GAN step where a trick acts.
 

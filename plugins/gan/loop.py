@@ -28,6 +28,7 @@ from engine.errors import PluginError
 from engine.i18n import N_, _
 from engine.steps import copies
 from engine.trace import record
+from plugins.gan import conditional
 from plugins.gan.build import GRID, SAMPLE_COUNT, GanBuilt, grad_norm
 from plugins.gan.components import GanBatch
 from plugins.gan.metrics import SampleMetrics
@@ -71,10 +72,14 @@ class GanLoop(StepLoop):
         self.train, self.policy = spec.train, spec.trace
         ctx = built.ctx
         self.rng_latent, self.rng_batches = ctx.rng("latent"), ctx.rng("batches")
+        self.cond = built.conditioning
         self.x_all = built.data.x
         self.metrics = SampleMetrics(built.data, spec.metrics.mmd_samples, ctx.rng("metrics"))
         # the same latent vectors at every measurement, so changes are G's, not the draw's
         self.metric_z = built.latent(spec.metrics.samples, ctx.rng("metrics"))
+        if self.cond is not None:  # each class equally often, the same at every measurement
+            self.metric_labels = np.arange(spec.metrics.samples) % self.cond.classes
+            self.rng_labels = ctx.rng("labels")
         self.latest: dict = {}
         self.sample_inputs = None  # (real samples, z) pictured at every traced step
 
@@ -179,16 +184,31 @@ class GanLoop(StepLoop):
 
     # --- D phase ----------------------------------------------------------------------------
 
+    def d_forward(self, x, labels, outputs=None):
+        """D's logits for x (with the classes, for a conditional GAN)."""
+        if self.cond is None:
+            return self.D.forward(x, training=True, outputs=outputs)
+        return self.cond.forward(self.D, self.cond.d_input(x, labels), labels, outputs=outputs)
+
+    def d_backward(self, grad_logits):
+        """D's backward pass from dL/dl; returns dL/d(D's input)."""
+        if self.cond is None:
+            return self.D.backward(grad_logits)
+        return self.cond.backward(self.D, grad_logits)
+
     def d_update(self, step: int, update: int, lr: float, traced: bool) -> dict:
         """One update of D on a fresh real batch and a fresh batch of G's samples."""
         n, loss, D = self.train.batch_size, self.loss, self.D
         tag = {"phase": "d", "update": update}
-        real = self.x_all[self.rng_batches.integers(0, len(self.x_all), size=n)]
-        batch = GanBatch("d", z=self.built.latent(n, self.rng_latent), real=real)
+        picks = self.rng_batches.integers(0, len(self.x_all), size=n)
+        batch = GanBatch("d", z=self.built.latent(n, self.rng_latent), real=self.x_all[picks])
+        if self.cond is not None:
+            batch.real_labels = self.built.labels[picks]
+            batch.labels = self.cond.labels(n, self.rng_labels)
         notes = self.call("latent", [], batch=batch, step=step)
         # G's forward pass only: its output is a constant for D (detached), G's backward
         # does not run in this phase
-        batch.samples = self.G.forward(batch.z, training=True)
+        batch.samples = self.G.forward(self.built.g_input(batch.z, batch.labels), training=True)
         batch.fake = batch.samples
         self.call("d_input", notes, batch=batch, step=step)
         if loss.uses_labels:
@@ -197,10 +217,12 @@ class GanLoop(StepLoop):
             self.call("d_labels", notes, batch=batch, step=step)
         if traced:
             self.trace_d_batch(step, update, batch, notes)
+            conditional.trace_labels(self.writer, step, tag, self.cond, batch)
 
-        logits_real = D.forward(batch.real, training=True)
+        logits_real = self.d_forward(batch.real, batch.real_labels)
         real_value, real_grad = loss.d_real(logits_real, batch.real_target)
-        D.backward(real_grad)
+        self.d_backward(real_grad)
+        class_real = self.cond and self.cond.term
         if traced:
             self.trace_pass(
                 step,
@@ -212,11 +234,13 @@ class GanLoop(StepLoop):
                 **tag,
                 batch="real",
             )
+            conditional.trace_term(self.writer, step, tag, self.cond, "real", D)
         real_grads = [p.grad.copy() for p in D.parameters]
 
-        logits_fake = D.forward(batch.fake, training=True)
+        logits_fake = self.d_forward(batch.fake, batch.labels)
         fake_value, fake_grad = loss.d_fake(logits_fake, batch.fake_target)
-        D.backward(fake_grad)
+        self.d_backward(fake_grad)
+        class_fake = self.cond and self.cond.term
         if traced:
             self.trace_pass(
                 step,
@@ -228,6 +252,7 @@ class GanLoop(StepLoop):
                 **tag,
                 batch="fake",
             )
+            conditional.trace_term(self.writer, step, tag, self.cond, "fake", D)
         for p, g in zip(D.parameters, real_grads):
             p.grad = p.grad + g  # dL_D/dθ = d(real term)/dθ + d(fake term)/dθ
 
@@ -237,6 +262,8 @@ class GanLoop(StepLoop):
         self.apply_terms(batch, D)
         for term in batch.terms:
             batch.penalties[term.name] = term.value
+        if class_real is not None:  # the class head's cross-entropy (acgan), both batches
+            batch.penalties.update(class_real=class_real, class_fake=class_fake)
         value = real_value + fake_value + sum(batch.penalties.values())
         norm = grad_norm(D)
         if traced:
@@ -278,8 +305,10 @@ class GanLoop(StepLoop):
         n, loss, G, D = self.train.batch_size, self.loss, self.G, self.D
         tag = {"phase": "g", "update": update}
         batch = GanBatch("g", z=self.built.latent(n, self.rng_latent))
+        if self.cond is not None:
+            batch.labels = self.cond.labels(n, self.rng_labels)
         notes = self.call("latent", [], batch=batch, step=step)
-        batch.samples = G.forward(batch.z, training=True)
+        batch.samples = G.forward(self.built.g_input(batch.z, batch.labels), training=True)
         batch.fake = batch.samples
         self.call("d_input", notes, batch=batch, step=step)
         if loss.uses_labels:
@@ -293,11 +322,16 @@ class GanLoop(StepLoop):
         if shaping and batch.real is not None:  # a trick asked for D's features of real data
             D.forward(batch.real, training=True, outputs=batch.features_real)
         features = batch.features_fake if shaping else None
-        logits = D.forward(batch.fake, training=True, outputs=features)
+        logits = self.d_forward(batch.fake, batch.labels, outputs=features)
         value, grad_logits = loss.generator(logits, batch.target)
-        grad_x = D.backward(grad_logits)  # D's dL/dθ is computed here but never applied
+        grad_x = self.d_backward(grad_logits)  # D's dL/dθ is computed but never applied
         if traced:
             self.trace_g_through_d(step, logits, batch.target, value, grad_logits, tag)
+            conditional.trace_term(self.writer, step, tag, self.cond, "fake", D)
+        if self.cond is not None:
+            grad_x = self.cond.x_gradient(grad_x)
+            if self.cond.term is not None:  # the class term of G's loss (acgan)
+                batch.penalties["class"] = self.cond.term
         loss_notes = []  # the changes of G's loss and gradients, traced before its update
         if shaping:  # terms on D's features: their gradient joins D's dL/dx
             self.call("g_loss", loss_notes, batch=batch, discriminator=D, step=step)
@@ -314,12 +348,12 @@ class GanLoop(StepLoop):
                 "g_gradients", (G, "G"), "grads", traced, batch=batch, generator=G, step=step
             )
             self.apply_terms(batch, G)
-        value += sum(term.value for term in batch.terms)
+        value += sum(term.value for term in batch.terms) + sum(batch.penalties.values())
         norm = grad_norm(G)
         if traced:
             self.trace_notes(step, loss_notes, network="G", **tag)
             self.trace_terms(step, batch, "G", tag)
-            if batch.terms:
+            if batch.terms or batch.penalties:
                 self.trace_g_loss(step, batch, value, tag)
             before = record.snapshot(G)
         self.built.optimizers["G"].step(G.parameters, lr)
@@ -340,7 +374,8 @@ class GanLoop(StepLoop):
 
     def measure(self, step: int) -> dict:
         """Sample metrics of G's current samples (modes, high-quality, W1/MMD, collapse)."""
-        samples = self.G.forward(self.metric_z, training=False)
+        labels = None if self.cond is None else self.metric_labels
+        samples = self.G.forward(self.built.g_input(self.metric_z, labels), training=False)
         values, warning = self.metrics.measure(samples, step)
         self.latest = dict(values)
         if self.metrics.has_modes:
@@ -446,6 +481,7 @@ class GanLoop(StepLoop):
         )
         record.forward_records(self.tagged["G"], step, self.G, **tag)
         self.trace_notes(step, notes, **tag)
+        conditional.trace_labels(w, step, tag, self.cond, batch)
         if batch.target is not None:
             w.write(
                 {
@@ -486,8 +522,8 @@ class GanLoop(StepLoop):
 
     def trace_g_loss(self, step: int, batch: GanBatch, value: float, tag: dict) -> None:
         """G's loss when tricks added terms to it: the loss's own term and theirs."""
-        terms = {"generator": value - sum(t.value for t in batch.terms)}
-        terms.update((t.name, t.value) for t in batch.terms)
+        added = {t.name: t.value for t in batch.terms} | batch.penalties
+        terms = {"generator": value - sum(added.values()), **added}
         self.writer.write(
             {
                 "type": "gan_loss",
@@ -544,11 +580,16 @@ class GanLoop(StepLoop):
             z = built.latent(SAMPLE_COUNT, built.ctx.rng("report.latent"))
             self.sample_inputs = (data[pick], z)
         real, z = self.sample_inputs
-        fake = built.generator.forward(z, training=False)
+        labels = None if self.cond is None else np.arange(len(z)) % self.cond.classes
+        fake = built.generator.forward(built.g_input(z, labels), training=False)
         record = {"type": "gan_samples", "step": step, "real": real.tolist(), "fake": fake.tolist()}
         features = real.shape[1]
         copies = built.discriminator.in_features // features
-        if features in (1, 2) and copies == 1:
+        # a verdict per grid point needs D to judge points one by one, without labels
+        alone = self.cond is None and not any(
+            getattr(layer, "mixes_samples", False) for layer in built.discriminator.layers
+        )
+        if features in (1, 2) and copies == 1 and alone:
             both = np.vstack([real, fake])
             low, high = both.min(axis=0), both.max(axis=0)
             pad = 0.1 * np.maximum(high - low, 1e-6)

@@ -167,3 +167,12 @@ class SampleMetrics:
                 f"{values['spread']:.3g} around their mean, the data {self.data_spread:.3g}"
             )
         return warning
+
+
+def class_fidelity(
+    samples: np.ndarray, mode: int, centers: np.ndarray, std: float, within: float = 3.0
+) -> float:
+    """For a conditional GAN's samples of class ``mode``: the fraction that are high quality
+    (within ``within``·std of their nearest mode) and whose nearest mode is ``mode``."""
+    nearest, distance = nearest_modes(samples, centers)
+    return float(np.mean((nearest == mode) & (distance <= within * std)))

@@ -40,22 +40,50 @@ class GanRunResult(RunResult):
     def final_loss(self) -> float | None:
         return self.history[-1].get("g_loss") if self.history else None
 
-    def generate(self, n: int, seed: int | None = None) -> np.ndarray:
+    def generate(self, n: int, seed: int | None = None, labels=None) -> np.ndarray:
         """n samples G(z) from the trained G (evaluation mode), z drawn from the latent
         distribution: from ``seed`` when given, else from the run's "generate" generator
-        (reproducible from the scenario seed, different on every call)."""
-        rng = self.built.ctx.rng("generate") if seed is None else np.random.default_rng(seed)
-        return self.network.forward(self.built.latent(int(n), rng), training=False)
+        (reproducible from the scenario seed, different on every call).
 
-    def discriminate(self, x) -> np.ndarray:
+        A conditional GAN draws samples of class ``labels``: an int (all n of that class) or
+        a list of n ints; without labels the classes are drawn uniformly."""
+        rng = self.built.ctx.rng("generate") if seed is None else np.random.default_rng(seed)
+        z = self.built.latent(int(n), rng)
+        cond = self.built.conditioning
+        if cond is None and labels is not None:
+            raise ValueError("labels= needs a conditional GAN (this scenario has no conditional:)")
+        if cond is not None:
+            labels = cond.labels(int(n), rng) if labels is None else self._labels(labels, n)
+        return self.network.forward(self.built.g_input(z, labels), training=False)
+
+    def _labels(self, labels, n: int) -> np.ndarray:
+        """Class indices (n,) from an int or a list of n ints, checked against K."""
+        classes = self.built.conditioning.classes
+        y = np.asarray(labels)
+        if y.ndim == 0:
+            y = np.full(int(n), y)
+        if y.shape != (int(n),) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"labels must be an int or a list of {n} ints, got {labels!r}")
+        if y.min() < 0 or y.max() >= classes:
+            raise ValueError(f"labels must lie in 0..{classes - 1} (the data's classes)")
+        return y.astype(np.int64)
+
+    def discriminate(self, x, labels=None) -> np.ndarray:
         """D's verdict on samples x (N, features), (N, 1): the probability σ(l) of "real"
         for losses with a sigmoid (minimax, non_saturating), else the raw score l.
 
         When D judges packs of k samples (the packing trick), each sample is judged as a
-        pack of k copies of itself.
+        pack of k copies of itself. A conditional D needs ``labels`` (as ``generate``).
         """
         features = self.network.out_features
         x = np.asarray(x, dtype=np.float64).reshape(-1, features)
+        cond = self.built.conditioning
+        if cond is not None:  # a conditional D judges each sample as one of class labels
+            if labels is None:
+                raise ValueError("a conditional D judges a sample of a class: give labels=")
+            y = self._labels(labels, len(x))
+            logits = cond.forward(self.discriminator, cond.d_input(x, y), y, training=False)
+            return self.built.loss.score(logits)
         copies = self.discriminator.in_features // features
         if copies > 1:
             x = np.tile(x, (1, copies))
@@ -107,7 +135,7 @@ def _layers(network: Network, name: str) -> list[dict[str, Any]]:
 
 def gan_header(built: GanBuilt) -> dict[str, Any]:
     """The trace header's fields after the common ones (``engine.lifecycle.run_header``)."""
-    data, loss = built.data, built.loss
+    data, loss, cond = built.data, built.loss, built.conditioning
     return {
         "kind": "gan",
         "data": {
@@ -125,6 +153,7 @@ def gan_header(built: GanBuilt) -> dict[str, Any]:
         },
         "tricks": [trick.name for trick in built.tricks],
         "network": _layers(built.generator, "G") + _layers(built.discriminator, "D"),
+        **({} if cond is None else {"conditional": cond.describe()}),
     }
 
 

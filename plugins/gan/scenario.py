@@ -14,6 +14,7 @@ registered components, so a validation error names the file:line of the offendin
     optimizer: {generator: {type: adam, ...}, discriminator: {type: adam, ...}}
     train: {steps: 5000, batch_size: 256, d_steps: 1, g_steps: 1}
     tricks: [{type: label_smoothing, real: 0.9}]
+    conditional: {type: concat}       # optional: a conditional GAN (plugins.gan.conditional)
     metrics: {every: 500, samples: 2500}
     trace: {every: 1000}
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, create_model
+from pydantic import Field, create_model, model_serializer
 
 from engine.plugins import Registry
 from engine.scenario import ScenarioBase, Section, TraceConfig, TrainBase, component_union
@@ -75,6 +76,15 @@ class GanScenarioBase(ScenarioBase):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     trace: TraceConfig = Field(default_factory=TraceConfig)
 
+    @model_serializer(mode="wrap")
+    def _without_absent_conditional(self, handler):
+        """An unconditional GAN's resolved scenario has no ``conditional`` key, so its trace
+        header (and scenario hash) reads as before conditionings existed."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("conditional", False) is None:
+            del data["conditional"]
+        return data
+
 
 def gan_scenario_model(registry: Registry) -> type[GanScenarioBase]:
     """The pydantic model of a GAN scenario for what ``registry`` holds."""
@@ -101,6 +111,8 @@ def gan_scenario_model(registry: Registry) -> type[GanScenarioBase]:
         )
         tricks = registry.configs("gan_tricks")
         trick = component_union(tricks) if tricks else Any
+        conditionings = registry.configs("gan_conditionings")
+        conditional = component_union(conditionings) if conditionings else Any
         return create_model(
             "GanScenario",
             __base__=GanScenarioBase,
@@ -129,6 +141,14 @@ def gan_scenario_model(registry: Registry) -> type[GanScenarioBase]:
             tricks=(
                 list[trick],
                 Field(default_factory=list, description="GAN tricks, applied in this order."),
+            ),
+            conditional=(
+                conditional | None,
+                Field(
+                    None,
+                    description="A conditional GAN: G and D are told each sample's class, "
+                    "taken from the data set (concat, projection or acgan); default: none.",
+                ),
             ),
         )
 

@@ -8,6 +8,7 @@ handoff, G's backward pass, ..., the frozen record); then the pictures for repor
 from __future__ import annotations
 
 from engine.verify.order import RecordOrder, Slot
+from plugins.rules.gan.conditional import PARAMS
 
 BEFORE_D = ("latent", "d_input", "d_labels")
 BEFORE_G_LOSS = ("latent", "d_input", "g_labels")
@@ -53,8 +54,20 @@ def _real_then_fake() -> list[Slot]:
     slots = []
     for batch in ("real", "fake"):
         forward, backward = _pass("d", "D", batch=batch)
-        slots += [forward, _d("loss", True, batch=batch), backward]
+        term = _d("condition_term", batch=batch)  # a projection's or class head's part
+        slots += [forward, _d("loss", True, batch=batch), backward, term]
     return slots
+
+
+#: A conditional GAN's own parameters of D, updated first in D's update (they come first in
+#: D's parameter list; the header lists them under ``conditional``, not under a layer).
+CONDITION_UPDATES = Slot(
+    "update",
+    {"phase": "d", "param": tuple(key for keys in PARAMS.values() for key in keys.values())},
+    part="d",
+    many=True,
+    name="update of a conditioning's parameter",
+)
 
 
 def _g_phase() -> list[Slot]:
@@ -65,10 +78,12 @@ def _g_phase() -> list[Slot]:
         _g("latent", True),
         g_forward,
         _notes("g", BEFORE_G_LOSS),
+        _g("condition"),  # a conditional GAN's classes of G's samples
         _g("labels"),
         d_forward,
         _g("loss", True),
         d_backward,
+        _g("condition_term"),
         _g("handoff", True),
         g_backward,
         _notes("g", ("g_loss", "g_gradients")),
@@ -87,10 +102,12 @@ RECORD_ORDER = RecordOrder(
         _d("samples", True),
         _notes("d", BEFORE_D),
         _d("labels"),
+        _d("condition"),  # a conditional GAN's classes of both batches
         *_real_then_fake(),
         _notes("d", "d_gradients"),
         Slot("term", {"phase": "d"}, part="d", many=True),
         _d("gan_loss", True),
+        CONDITION_UPDATES,
         Slot("update", {"phase": "d"}, part="d", required=True, each="param", network="D"),
         _notes("d", "after_update"),
         *_g_phase(),

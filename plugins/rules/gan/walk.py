@@ -32,6 +32,7 @@ from engine.trace.tensors import decode
 from engine.verify import layers, steps
 from engine.verify.activations import FORMULAS, formula
 from engine.verify.report import SUMMARIZED, Checker, Place
+from plugins.rules.gan.conditional import ConditionRule
 from plugins.rules.gan.losses import USES_LABELS, LabelSet, base_labels, term
 from plugins.rules.gan.scalars import check_step
 from plugins.rules.gan.tricks import RANDOM, TrickRules
@@ -76,6 +77,8 @@ class GanUpdate:
             self.other.setdefault("tricks", []).append(record)
         elif kind == "term":
             self.other.setdefault("terms", []).append(record)
+        elif kind == "condition_term":
+            self.other.setdefault("condition_terms", {})[record.get("batch")] = record
         else:
             self.other[kind] = record
 
@@ -120,6 +123,10 @@ class GanVerifier:
         # what each network's last traced update and D's last forward pass left
         self.last: dict[str, GanUpdate | None] = {"D": None, "G": None}
         self.d_forward: tuple[int, dict] | None = None
+        conditional = scenario.get("conditional")
+        self.cond = None
+        if conditional:
+            self.cond = ConditionRule(check, conditional, header.get("conditional"))
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -151,6 +158,8 @@ class GanVerifier:
         checker = self.checker(network)
         previous = self.adjacent(network, group)
         keys = self.networks[network].all_keys()
+        if network == "D" and self.cond is not None:  # a conditioning's parameters are D's
+            keys += self.cond.param_keys
         if previous is not None:
             crossing = previous.step != group.step
             if network == "D" and crossing:
@@ -198,12 +207,14 @@ class GanVerifier:
                 x, how = self.fake_input(group, generator_params)
             checker.check_forward(passes, x, how)
             self.check_target(group, batch, records)
-            grad = checker.check_loss(records, passes, group.label(batch))
-            checker.check_backward(passes, grad)
-            grads[batch] = checker.gradients(passes)
+            grads[batch] = self.check_d_pass(checker, group, batch, records, passes, used)
             logits[batch] = decode(records.loss.get("prediction")) if records.loss else None
             self.d_forward = (group.step, records.forward)
         self.check_d_loss(group)
+        if self.cond is not None:
+            record = group.other.get("gan_loss")
+            names = {"real": "class_real", "fake": "class_fake"}
+            self.cond.check_class_terms(group, record, names)
         expected = self.rules.edited_gradients(group, "d_gradients", self.d_gradients(grads))
         expected = self.with_terms(group, expected)
         info = self.infos.get(group.step) or {}
@@ -218,6 +229,20 @@ class GanVerifier:
         group.left = self.rules.left_parameters(group, after)
         self.last[group.network] = group
 
+    def check_d_pass(self, checker, group, batch, records, passes, params) -> dict:
+        """A pass's loss and backward chain; returns its dL/dθ (the conditioning's too)."""
+        cond = self.cond
+        if cond is not None:
+            if batch == "real":
+                cond.check_real_labels(group, passes)
+            if cond.uses_features:
+                labels = cond.labels(group, "real_labels" if batch == "real" else "labels")
+                extra = cond.check_pass(checker, group, batch, records, passes, params, labels)
+                return {**checker.gradients(passes), **extra}
+        grad = checker.check_loss(records, passes, group.label(batch))
+        checker.check_backward(passes, grad)
+        return checker.gradients(passes)
+
     def fake_input(self, group: GanUpdate, generator_params: dict | None):
         """What D's x on the fake batch must be: G(z) of the samples record, itself
         recomputed through G (when G is made of dense layers and activations)."""
@@ -225,6 +250,8 @@ class GanVerifier:
         if samples is None:
             return None, ""
         g_of_z, z = decode(samples.get("G(z)")), decode(samples.get("z"))
+        if self.cond is not None:
+            z = self.cond.g_input(group, z)
         if generator_params is not None and self.check.whole("G(z)", z, *generator_params.values()):
             recomputed = replay(self.networks["G"], generator_params, z)
             if recomputed is None:
@@ -247,6 +274,10 @@ class GanVerifier:
             return None, ""
         if changed is not x and changed is not None:
             how += ", as the tricks change D's input"
+        if self.cond is not None and not self.cond.known:
+            return self.cond.d_input(group, changed), how
+        if self.cond is not None and self.cond.type == "concat":  # after the tricks, as the loop
+            changed, how = self.cond.d_input(group, changed), how + ", with one-hot(y) appended"
         return changed, how
 
     def d_gradients(self, grads: dict) -> dict:
@@ -382,8 +413,11 @@ class GanVerifier:
         if g_records is not None:
             latent = group.other.get("latent")
             z = decode(latent.get("z")) if latent else None
+            how = "x = the latent z"
+            if self.cond is not None:
+                z, how = self.cond.g_input(group, z), "x = [z, one-hot(y)]"
             g_passes = g_checker.layer_passes(g_records, used, None, phase)
-            g_checker.check_forward(g_passes, z, "x = the latent z")
+            g_checker.check_forward(g_passes, z, how)
         handoff = group.other.get("handoff")
         if d_records is not None:
             frozen = self.frozen_d(group)
@@ -394,11 +428,18 @@ class GanVerifier:
             d_passes = d_checker.layer_passes(d_records, frozen, self.forward_before(group), phase)
             d_checker.check_forward(d_passes, x, how)
             self.check_g_target(group, d_records)
-            grad = d_checker.check_loss(d_records, d_passes, phase)
-            d_checker.check_backward(d_passes, grad)
+            if self.cond is not None and self.cond.uses_features:
+                labels = self.cond.labels(group)
+                self.cond.check_pass(d_checker, group, "fake", d_records, d_passes, frozen, labels)
+                self.cond.check_class_terms(group, group.other.get("gan_loss"), {"fake": "class"})
+            else:
+                grad = d_checker.check_loss(d_records, d_passes, phase)
+                d_checker.check_backward(d_passes, grad)
             self.d_forward = (group.step, d_records.forward)
             if handoff is not None and d_passes and d_passes[0].backward is not None:
                 into_g, how = d_passes[0].backward.get("dL/dx"), "D's dL/dx at G's samples"
+                if self.cond is not None and (self.cond.type == "concat" or not self.cond.known):
+                    into_g, how = self.cond.x_gradient(into_g), how + ", without the label columns"
                 for added in group.other.get("terms", []):
                     if "dL/dG(z)" in added:
                         into_g = plus(into_g, decode(added["dL/dG(z)"]))
@@ -407,6 +448,8 @@ class GanVerifier:
                 into_g = self.rules.input_gradient(into_g, shape)
                 if self.rules.unknown_in(group, "d_input"):
                     pass  # a trick with no rule changed D's input: counted unchecked above
+                elif self.cond is not None and not self.cond.known:
+                    pass  # a conditioning with no rule: counted unchecked by x_gradient
                 elif into_g is None:
                     check.skip(SUMMARIZED, quantity="dL/dG(z)")
                 else:
