@@ -39,7 +39,26 @@ MAX_DEPTH = 100
 MAX_ALIASED = 100_000
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """libyaml's emitter where installed; lists of numbers represented without the general
+    dispatch per number (the same nodes, so the same text)."""
+
+    def represent_list(self, data):
+        if not all(type(v) is float or type(v) is int for v in data):
+            return super().represent_list(data)
+        value = [
+            self.represent_float(v) if type(v) is float else self.represent_int(v) for v in data
+        ]
+        style = True if self.default_flow_style is None else self.default_flow_style
+        node = yaml.SequenceNode("tag:yaml.org,2002:seq", value, flow_style=style)
+        if self.alias_key is not None:
+            self.represented_objects[self.alias_key] = node
+        return node
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
 _STR = "tag:yaml.org,2002:str"
 _CORE = "tag:yaml.org,2002:"
 
@@ -56,6 +75,8 @@ _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 _ROW = r"\[[-+0-9.eE, \n]*[0-9][-+0-9.eE, \n]*\]"
 _NUMBER_LIST = re.compile(rf"\[[ \n]*{_ROW}(?:[ \n]*,[ \n]*{_ROW})*[ \n]*\]|{_ROW}")
 _ROW_IN = re.compile(_ROW)
+_NUMBER = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"  # _FLOAT's, ⊇ _DECIMAL's
+_NUMBERS_ONLY = re.compile(rf"\[[ \n]*(?:{_NUMBER}[ \n]*,[ \n]*)*{_NUMBER}[ \n]*\]")
 _ITEM_START = re.compile(r"(?<=[\[,])[ \n]*(?=[^ \n])")
 #: Lists shorter than this are left to the parser: a placeholder needs room for its number.
 _SHORTEST = 8
@@ -327,17 +348,14 @@ _NO_KEY = object()
 
 def _numbers(items: str) -> list | None:
     """The numbers of a flow list's text ``[1, 2.5e-3, ...]`` by the core schema, or None if
-    an item is anything else (a word, nothing)."""
-    numbers = []
-    for item in items[1:-1].split(","):
-        item = item.strip(" \n")
-        if _DECIMAL.match(item):
-            numbers.append(int(item))
-        elif _FLOAT.match(item):
-            numbers.append(float(item))
-        else:
-            return None
-    return numbers
+    an item is anything else (a word, nothing). An item that matches the float pattern is
+    an int unless it has a point or an exponent (as ``plain_scalar`` decides)."""
+    if _NUMBERS_ONLY.fullmatch(items) is None:
+        return None
+    return [
+        float(item) if ("." in item or "e" in item or "E" in item) else int(item)
+        for item in items[1:-1].split(",")
+    ]
 
 
 class _Fallback(Exception):

@@ -128,7 +128,9 @@ def test_dump_writes_what_safe_dump_writes():
         "lines": "a\nb\n",
         "numbers": [1.5e-300, float("inf"), -0.0, 1e16, 0.1, 3],
         "nested": [[1, 2], {"a": None, "b": True, "c": "yes"}],
+        "rows": [[], [0.5, -3, 1e-300], [True, 2], [float("nan"), 7]],
     }
+    data["shared"] = [data["rows"][1], data["rows"][1]]  # one list twice: an alias
     expected = yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
     assert yaml_source.dump(data) == expected
 
