@@ -10,7 +10,8 @@ float32 (``precision: float32``), tracing (cost of the trace), size (bytes of a 
 scale (step time by width and batch), memory (peak RSS of a long traced run), endtoend (a
 scenario file run with the default trace against a numpy loop, JAX and PyTorch), loading
 (reading and building scenarios of growing size), frameworks (GAN and CNN steps against
-PyTorch and JAX). See
+PyTorch and JAX), scaling (step time and memory by width, depth and batch, against PyTorch and
+JAX). See
 docs/performance.md for what each row means.
 """
 
@@ -36,6 +37,7 @@ SECTIONS = (
     "endtoend",
     "loading",
     "frameworks",
+    "scaling",
 )
 
 

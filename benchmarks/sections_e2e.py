@@ -3,7 +3,8 @@
 - ``endtoend``: a scenario file with its data and weights inline, run with the default trace,
   against a hand-written numpy loop, JAX (``jit``, one call per step) and PyTorch eager;
 - ``loading``: reading, validating and building scenarios of growing size;
-- ``frameworks``: a GAN step (ring8) and a CNN step (cnn_digits) against PyTorch and JAX.
+- ``frameworks``: a GAN step (ring8) and a CNN step (cnn_digits) against PyTorch and JAX;
+- ``scaling``: step time and memory as width, depth and batch grow, against PyTorch and JAX.
 
 Mixed into ``sections.Bench``, which holds the settings, the table helpers and the targets.
 """
@@ -18,6 +19,7 @@ import end_to_end
 import gan_workload
 import jax_workload
 import numpy as np
+import scale_workload
 import workloads
 from timing import Comparison, compare_many
 from workloads import NETS
@@ -394,5 +396,85 @@ class EndToEnd:
             ratio_cell(rates, "torch"),
             median_rate(rates, "jax", self.rate),
             ratio_cell(rates, "jax"),
+            load_average(),
+        ]
+
+    # --- 10. scaling ------------------------------------------------------------------------
+
+    def scaling(self) -> str:
+        has_jax = jax_workload.available()
+        shapes = [(w, 2, 128) for w in (16, 64, 256, 1024)]
+        shapes += [(64, d, 128) for d in (1, 4, 8)]
+        shapes += [(64, 2, b) for b in (1, 16, 1024, 4096)]
+        rows = [self._scaling_row(*shape, has_jax) for shape in shapes]
+        return "\n".join(
+            [
+                "## 10. Scale: step time and memory by width, depth and batch",
+                "",
+                "Networks `2 → depth × (width, tanh) → 1`, MSE, Adam, float64, one thread, "
+                "tracing off; µs per step (median of interleaved repeats; the ratio is "
+                "engine steps/s ÷ the framework's). *Engine peak MB*: the most memory numpy "
+                "and Python held during a 5-step run (`tracemalloc`; data and network "
+                "included).",
+                "",
+                self.table(
+                    [
+                        "width",
+                        "depth",
+                        "batch",
+                        "parameters",
+                        "engine µs/step",
+                        "PyTorch µs/step",
+                        "÷ PyTorch",
+                        "JAX-jit µs/step",
+                        "÷ JAX-jit",
+                        "engine peak MB",
+                        "load avg",
+                    ],
+                    rows,
+                ),
+                "",
+            ]
+        )
+
+    def _scaling_row(self, width: int, depth: int, batch: int, has_jax: bool) -> list:
+        self.log(f"scaling: width {width}, depth {depth}, batch {batch}")
+        probe = scale_workload.scenario(2, width, depth, batch, 10)
+        seconds = workloads.engine_seconds(probe) / 10
+        budget = 0.1 if self.quick else 0.3
+        steps = int(min(max(budget / seconds, 10), 4000))
+        loaded = scale_workload.scenario(2, width, depth, batch, steps)
+        x, y, params = scale_workload.starting_point(loaded)
+        few = max(steps // TORCH_SHARE, 10)
+        runs = {
+            "engine": (lambda: workloads.engine_seconds(loaded), steps),
+            "torch": (
+                (lambda: scale_workload.torch_seconds(x, y, params, batch, few))
+                if self.has_torch
+                else None,
+                few,
+            ),
+            "jax": (
+                (lambda: jax_workload.mlp_seconds(x, y, params, batch, steps)) if has_jax else None,
+                steps,
+            ),
+        }
+        rates = compare_many(runs, min(self.repeats, 3))
+        peak = scale_workload.engine_peak_mb(scale_workload.scenario(2, width, depth, batch, 5))
+
+        def micros(name: str) -> str:
+            return f"{1e6 / statistics.median(rates[name]):,.0f}" if name in rates else "—"
+
+        return [
+            width,
+            depth,
+            batch,
+            f"{sum(p.size for p in params):,}",
+            micros("engine"),
+            micros("torch"),
+            ratio_cell(rates, "torch"),
+            micros("jax"),
+            ratio_cell(rates, "jax"),
+            f"{peak:.1f}",
             load_average(),
         ]
