@@ -159,7 +159,6 @@ COLD_LOAD = """
 import sys, time
 began = time.perf_counter()
 import engine
-import workloads
 from plugins.supervised.build import build
 imported = time.perf_counter()
 build(engine.load_scenario(sys.argv[1]))
