@@ -376,6 +376,7 @@ class _NumberLists:
         self.found: list[tuple[list, int, str, int]] = []
         self.located: dict[tuple, tuple[str, int]] = {}
         self.taken = 0
+        self._single: dict[str, int] = {}  # placeholders on one line -> index in found
         self._placeholder = re.compile(rf"_{tag}(\d+)x_*(?:\s+_+)*")
         self.text = _NUMBER_LIST.sub(self._replace, text)
 
@@ -399,7 +400,9 @@ class _NumberLists:
             return items
         self.found.append((numbers, size, items, match.start()))
         lines = [token + "_" * (len(first) - len(token))]
-        if newline:
+        if not newline:
+            self._single[lines[0]] = len(self.found) - 1  # the value the parser will give
+        else:
             for line in rest.split("\n"):
                 body = line.lstrip(" ")
                 lines.append(" " * (len(line) - len(body)) + "_" * len(body))
@@ -410,6 +413,10 @@ class _NumberLists:
 
     def take(self, value: str):
         """(numbers, values inside, list text, offset) for a placeholder value, else None."""
+        index = self._single.get(value)
+        if index is not None:
+            self.taken += 1
+            return self.found[index]
         if not value.startswith(f"_{self.tag}"):
             return None
         match = self._placeholder.fullmatch(value)
