@@ -7,7 +7,11 @@ run, printed as Markdown tables.
 
 Sections: overhead (engine vs a plain numpy loop), torch (engine vs PyTorch, float64),
 float32 (``precision: float32``), tracing (cost of the trace), size (bytes of a trace),
-scale (step time by width and batch), memory (peak RSS of a long traced run). See
+scale (step time by width and batch), memory (peak RSS of a long traced run), endtoend (a
+scenario file run with the default trace against a numpy loop, JAX and PyTorch), loading
+(reading and building scenarios of growing size), frameworks (GAN and CNN steps against
+PyTorch and JAX), scaling (step time and memory by width, depth and batch, against PyTorch and
+JAX). See
 docs/performance.md for what each row means.
 """
 
@@ -22,7 +26,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("overhead", "torch", "float32", "tracing", "size", "scale", "memory")
+SECTIONS = (
+    "overhead",
+    "torch",
+    "float32",
+    "tracing",
+    "size",
+    "scale",
+    "memory",
+    "endtoend",
+    "loading",
+    "frameworks",
+    "scaling",
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

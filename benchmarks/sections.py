@@ -15,8 +15,10 @@ from pathlib import Path
 
 import cnn_workload
 import gan_workload
+import jax_workload
 import numpy as np
 import workloads
+from sections_e2e import EndToEnd
 from timing import compare
 from workloads import NETS, Net
 
@@ -46,7 +48,9 @@ def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("yes" if ok else "**no**")
 
 
-class Bench:
+class Bench(EndToEnd):
+    log, table, rate = staticmethod(log), staticmethod(table), staticmethod(rate)
+
     def __init__(self, quick: bool, repeats: int, threads: int, command: str):
         self.quick, self.repeats, self.threads, self.command = quick, repeats, threads, command
         self.steps = QUICK_STEPS if quick else STEPS
@@ -70,6 +74,8 @@ class Bench:
             import torch
 
             versions += f", torch {torch.__version__}"
+        if jax_workload.available():
+            versions += f", jax {jax_workload.version()} (CPU, 1 thread)"
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         return "\n".join(
             [

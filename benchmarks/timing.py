@@ -67,3 +67,22 @@ def compare(
 
 def median_seconds(run: Callable[[], float], repeats: int) -> float:
     return statistics.median(run() for _ in range(repeats))
+
+
+def compare_many(
+    runs: dict[str, tuple[Callable[[], float], int]], repeats: int
+) -> dict[str, list[float]]:
+    """Steps per second of every run, ``repeats`` times, each repeat in a rotated order.
+
+    ``runs`` maps a name to ``(run, steps)``: ``run()`` returns its seconds for ``steps``.
+    A run of None (e.g. an absent framework) is left out. The first name is the contender:
+    ``Comparison(rates[first], rates[other])`` gives a ratio against each of the others.
+    """
+    names = [name for name, (run, _) in runs.items() if run is not None]
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            run, steps = runs[name]
+            rates[name].append(steps / run())
+    return rates

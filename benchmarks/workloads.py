@@ -97,7 +97,8 @@ def starting_point(scenario) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
 
 
 def engine_seconds(scenario, trace_path=False) -> float:
-    result = engine.run(scenario, trace=trace_path)
+    # the repeats of a comparison write the same trace path: each replaces the one before
+    result = engine.run(scenario, trace=trace_path, overwrite=trace_path is not False)
     if result.status != "completed":
         raise RuntimeError(f"benchmark run {result.status}: {result.message}")
     return result.seconds

@@ -189,7 +189,20 @@ def load_registry(
     imported module objects; ``autoload`` defaults to "unless
     TRACEGRAD_DISABLE_PLUGIN_AUTOLOAD is set". Installed plugins named in
     ``TRACEGRAD_DISABLE_PLUGINS`` (entry-point names, comma-separated) are skipped.
+    A registry loaded before from the same, unchanged plugins is returned again
+    (``engine.plugin_cache``).
     """
+    from engine import plugin_cache
+
+    return plugin_cache.registry(
+        extra_plugins,
+        autoload,
+        base_dir,
+        lambda: _load_registry(extra_plugins, autoload=autoload, base_dir=base_dir),
+    )
+
+
+def _load_registry(extra_plugins, *, autoload: bool | None, base_dir: Path | None) -> Registry:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     if os.environ.get("TRACEGRAD_DEBUG_HOOKS"):

@@ -60,7 +60,7 @@ def new_run_dir(name: str, root: Path = Path("runs")) -> Path:
 def portable_yaml(scenario, folder: Path) -> str:
     """The resolved scenario for the run folder, with the paths the scenario gave relative to
     its own file (a CSV, a plugin file) made relative to ``folder``, so it runs from there."""
-    import yaml
+    from engine import yaml_source
 
     data = scenario.resolved()
     base = Path(scenario.base_dir)
@@ -78,7 +78,7 @@ def portable_yaml(scenario, folder: Path) -> str:
         data["plugins"] = [
             rebased(p) if p.endswith(".py") or "/" in p else p for p in data["plugins"]
         ]
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    return yaml_source.dump(data)
 
 
 def _same_file(a: Path, b: Path | None) -> bool:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import yaml_source
@@ -120,7 +119,7 @@ class Scenario:
         return self.spec.model_dump(mode="json")
 
     def resolved_yaml(self) -> str:
-        return yaml.safe_dump(self.resolved(), sort_keys=False, default_flow_style=None)
+        return yaml_source.dump(self.resolved())
 
     def digest(self) -> str:
         text = json.dumps(self.resolved(), sort_keys=True)
@@ -134,7 +133,7 @@ class Scenario:
             if path[: len(parts)] == parts:
                 return f"--set {key}"
             known = self.source.positions
-            if parts[: len(path)] == path and known and path not in known:
+            if parts[: len(path)] == path and known and not self.source.knows(path):
                 return f"--set {key}"  # a key the override added to the file's
         return self.source.where(path)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import Field
 
 from engine import hookimpl
@@ -85,7 +86,7 @@ class Dense(Layer):
         grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
         self.W.grad = x.T @ grad_z
         if self.b is not None:
-            self.b.grad = grad_z.sum(axis=0)
+            self.b.grad = np.add.reduce(grad_z, axis=0)  # Σ_n, as grad_z.sum(axis=0) does
         grad_x = grad_z @ self.W.value.T
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
