@@ -20,6 +20,12 @@ def blocks(record: dict) -> list:
     return render(record)
 
 
+def arrows(text: str) -> str:
+    """A trace's own words in the report's notation: "->" as → (becomes, maps to) and "<-"
+    as ← (is assigned), e.g. a trick's "real targets 1 -> 0.9" reads "1 → 0.9"."""
+    return text.replace("<-", "←").replace("->", "→")
+
+
 def clip(record: dict) -> list:
     return [
         Text(
@@ -31,7 +37,20 @@ def clip(record: dict) -> list:
 
 
 def gan_phase(record: dict) -> list:
-    return [Text(record.get("text", ""))] if record.get("text") else []
+    return [Text(arrows(record["text"]))] if record.get("text") else []
+
+
+def gan_samples(record: dict) -> list:
+    """The picture of the game at this step is drawn in the samples section, not here."""
+    real, fake = record.get("real") or [], record.get("fake") or []
+    verdict = ", with D's verdict on a grid over the data" if record.get("grid") else ""
+    return [
+        Text(
+            f"After this step's updates the trace keeps {len(real)} real samples and G(z) "
+            f"for {len(fake)} fixed latent vectors{verdict}, for the section Real and "
+            "generated samples (a picture for 1-D, 2-D and square-image data)."
+        )
+    ]
 
 
 def samples(record: dict) -> list:
@@ -79,6 +98,7 @@ def describe_targets(value) -> str:
 def trick(record: dict) -> list:
     change = record.get("change") or record.get("text") or ""
     name = record.get("trick", "a trick")
+    change = arrows(change)
     return [Text(f"Trick `{name}`: {change}" if change else f"Trick `{name}` acted here.")]
 
 
@@ -99,7 +119,7 @@ def handoff(record: dict) -> list:
     grad = array(record.get("dL/dG(z)"))
     return [
         Text(
-            (record.get("text") or "D's gradient at G's samples goes to G")
+            arrows(record.get("text") or "D's gradient at G's samples goes to G")
             + ": this is all G ever learns about the data."
         ),
         values_table({"dL/dG(z)": grad}),
@@ -142,6 +162,7 @@ def fields(record: dict) -> list:
 RENDERERS = {
     "clip": clip,
     "gan_phase": gan_phase,
+    "gan_samples": gan_samples,
     "samples": samples,
     "latent": latent,
     "labels": labels,

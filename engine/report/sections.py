@@ -96,8 +96,9 @@ def curve_figure(report, name, series, title, caption, *, ylabel=None, marks=(),
         said = []
         for label, values in series:
             at = np.flatnonzero(np.isfinite(values))
-            if len(at):
-                said.append(f"{label} {fmt(values[at[0]])} at step {int(steps[at[0]])}")
+            if len(at):  # one curve is the title's own: "Modes covered: 8 at step 499"
+                name = f"{label} " if len(series) > 1 else ""
+                said.append(f"{name}{fmt(values[at[0]])} at step {int(steps[at[0]])}")
         return Text(f"{title}: {'; '.join(said)}." if said else f"{title}: no values.")
     figure = plots.curves(
         steps,

@@ -398,7 +398,7 @@ def upstream(group: list[dict], record: dict) -> str:
     index = _position(group, record)
     for candidate in reversed(group[:index]):
         if candidate["type"] == "loss":
-            return "the loss: ∂L/∂ŷ"
+            return "the loss: ∂L/∂l" if candidate.get("network") else "the loss: ∂L/∂ŷ"
         if candidate["type"] == "backward":
             return f"layer {layer_label(candidate)}: its ∂L/∂x"
     return "the layer after it"
