@@ -151,3 +151,32 @@ def test_the_1d_legend_is_clear_of_the_bars():
     assert len(legends) == 1  # one legend for the bars and D(x)
     box, plot = legends[0].get_window_extent(renderer), ax.get_window_extent(renderer)
     assert box.y0 >= plot.y1 - 1  # above the axes, not over the bars
+
+
+def _outside_updates(text: str) -> list[str]:
+    """The report's lines, without the parameter-update sections (their rules are the
+    optimizers' own text, see docs/components/optimizers.md)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            skipping = "Parameter updates" in line or "updates (" in line
+        if not skipping:
+            kept.append(line)
+    return kept
+
+
+def test_one_arrow_notation_in_prose_and_equations(tmp_path):
+    """A trick's own note says "real targets 1 -> 0.9" and G's phase "z -> G -> D" in the
+    trace; the report writes → and ←, never an ASCII arrow."""
+    scenario = tiny(
+        tricks=[{"type": "label_smoothing", "real": 0.9}],
+        trace={"steps": [0]},
+        metrics={"every": None, "samples": 100, "mmd_samples": 50},
+    )
+    engine.run(scenario, run_dir=tmp_path / "run")
+    raw = (tmp_path / "run" / "trace.jsonl").read_text(encoding="utf-8")
+    assert "1 -> 0.9" in raw and "z -> G -> D" in raw  # what the trace itself says
+    text = markdown.render(compose(tmp_path / "run"), "figures")[0]
+    lines = _outside_updates(text)
+    assert not [line for line in lines if "->" in line or "<-" in line]
+    assert any("1 → 0.9" in line for line in lines)

@@ -13,7 +13,7 @@ import pytest
 import engine
 from engine.report import show_text, substitute
 from engine.trace import read_trace
-from tests.conftest import WALKTHROUGH
+from tests.conftest import ROOT, WALKTHROUGH
 
 
 def evaluate(expression: str) -> float:
@@ -129,3 +129,17 @@ def test_numbers_that_do_not_give_the_trace_value_are_not_written():
     record = {"loss": "mse", "value": 9.0}
     y_hat, y = np.array([[1.0]]), np.array([[0.0]])
     assert substitute.loss_lines({"type": "mse"}, record, y_hat, y, np.array([[2.0]])) is None
+
+
+def test_the_numbers_docs_quote_are_the_walkthrough_scenarios(walkthrough_text):
+    """docs/reports.md quotes the substituted loss and f'(z) of scenarios/walkthrough.yaml,
+    step 0: every quoted line is a line of that step's walkthrough."""
+    text, _ = walkthrough_text
+    docs = (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")
+    block = docs.split("for `scenarios/walkthrough.yaml`")[1].split("```text")[1].split("```")[0]
+    quoted = [line.strip() for line in block.strip().splitlines()]
+    quoted.append(re.search(r"`(f'\(z₁\) = a₁\(1 − a₁\) = [^`]+)`", docs).group(1))
+    shown = [line.strip() for line in text.splitlines()]
+    assert len(quoted) == 5
+    for line in quoted:
+        assert any(line == s or s.endswith(" " + line) for s in shown), line

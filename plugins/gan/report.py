@@ -23,6 +23,7 @@ from engine.errors import TracegradError
 from engine.report import plots
 from engine.report.document import Figure, Report, Section, Table, Text
 from engine.report.numbers import array
+from engine.report.records import arrows
 from engine.report.sections import curve_figure, learning_rate, network_section, present
 
 #: Samples drawn from the trained G (and from the data) for the end-of-run pictures.
@@ -409,7 +410,7 @@ def trick_changes(report: Report) -> dict[str, list[tuple[int, str]]]:
     found: dict[str, list[tuple[int, str]]] = {}
     for record in report.trace.records:
         if record["type"] == "trick":
-            text = record.get("change") or record.get("text") or ""
+            text = arrows(record.get("change") or record.get("text") or "")
             where = f"{record.get('phase', '')} phase".strip()
             entry = (record["step"], f"{text} ({where})" if record.get("phase") else text)
             found.setdefault(record.get("trick", "?"), []).append(entry)
@@ -424,7 +425,7 @@ def trick_note(name: str) -> str | None:
     if component is None:
         return None
     doc = inspect.cleandoc(component.implementation.__doc__ or "")
-    return " ".join(doc.split("\n\n")[0].split()) or None
+    return arrows(" ".join(doc.split("\n\n")[0].split())) or None
 
 
 def label_rows(report: Report) -> list[list[str]]:
