@@ -52,3 +52,16 @@ def test_max_pooling_on_the_input_zeroes_three_quarters(tmp_path):
         tmp_path, metrics=metrics, data=DATA, generator=FOUR_FEATURES_G, discriminator=POOLED_D
     )
     assert [row["handoff_zeros"] for row in result.history] == [0.75, 0.75, 0.75]
+
+
+def test_the_switch_is_kept_in_the_run_folder_only_when_on(tmp_path):
+    """Off, the resolved scenario (trace header, scenario.yaml) is what it was before the
+    switch existed, so traces of scenarios without it do not change; on, it is kept, so a
+    reloaded run knows it."""
+    metrics = {"every": None, "samples": 100, "mmd_samples": 50, "gradient_sparsity": True}
+    run(tmp_path / "on", metrics=metrics)
+    run(tmp_path / "off")
+    on = read_trace(tmp_path / "on" / "run").header["scenario"]["metrics"]
+    off = read_trace(tmp_path / "off" / "run").header["scenario"]["metrics"]
+    assert on["gradient_sparsity"] is True and "gradient_sparsity" not in off
+    assert engine.load_run(tmp_path / "on" / "run").scenario.spec.metrics.gradient_sparsity

@@ -66,6 +66,7 @@ class MetricsConfig(Section):
     )
     gradient_sparsity: bool = Field(
         False,
+        exclude_if=lambda on: not on,  # left out of traces when off: they stay as they were
         description="Record the per-step scalar handoff_zeros: the fraction of exact zeros in "
         "the gradient D hands to G (dL/dG(z)); relu and max-pooling in D raise it.",
     )
