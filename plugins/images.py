@@ -439,10 +439,55 @@ class ConvTranspose2d(Conv2d):
         return grad_x
 
     def forward_worked(self):
-        return None
+        """z at one output position as the sum of the kernel stamps that reach it."""
+        s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
+        x, W, z = self.cache["x"], self.W.value, self.cache["z"]
+        h, w = z.shape[2] // 2, z.shape[3] // 2
+        products = []  # x[0, c, i, j]·W[c, 0, u, v] with i·s + u = h + p, j·s + v = w + p
+        for c in range(x.shape[1]):
+            for i in range(x.shape[2]):
+                for j in range(x.shape[3]):
+                    u, v = h + p - i * s, w + p - j * s
+                    if 0 <= u < k and 0 <= v < k:
+                        products.append((x[0, c, i, j], W[c, 0, u, v]))
+        bias = f" + b[0] {number(self.b.value[0])}" if self.b is not None else ""
+        where = (
+            f"i·{s} + u = {h + p}, j·{s} + v = {w + p}"
+            if s != 1
+            else (f"i + u = {h + p}, j + v = {w + p}")
+        )
+        return (
+            f"z[0, 0, {h}, {w}] = Σ_{{c,i,j}} x[0, c, i, j]·W[c, 0, u, v] over the stamps "
+            f"that reach it ({where}){' + b[0]' if bias else ''} = "
+            + worked_sum(products, bias)
+            + f" = {number(z[0, 0, h, w])}"
+        )
 
     def backward_worked(self):
-        return None
+        """dL/dW[0, 0, 0, 0] as the correlation of x with dL/dz_p, and dL/dx at one input
+        position as the ordinary convolution of dL/dz_p with the kernel, with numbers."""
+        s, k = self.config.stride, self.config.kernel_size
+        x, W = self.cache["x"], self.W.value
+        grad_z_p = self._pad(self.grad_cache["dL/dz"])
+        _, _, h, w = x.shape
+        at = "i, j" if s == 1 else f"{s}i, {s}j"
+        field = grad_z_p[:, 0, : s * h : s, : s * w : s]  # u = v = 0 of every stamp
+        products = list(zip(x[:, 0].reshape(-1).tolist(), field.reshape(-1).tolist()))
+        weights = (
+            f"dL/dW[0, 0, 0, 0] = Σ_{{n,i,j}} x[n, 0, i, j]·dL/dz_p[n, 0, {at}] = "
+            + worked_sum(products)
+            + f" = {number(self.W.grad[0, 0, 0, 0])}"
+        )
+        i, j = h // 2, w // 2
+        window = grad_z_p[0, :, i * s : i * s + k, j * s : j * s + k]
+        products = list(zip(W[0].reshape(-1).tolist(), window.reshape(-1).tolist()))
+        inputs = (
+            f"dL/dx[0, 0, {i}, {j}] = Σ_{{o,u,v}} W[0, o, u, v]·dL/dz_p[0, o, {i * s} + u, "
+            f"{j * s} + v] = "
+            + worked_sum(products)
+            + f" = {number(self.grad_cache['dL/dx'][0, 0, i, j])}"
+        )
+        return weights + "; " + inputs
 
     def describe(self):
         c_in, c_out = self.W.value.shape[:2]
@@ -490,6 +535,19 @@ class Pool2d(Layer):
     def describe(self):
         k, s = self.config.kernel_size, self.config.step
         return f"{self.config.type} {k}×{k}" + (f", stride {s}" if s != k else "")
+
+    def _middle(self):
+        """The window worked through in the trace: sample 0, channel 0, the middle one;
+        (i, j, the window's numbers, its text "window (i, j) of x[0, 0], rows .. columns ..")."""
+        k, s = self.config.kernel_size, self.config.step
+        out = self.cache["out"]
+        i, j = out.shape[2] // 2, out.shape[3] // 2
+        window = self.cache["x"][0, 0, i * s : i * s + k, j * s : j * s + k]
+        where = (
+            f"window ({i}, {j}) of x[0, 0], rows {i * s}..{i * s + k - 1} and columns "
+            f"{j * s}..{j * s + k - 1}, = {nested(window)}"
+        )
+        return i, j, window, where
 
 
 class MaxPool2d(Pool2d):
@@ -542,16 +600,24 @@ class MaxPool2d(Pool2d):
             "dL/dx": self.grad_cache["dL/dx"],
         }
 
+    def forward_worked(self):
+        """The middle window of sample 0, channel 0 and the maximum it keeps."""
+        k = self.config.kernel_size
+        i, j, window, where = self._middle()
+        u, v = divmod(int(self.argmax[0, 0, i, j]), k)
+        return (
+            f"out[0, 0, {i}, {j}] = max of {where} = {number(window[u, v])} (at ({u}, {v}) of "
+            f"the window)"
+        )
+
     def backward_worked(self):
         """Where the middle window of sample 0, channel 0 sent its gradient."""
         k, s = self.config.kernel_size, self.config.step
-        i, j = self.argmax.shape[2] // 2, self.argmax.shape[3] // 2
+        i, j, window, where = self._middle()
         u, v = divmod(int(self.argmax[0, 0, i, j]), k)
-        window = self.cache["x"][0, 0, i * s : i * s + k, j * s : j * s + k]
         grad = self.grad_cache["dL/dout"][0, 0, i, j]
         return (
-            f"window ({i}, {j}) of x[0, 0], rows {i * s}..{i * s + k - 1} and columns "
-            f"{j * s}..{j * s + k - 1}, = {nested(window)}: its maximum {number(window[u, v])} "
+            f"{where}: its maximum {number(window[u, v])} "
             f"is at ({u}, {v}), so dL/dx[0, 0, {i * s + u}, {j * s + v}] receives "
             f"dL/dout[0, 0, {i}, {j}] = {number(grad)}, the other {k * k - 1} entries of the "
             f"window nothing"
@@ -581,6 +647,41 @@ class AvgPool2d(Pool2d):
         grad_x = add_windows(share, self.cache["x"].shape, s)
         self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x
+
+    def forward_worked(self):
+        """The middle window of sample 0, channel 0 and its mean, with numbers."""
+        k = self.config.kernel_size
+        i, j, window, where = self._middle()
+        terms = " + ".join(number(value) for value in window.reshape(-1))
+        return (
+            f"out[0, 0, {i}, {j}] = (1/{k * k})·Σ {where} = ({terms}) / {k * k} = "
+            f"{number(self.cache['out'][0, 0, i, j])}"
+        )
+
+    def backward_worked(self):
+        """The middle window's gradient shared out, and one input's sum of shares."""
+        k, s = self.config.kernel_size, self.config.step
+        i, j, _, where = self._middle()
+        grad_out = self.grad_cache["dL/dout"]
+        grad = grad_out[0, 0, i, j]
+        shares = (
+            f"{where}: each of its {k * k} inputs receives dL/dout[0, 0, {i}, {j}] / {k * k} = "
+            f"{number(grad)} / {k * k} = {number(grad / (k * k))}"
+        )
+        h, w = i * s, j * s  # the window's first input, and every window that holds it
+        holding = [
+            (a, b)
+            for a in range(grad_out.shape[2])
+            for b in range(grad_out.shape[3])
+            if a * s <= h < a * s + k and b * s <= w < b * s + k
+        ]
+        if len(holding) == 1:
+            return shares
+        terms = " + ".join(f"{number(grad_out[0, 0, a, b])}/{k * k}" for a, b in holding)
+        return (
+            f"{shares}; dL/dx[0, 0, {h}, {w}] = the shares of the {len(holding)} windows that "
+            f"hold it = {terms} = {number(self.grad_cache['dL/dx'][0, 0, h, w])}"
+        )
 
 
 # --- upsampling and changes of shape -----------------------------------------------------

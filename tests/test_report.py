@@ -490,7 +490,7 @@ def test_gan_report_has_its_sections_and_sample_plots(gan):
     assert 'id="figure-samples-final"' in html
     final = html[html.index('id="figure-samples-final"') :]
     assert "<image" in final[: final.index("</svg>")], "D's decision surface as a heat map"
-    assert "Trick: label_smoothing" in html and "real targets 1 -&gt; 0.9" in html
+    assert "Trick: label_smoothing" in html and "real targets 1 → 0.9" in html
     assert "D phase: the discriminator learns" in html and "D was frozen" in html
 
 

@@ -36,10 +36,11 @@ SMALL_BATCH = 4
 SHOWN_TERMS = 2
 
 
-def dense_backward(values: dict, x, W) -> list:
+def dense_backward(values: dict, x, W, local_rule=None) -> list:
     """The chain rule through z = x·W + b, a = f(z): scalar by scalar for small layers,
     in matrix form otherwise. ``values`` are the backward record's arrays, ``x`` the layer's
-    input and ``W`` its weights in this step (None when the trace lacks them)."""
+    input and ``W`` its weights in this step (None when the trace lacks them);
+    ``local_rule(j)``, when given, writes f'(z_j) with its numbers (``substitute``)."""
     grad_a, local = values.get("dL/da"), values.get("f'(z)")
     grad_z, grad_W, grad_b = values["dL/dz"], values["dL/dW"], values.get("dL/db")
     grad_x = values.get("dL/dx")
@@ -60,13 +61,13 @@ def dense_backward(values: dict, x, W) -> list:
             )
         )
     for j in range(m):
-        blocks.append(Equations(_unit_lines(j, values, x, local is not None)))
+        blocks.append(Equations(_unit_lines(j, values, x, local is not None, local_rule)))
     if grad_x is not None and whole(grad_x) and isinstance(W, np.ndarray):
         blocks.append(Equations(_input_lines(grad_z, W, grad_x)))
     return blocks
 
 
-def _unit_lines(j: int, values: dict, x: np.ndarray, has_local: bool) -> list[str]:
+def _unit_lines(j: int, values: dict, x: np.ndarray, has_local: bool, local_rule) -> list[str]:
     """The derivatives of unit j's weights and bias: ∂L/∂W_ij and ∂L/∂b_j."""
     grad_a, local, grad_z = values.get("dL/da"), values.get("f'(z)"), values["dL/dz"]
     grad_W, grad_b = values["dL/dW"], values.get("dL/db")
@@ -74,7 +75,8 @@ def _unit_lines(j: int, values: dict, x: np.ndarray, has_local: bool) -> list[st
     lines = []
     if has_local and n == 1:
         lines.append(f"∂L/∂a{s} = {fmt(grad_a[0, j])}")
-        lines.append(f"∂a{s}/∂z{s} = f'(z{s}) = {fmt(local[0, j])}")
+        rule = local_rule(j) if local_rule else None
+        lines.append(f"∂a{s}/∂z{s} = f'(z{s}) = {rule or fmt(local[0, j])}")
         lines.append(
             f"∂L/∂z{s} = ∂L/∂a{s} · ∂a{s}/∂z{s} = {factor(grad_a[0, j])} × "
             f"{factor(local[0, j])} = {fmt(grad_z[0, j])}"

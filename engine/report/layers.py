@@ -26,17 +26,23 @@ def describe(trace: Trace, record: dict) -> str:
     return record.get("kind", "")
 
 
-def activation_name(trace: Trace, record: dict) -> str | None:
-    """The activation of a dense layer (its ``activation:``), from the resolved scenario."""
+def activation_config(trace: Trace, record: dict) -> dict | None:
+    """The layer's ``activation:`` from the resolved scenario, as a mapping with its
+    options ({"type": "leaky_relu", "negative_slope": 0.2}); None without one."""
     layers = _layer_configs(trace, record)
     index = record.get("index")
     if isinstance(index, int) and 0 <= index < len(layers):
         activation = layers[index].get("activation")
         if isinstance(activation, dict):
-            return activation.get("type")
-        if isinstance(activation, str):
             return activation
+        if isinstance(activation, str):
+            return {"type": activation}
     return None
+
+
+def activation_name(trace: Trace, record: dict) -> str | None:
+    """The activation of a dense layer (its ``activation:``), from the resolved scenario."""
+    return (activation_config(trace, record) or {}).get("type")
 
 
 def derivative_formula(activation: str | None) -> str | None:

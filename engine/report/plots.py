@@ -111,10 +111,16 @@ def log_scale(ax, columns) -> None:
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def is_wide(*columns: np.ndarray) -> bool:
+    """True when all values are positive and span more than a factor of 30: the rule that
+    gives ``curves(log=None)`` a log axis (captions use it to say which axis they got)."""
+    values = _finite([np.asarray(c, float) for c in columns])
+    return bool(len(values) and values.min() > 0 and values.max() / values.min() > 30)
+
+
 def log_scale_if_wide(ax, *columns: np.ndarray) -> None:
     """A log y axis when all values are positive and span more than a factor of 30."""
-    values = _finite(columns)
-    if len(values) and values.min() > 0 and values.max() / values.min() > 30:
+    if is_wide(*columns):
         log_scale(ax, columns)
 
 
@@ -235,45 +241,96 @@ def _node_positions(size: int) -> list[tuple[str, float]]:
 # --- samples (GAN reports) -------------------------------------------------------------------
 
 
-def histogram_1d(real: np.ndarray, fake: np.ndarray, curve=None, title: str = ""):
-    """Real vs generated 1-D samples as density histograms, with D's output on a twin axis.
+#: Drawing order of the sample pictures: the real data above G's samples.
+FAKE_LAYER, REAL_LAYER = 2, 3
 
-    ``curve``: (x, D(x)) to draw, or None.
+
+def histogram_1d(
+    real: np.ndarray, fake: np.ndarray, curve=None, title: str = "", verdict_limits=None
+):
+    """Real vs generated 1-D samples as density histograms, with D's output on a twin axis:
+    G's samples filled, the data as an outline on top of them. One legend above the axes,
+    clear of the bars.
+
+    ``curve``: (x, D(x)) to draw, or None; ``verdict_limits`` (low, high) fixes its axis so
+    that several snapshots compare.
     """
-    figure = new_figure(5.2, 2.8, margins=(0.75, 0.75, 0.4, 0.35))
+    figure = new_figure(5.2, 3.1, margins=(0.75, 0.75, 0.4, 0.75))
     ax = figure.add_subplot()
     values = np.concatenate([real, fake])
     low, high = np.percentile(values, [0.5, 99.5]) if len(values) else (0.0, 1.0)
     if curve is not None:
         low, high = min(low, curve[0].min()), max(high, curve[0].max())
     bins = np.linspace(low, high, 50) if high > low else 20
-    ax.hist(real, bins=bins, density=True, alpha=0.5, color=COLORS[0], label="real data")
-    ax.hist(fake, bins=bins, density=True, alpha=0.5, color=COLORS[1], label="generated G(z)")
+    ax.hist(
+        fake,
+        bins=bins,
+        density=True,
+        alpha=0.55,
+        color=COLORS[1],
+        label="generated G(z)",
+        zorder=FAKE_LAYER,
+    )
+    ax.hist(
+        real,
+        bins=bins,
+        density=True,
+        histtype="step",
+        linewidth=1.4,
+        color=COLORS[0],
+        label="real data",
+        zorder=REAL_LAYER,
+    )
     ax.set_ylabel("density")
+    handles, labels = ax.get_legend_handles_labels()
     if curve is not None:
         twin = ax.twinx()
         twin.plot(curve[0], curve[1], color="#222222", linewidth=1.2, label="D(x)")
         twin.set_ylabel("D(x)")
-        twin.set_ylim(-0.02, 1.02) if curve[1].min() >= 0 and curve[1].max() <= 1 else None
-        twin.legend(fontsize=7, loc="upper right")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(title, fontsize=9)
+        if verdict_limits is not None:
+            twin.set_ylim(*verdict_limits)
+        elif curve[1].min() >= 0 and curve[1].max() <= 1:
+            twin.set_ylim(-0.02, 1.02)
+        more = twin.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    ax.legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(labels),
+        frameon=False,
+    )
+    ax.set_title(title, fontsize=9, pad=18)
     return figure
 
 
-def scatter_2d(real: np.ndarray, fake: np.ndarray, surface=None, title: str = ""):
+def scatter_2d(
+    real: np.ndarray, fake: np.ndarray, surface=None, title: str = "", verdict_limits=None
+):
     """Real vs generated 2-D samples; ``surface`` (xs, ys, D values on the grid) becomes the
-    background heat map of D's decision surface."""
+    background heat map of D's decision surface, coloured over ``verdict_limits`` (low, high)
+    when given, so that the snapshots of one report share one colour scale."""
     figure = new_figure(4.2, 3.8, margins=None)
     ax = figure.add_subplot()
     if surface is not None:
         xs, ys, values = surface
+        low, high = verdict_limits if verdict_limits is not None else (None, None)
         image = ax.pcolormesh(
-            xs, ys, values, cmap="RdBu_r", shading="auto", alpha=0.55, rasterized=True
+            xs,
+            ys,
+            values,
+            cmap="RdBu_r",
+            shading="auto",
+            alpha=0.55,
+            rasterized=True,
+            vmin=low,
+            vmax=high,
         )
         bar = figure.colorbar(image, ax=ax, shrink=0.8)
         bar.set_label("D(x)", fontsize=8)
-    # G's samples first, the data on top as rings, so both stay visible where they overlap
+    # G's samples below, the data on top as rings, so both stay visible where they overlap
     ax.scatter(
         fake[:, 0],
         fake[:, 1],
@@ -282,6 +339,7 @@ def scatter_2d(real: np.ndarray, fake: np.ndarray, surface=None, title: str = ""
         alpha=0.6,
         label="generated G(z)",
         rasterized=True,
+        zorder=FAKE_LAYER,
     )
     ax.scatter(
         real[:, 0],
@@ -290,9 +348,10 @@ def scatter_2d(real: np.ndarray, fake: np.ndarray, surface=None, title: str = ""
         facecolors="none",
         edgecolors=COLORS[0],
         linewidths=0.6,
-        alpha=0.7,
+        alpha=0.8,
         label="real data",
         rasterized=True,
+        zorder=REAL_LAYER,
     )
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=7, loc="upper right", markerscale=2)

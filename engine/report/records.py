@@ -21,6 +21,12 @@ def blocks(record: dict) -> list:
     return render(record)
 
 
+def arrows(text: str) -> str:
+    """A trace's own words in the report's notation: "->" as → (becomes, maps to) and "<-"
+    as ← (is assigned), e.g. a trick's "real targets 1 -> 0.9" reads "1 → 0.9"."""
+    return text.replace("<-", "←").replace("->", "→")
+
+
 def clip(record: dict) -> list:
     return [
         Text(
@@ -34,7 +40,19 @@ def clip(record: dict) -> list:
 
 
 def gan_phase(record: dict) -> list:
-    return [Text(_(record["text"]))] if record.get("text") else []
+    return [Text(arrows(_(record["text"])))] if record.get("text") else []
+
+
+def gan_samples(record: dict) -> list:
+    """The picture of the game at this step is drawn in the samples section, not here."""
+    real, fake = record.get("real") or [], record.get("fake") or []
+    verdict = _(", with D's verdict on a grid over the data") if record.get("grid") else ""
+    text = _(
+        "After this step's updates the trace keeps {real} real samples and G(z) for {fake} "
+        "fixed latent vectors{verdict}, for the section Real and generated samples (a picture "
+        "for 1-D, 2-D and square-image data)."
+    ).format(real=len(real), fake=len(fake), verdict=verdict)
+    return [Text(text)]
 
 
 def samples(record: dict) -> list:
@@ -91,7 +109,7 @@ def trick(record: dict) -> list:
     change = record.get("change") or record.get("text") or ""
     name = record.get("trick", _("a trick"))
     if change:
-        return [Text(_("Trick `{name}`: {change}").format(name=name, change=_(change)))]
+        return [Text(_("Trick `{name}`: {change}").format(name=name, change=arrows(_(change))))]
     return [Text(_("Trick `{name}` acted here.").format(name=name))]
 
 
@@ -113,7 +131,7 @@ def handoff(record: dict) -> list:
     return [
         Text(
             _("{text}: this is all G ever learns about the data.").format(
-                text=_(record.get("text") or N_("D's gradient at G's samples goes to G"))
+                text=arrows(_(record.get("text") or N_("D's gradient at G's samples goes to G")))
             )
         ),
         values_table({"dL/dG(z)": grad}),
@@ -165,6 +183,7 @@ def fields(record: dict) -> list:
 RENDERERS = {
     "clip": clip,
     "gan_phase": gan_phase,
+    "gan_samples": gan_samples,
     "samples": samples,
     "latent": latent,
     "labels": labels,

@@ -109,12 +109,15 @@ def curve_figure(report, name, series, title, caption, *, ylabel=None, marks=(),
         said = []
         for label, values in series:
             at = np.flatnonzero(np.isfinite(values))
-            if len(at):
-                said.append(
-                    _("{label} {value} at step {step}").format(
-                        label=label, value=fmt(values[at[0]]), step=int(steps[at[0]])
+            if len(at):  # one curve is the title's own: "Modes covered: 8 at step 499"
+                value, step = fmt(values[at[0]]), int(steps[at[0]])
+                if len(series) > 1:
+                    text = _("{label} {value} at step {step}").format(
+                        label=label, value=value, step=step
                     )
-                )
+                else:
+                    text = _("{value} at step {step}").format(value=value, step=step)
+                said.append(text)
         if not said:
             return Text(_("{title}: no values.").format(title=title))
         return Text(_("{title}: {values}.").format(title=title, values="; ".join(said)))

@@ -25,9 +25,10 @@ from itertools import groupby
 import numpy as np
 
 from engine.i18n import N_, _, ngettext
-from engine.report import chain, records, updates
+from engine.report import chain, records, substitute, updates
 from engine.report.document import Equations, Section, Text
 from engine.report.layers import (
+    activation_config,
     activation_formula,
     activation_name,
     derivative_formula,
@@ -134,7 +135,7 @@ def segments(trace: Trace, group: list[dict], step_records, layer, prefix: str, 
         elif kind == "update" and chosen:
             blocks.append(updates.updates_section(trace, chosen, where))
         elif kind == "loss" and (layer is None or _loss_follows(group, first, layer)):
-            blocks.append(loss_section(first, where))
+            blocks.append(loss_section(first, where, trace.header))
         elif kind not in (*RUNS, "loss") and layer is None:
             blocks.extend(records.blocks(first))
     return blocks
@@ -276,7 +277,10 @@ def params_in_step(step_records: list[dict], forward: dict) -> dict:
 # --- loss ------------------------------------------------------------------------------------
 
 
-def loss_section(record: dict, where: str) -> Section:
+def loss_section(record: dict, where: str, header: dict | None = None) -> Section:
+    """The loss of one pass; the trace ``header`` gives the loss's config (for the formula
+    with its numbers) and, in a GAN, what D's output is."""
+    header = header or {}
     prediction, target = array(record["prediction"]), array(record["target"])
     grad = array(record["dL/dprediction"])
     title = _("Loss: {loss}").format(loss=record["loss"])
@@ -284,6 +288,8 @@ def loss_section(record: dict, where: str) -> Section:
         title += " " + _("({record} batch)").format(record=_(record["batch"]))
     section = Section(title, id=where)
     section.add(Text(f"`{record['formula']}`"))
+    loss = (header.get("scenario") or {}).get("loss")
+    substituted = substitute.loss_lines(loss, record, prediction, target, grad)
     if record.get("term"):
         section.add(
             Text(
@@ -292,12 +298,25 @@ def loss_section(record: dict, where: str) -> Section:
                 )
             )
         )
+    elif substituted:
+        section.add(Equations(substituted[0]))
     else:
         section.add(Text(f"L = {fmt(record['value'])}."))
-    section.add(
-        Text(_("The predictions ŷ are the last layer's output a; y are the targets.")),
-        values_table({"ŷ": prediction, "y": target, "dL/dŷ": grad}),
-    )
+    if record.get("network"):  # a GAN: the loss is written in D's verdict, the table in l
+        section.add(
+            Text(
+                _(
+                    "l is D's logit, the raw output of its last layer (no activation); the "
+                    "formula is written in D's verdict {verdict}. y are the labels."
+                ).format(verdict=_verdict(header))
+            ),
+            values_table({"l": prediction, "y": target, "dL/dl": grad}),
+        )
+    else:
+        section.add(
+            Text(_("The predictions ŷ are the last layer's output a; y are the targets.")),
+            values_table({"ŷ": prediction, "y": target, "dL/dŷ": grad}),
+        )
     if record.get("note"):
         section.add(Text(_("Note: {record}.").format(record=record["note"])))
         section.add(
@@ -312,15 +331,30 @@ def loss_section(record: dict, where: str) -> Section:
         section.add(
             Text(
                 _(
+                    "∂L/∂l, the loss's derivative with respect to each logit, starts the "
+                    "chain rule: it is ∂L/∂a of the last layer."
+                )
+                if record.get("network")
+                else _(
                     "∂L/∂ŷ, the loss's derivative with respect to each prediction, starts the "
                     "chain rule: it is ∂L/∂a of the last layer."
                 )
             )
         )
-    if whole(grad) and grad.ndim == 2 and len(grad) == 1 and grad.shape[1] <= chain.SMALL_UNITS:
-        lines = [f"∂L/∂ŷ{sub(j)} = {fmt(grad[0, j])}" for j in range(grad.shape[1])]
+    if substituted and grad.shape[1] <= chain.SMALL_UNITS:
+        section.add(Equations(substituted[1]))
+    elif whole(grad) and grad.ndim == 2 and len(grad) == 1 and grad.shape[1] <= chain.SMALL_UNITS:
+        name = "l" if record.get("network") else "ŷ"
+        lines = [f"∂L/∂{name}{sub(j)} = {fmt(grad[0, j])}" for j in range(grad.shape[1])]
         section.add(Equations(lines))
     return section
+
+
+def _verdict(header: dict) -> str:
+    """How D's verdict is made from its logit l (the header's loss says which)."""
+    if (header.get("loss") or {}).get("output", "probability") == "probability":
+        return 'D(x) = σ(l), its probability of "real"'
+    return "D(x) = l, a score (no sigmoid)"
 
 
 # --- backward --------------------------------------------------------------------------------
@@ -390,7 +424,8 @@ def layer_backward(trace: Trace, record: dict, group, step_records, where: str) 
                 )
             )
         W = params_in_step(step_records, forward).get("W")
-        part.blocks.extend(chain.dense_backward(values, x, W))
+        rule = _local_rule(activation_config(trace, record), forward, values)
+        part.blocks.extend(chain.dense_backward(values, x, W, rule))
     elif "dL/da" in values and "dL/dx" in values:
         part.blocks.extend(chain.elementwise_backward(values))
     else:
@@ -401,6 +436,15 @@ def layer_backward(trace: Trace, record: dict, group, step_records, where: str) 
         elif record.get("network") != "G":
             part.add(Text(_("The first layer's ∂L/∂x is not needed to learn (x is the data).")))
     return part
+
+
+def _local_rule(activation: dict | None, forward: dict, values: dict):
+    """f'(z_j) written with sample 1's numbers (``substitute.derivative``), or None."""
+    z, a = array(forward["values"].get("z")), array(forward["values"].get("a"))
+    local = values.get("f'(z)")
+    if not whole(z, a, local) or np.ndim(local) != 2:
+        return None
+    return lambda j: substitute.derivative(activation, j, z[0, j], a[0, j], local[0, j])
 
 
 def _matching_forward(group: list[dict], record: dict) -> dict | None:
@@ -417,7 +461,7 @@ def upstream(group: list[dict], record: dict) -> str:
     index = _position(group, record)
     for candidate in reversed(group[:index]):
         if candidate["type"] == "loss":
-            return _("the loss: ∂L/∂ŷ")
+            return _("the loss: ∂L/∂l") if candidate.get("network") else _("the loss: ∂L/∂ŷ")
         if candidate["type"] == "backward":
             return _("layer {label}: its ∂L/∂x").format(label=layer_label(candidate))
     return _("the layer after it")

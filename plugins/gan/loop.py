@@ -368,7 +368,10 @@ class GanLoop(StepLoop):
         if traced:
             self.trace_notes(step, notes, network="G", **tag)
             self.trace_frozen(step, frozen_before, tag)
-        return {"g_loss": value, "grad_norm.G": norm}
+        stats = {"g_loss": value, "grad_norm.G": norm}
+        if self.built.scenario.spec.metrics.gradient_sparsity:
+            stats["handoff_zeros"] = float(np.mean(grad_x == 0.0))  # D's dL/dx̃, as G got it
+        return stats
 
     # --- measurements -----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The sections of a GAN report: the two networks, the GAN's curves, real against generated
 samples, and the tricks.
 
-- Networks: G (latent z -> sample) and D (sample -> verdict) as pictures.
+- Networks: G (latent z → sample) and D (sample → verdict) as pictures.
 - Curves: D's and G's losses, mean D(x) and D(G(z)), gradient norms, learning rates, and
   the sample-quality measures (modes covered, fraction of high-quality samples, W1 / MMD²).
 - Samples: at each traced step whose batches the trace holds whole (trace.max_values), the
@@ -24,6 +24,7 @@ from engine.i18n import N_, _, ngettext, translate_for
 from engine.report import plots
 from engine.report.document import Figure, Report, Section, Table, Text
 from engine.report.numbers import array
+from engine.report.records import arrows
 from engine.report.sections import curve_figure, learning_rate, network_section, present
 
 #: Samples drawn from the trained G (and from the data) for the end-of-run pictures.
@@ -102,10 +103,11 @@ def curves(report: Report) -> list[Section]:
         )
     norms = present(report, ("grad_norm.G", "G"), ("grad_norm.D", "D"))
     if norms:
+        scale = _(", log scale") if plots.is_wide(*(values for _n, values in norms)) else ""
         caption = _(
-            "The size of each network's gradient (all its parameters together), log scale: "
+            "The size of each network's gradient (all its parameters together){scale}: "
             "G's gradient near 0 means D's verdict no longer tells G where to move."
-        )
+        ).format(scale=scale)
         title = _("Gradient norms ‖∂L/∂θ‖")
         figure = curve_figure(
             report, "gan-gradient-norms", norms, title, caption, band=False, ylabel="‖∂L/∂θ‖"
@@ -126,6 +128,14 @@ def curves(report: Report) -> list[Section]:
             series = [("d_steps", d_steps)]
             section.add(curve_figure(report, "d-steps", series, _("D updates per step"), caption))
     return [section]
+
+
+MMD_NOTE = N_(
+    "MMD² is the unbiased estimator, which leaves out each sample's kernel with itself: its "
+    "expected value is the true MMD², so near 0 a measurement can fall slightly below 0. A "
+    "small negative value means G's samples and the data cannot be told apart at this "
+    "sample size."
+)
 
 
 def quality(report: Report) -> list:
@@ -152,8 +162,19 @@ def quality(report: Report) -> list:
             "Distance between G's samples and the data (W1 for 1-D data, MMD² otherwise): "
             "lower is better, 0 when they match."
         )
+        if any(label == "MMD²" for label, _v in distances):
+            caption += " " + _(MMD_NOTE)
         title = _("Distance to the data")
         blocks.append(curve_figure(report, "distance", distances, title, caption))
+        mmd2 = dict(distances).get("MMD²")
+        negative = [] if mmd2 is None else np.flatnonzero(np.nan_to_num(mmd2, nan=0.0) < 0)
+        if len(negative):
+            steps = report.steps()[negative]
+            shown = ", ".join(str(int(s)) for s in steps[:6]) + (" …" if len(steps) > 6 else "")
+            below = ngettext(
+                "MMD² is below 0 at step {steps}:", "MMD² is below 0 at steps {steps}:", len(steps)
+            ).format(steps=shown)
+            blocks.append(Text(below + " " + _(MMD_NOTE)))
     spread = present(report, ("spread", _("spread of G's samples")))
     if spread:
         caption = _(
@@ -171,8 +192,13 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
     section = Section(_("Real and generated samples"), id="samples")
     features = (report.trace.header.get("data") or {}).get("features") or 0
     missing = []
+    pictures = {step: pictured_samples(report, step) for step in steps}
+    limits = verdict_limits(report, [p[2] for p in pictures.values() if p is not None])
+    if any(p is not None and p[2] is not None for p in pictures.values()):
+        scale = _("D's verdict has one scale in every picture: {limits}.")
+        section.add(Text(scale.format(limits=limits_text(limits))))
     for step in steps:
-        pictured = pictured_samples(report, step)
+        pictured = pictures[step]
         if pictured is not None:
             real, fake, verdict = pictured
             title = _("step {step}").format(step=step)
@@ -194,7 +220,7 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
                 "Step {step}: the real batch D saw and G's batch (G's output before this "
                 "step's update of G)."
             ).format(step=step)
-        figure = sample_figure(real, fake, verdict, title)
+        figure = sample_figure(real, fake, verdict, title, limits)
         if figure is not None:
             name = report.figure_name(f"samples-step-{step}")
             section.add(Figure(name, plots.to_svg(figure, name), caption, alt=caption))
@@ -213,8 +239,30 @@ def samples(report: Report, steps: list[int]) -> list[Section]:
                 ).format(shown=shown)
             )
         )
-    section.blocks.extend(final_samples(report, features))
+    section.blocks.extend(final_samples(report, features, limits))
     return [section] if len(section.blocks) else []
+
+
+def verdict_limits(report: Report, verdicts: list) -> tuple[float, float] | None:
+    """One colour scale for D's verdict in every snapshot: [0, 1] for a probability, else
+    the range of every traced snapshot's scores (a critic's score is unbounded); None for a
+    critic without traced snapshots (the one picture scales itself)."""
+    output = (report.trace.header.get("loss") or {}).get("output", "probability")
+    values = [np.asarray(v[-1], float) for v in verdicts if v is not None]
+    values = [v[np.isfinite(v)] for v in values]
+    values = [v for v in values if v.size]
+    if output == "probability":
+        return 0.0, 1.0
+    if not values:
+        return None
+    return float(min(v.min() for v in values)), float(max(v.max() for v in values))
+
+
+def limits_text(limits: tuple[float, float]) -> str:
+    low, high = limits
+    if (low, high) == (0.0, 1.0):
+        return "0 (D says fake) to 1 (D says real)"
+    return f"D's scores from {low:.3g} to {high:.3g}, the range over the traced steps"
 
 
 def pictured_samples(report: Report, step: int):
@@ -253,24 +301,26 @@ def step_batches(report: Report, step: int):
     return (real, fake) if whole else (None, None)
 
 
-def sample_figure(real: np.ndarray, fake: np.ndarray, verdict, title: str):
+def sample_figure(real: np.ndarray, fake: np.ndarray, verdict, title: str, limits=None):
     """A histogram (1-D), a scatter (2-D) or image grids (square images); None otherwise.
 
-    ``verdict``: D on a grid, (xs, values) for 1-D or (xs, ys, values) for 2-D, or None.
+    ``verdict``: D on a grid, (xs, values) for 1-D or (xs, ys, values) for 2-D, or None;
+    ``limits``: the (low, high) of D's colour scale or axis, shared by the snapshots.
     """
     features = real.shape[1]
     if features == 1:
-        return plots.histogram_1d(real[:, 0], fake[:, 0], verdict, title)
+        return plots.histogram_1d(real[:, 0], fake[:, 0], verdict, title, limits)
     if features == 2:
-        return plots.scatter_2d(real, fake, verdict, title)
+        return plots.scatter_2d(real, fake, verdict, title, limits)
     side = math.isqrt(features)
     if side * side == features:
         return plots.image_grid(fake[:32], side, title, limits=(real.min(), real.max()))
     return None
 
 
-def final_samples(report: Report, features: int) -> list:
-    """Samples of the trained G against the data, over D's verdict (from the run folder)."""
+def final_samples(report: Report, features: int, limits=None) -> list:
+    """Samples of the trained G against the data, over D's verdict (from the run folder),
+    on the traced snapshots' scale ``limits`` (a critic's scores beyond it are clipped)."""
     if report.run_dir is None or not (report.run_dir / "params.npz").is_file():
         return []
     try:
@@ -291,7 +341,7 @@ def final_samples(report: Report, features: int) -> list:
     title = _("after {count} steps").format(
         count=(report.trace.end or {}).get("steps_completed", _("all"))
     )
-    figure = sample_figure(real, fake, verdict, title)
+    figure = sample_figure(real, fake, verdict, title, limits)
     blocks = []
     if figure is not None:
         name = report.figure_name("samples-final")
@@ -399,8 +449,8 @@ def trick_changes(report: Report) -> dict[str, list[tuple[int, str]]]:
     for record in report.trace.records:
         if record["type"] == "trick":
             text = record.get("change") or record.get("text") or ""
-            where = _("{phase} phase").format(phase=record.get("phase", ""))
-            text = _(text) if text else text
+            where = _("{phase} phase").format(phase=record.get("phase", "")).strip()
+            text = arrows(_(text)) if text else text
             entry = (record["step"], f"{text} ({where})" if record.get("phase") else text)
             found.setdefault(record.get("trick", "?"), []).append(entry)
     return found
@@ -415,7 +465,7 @@ def trick_note(name: str) -> str | None:
         return None
     doc = inspect.cleandoc(component.implementation.__doc__ or "")
     note = " ".join(doc.split("\n\n")[0].split())
-    return translate_for(component.implementation.__module__, note) or None
+    return arrows(translate_for(component.implementation.__module__, note)) or None
 
 
 def label_rows(report: Report) -> list[list[str]]:

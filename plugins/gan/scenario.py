@@ -65,6 +65,12 @@ class MetricsConfig(Section):
         description="Samples of each side used for the MMD estimate (its cost grows with "
         "the square of this number).",
     )
+    gradient_sparsity: bool = Field(
+        False,
+        exclude_if=lambda on: not on,  # left out of traces when off: they stay as they were
+        description="Record the per-step scalar handoff_zeros: the fraction of exact zeros in "
+        "the gradient D hands to G (dL/dG(z)); relu and max-pooling in D raise it.",
+    )
 
 
 class GanScenarioBase(ScenarioBase):
