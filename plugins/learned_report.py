@@ -21,6 +21,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
+from engine.i18n import N_, _
 from engine.report import plots
 from engine.report.document import Figure, Section, Text
 from engine.report.sections import sample_steps
@@ -60,8 +61,8 @@ class Learned(Reporter):
         shown = set(sample_steps([r["step"] for r in records], self.config.max_steps))
         records = [r for r in records if r["step"] in shown]
         task = (report.trace.header.get("data") or {}).get("task", "regression")
-        section = Section("What the network learned", id="learned")
-        section.add(Text(INTRO[records[0]["picture"]]))
+        section = Section(_("What the network learned"), id="learned")
+        section.add(Text(_(INTRO[records[0]["picture"]])))
         scale = _scale(records, data, task)
         for record in records:
             step, kind = record["step"], record["picture"]
@@ -70,21 +71,22 @@ class Learned(Reporter):
                 svg = plots.to_svg(figure, name)
                 if suffix in SMOOTH:  # the grid's few pixels, scaled smoothly by the browser
                     svg = svg.replace(PIXELATED, "")
-                section.add(Figure(name, svg, f"Step {step}: {caption}", step=step))
+                title = _("Step {step}: {caption}").format(step=step, caption=caption)
+                section.add(Figure(name, svg, title, step=step))
         return [section]
 
 
 INTRO = {
-    "surface": (
+    "surface": N_(
         "The network's output over the plane of the two inputs, evaluated on a grid after each "
         "traced step's update (evaluation mode), with the training points on top. Under the "
         "step player's slider the page shows the selected step."
     ),
-    "curve": (
+    "curve": N_(
         "The fitted curve ŷ(x) after each traced step's update (evaluation mode) over the "
         "training points. Under the step player's slider the page shows the selected step."
     ),
-    "images": (
+    "images": N_(
         "Sample images with the class the network predicts after each traced step's update "
         "(green: right, red: wrong), and the confusion matrix over the training data: row = "
         "true class, column = predicted class. Under the step player's slider the page shows "
@@ -110,11 +112,13 @@ def _scale(records, data, task) -> tuple[float, float]:
 
 # --- 2-D inputs ------------------------------------------------------------------------------
 
-REGIONS = (
+REGIONS = N_(
     "each grid point coloured by its most probable class (paler where less sure), points by "
     "true class."
 )
-UNITS = "each hidden unit's a over the same plane (red positive, blue negative), layer by layer."
+UNITS = N_(
+    "each hidden unit's a over the same plane (red positive, blue negative), layer by layer."
+)
 
 
 def draw_surface(record, data, task, scale):
@@ -125,17 +129,17 @@ def draw_surface(record, data, task, scale):
     y = np.asarray(data["y"], dtype=float) if data and data.get("y") is not None else None
     outputs = output.shape[-1]
     if task == "binary" or (task == "multiclass" and outputs == 1):
-        panels = [("P(class 1)", output[..., 0], "RdBu_r", scale)]
-        caption = (
+        panels = [(_("P(class 1)"), output[..., 0], "RdBu_r", scale)]
+        caption = _(
             "P(class 1) on a grid (red above 0.5, blue below; the line is 0.5), points by class."
         )
     elif task == "multiclass":
         figure = _regions(xs, ys, output, points, y)
-        yield "regions", figure, REGIONS
+        yield "regions", figure, _(REGIONS)
         return
     else:
         panels = [(f"ŷ{_sub(k)}", output[..., k], "viridis", scale) for k in range(min(outputs, 4))]
-        caption = "the regression surface of each output on a grid, points coloured by target."
+        caption = _("the regression surface of each output on a grid, points coloured by target.")
     figure = plots.new_figure(3.6 * len(panels) + 0.4, 3.3, margins=None)
     for index, (label, values, cmap, (low, high)) in enumerate(panels):
         ax = figure.add_subplot(1, len(panels), index + 1)
@@ -172,7 +176,7 @@ def draw_surface(record, data, task, scale):
         ax.tick_params(labelsize=7)
     yield "surface", figure, caption
     if record.get("units"):
-        yield "units", _units(record["units"]), UNITS
+        yield "units", _units(record["units"]), _(UNITS)
 
 
 def _regions(xs, ys, output, points, y):
@@ -251,9 +255,9 @@ def draw_curve(record, data, task, scale):
                 s=9,
                 color=plots.COLORS[0],
                 alpha=0.6,
-                label="training data",
+                label=_("training data"),
             )
-    ax.plot(xs, output[:, 0], color=plots.COLORS[1], linewidth=1.8, label="ŷ(x), the network")
+    ax.plot(xs, output[:, 0], color=plots.COLORS[1], linewidth=1.8, label=_("ŷ(x), the network"))
     low, high = scale
     pad = 0.05 * (high - low or 1.0)
     ax.set_ylim(low - pad, high + pad)
@@ -297,7 +301,9 @@ def draw_images(record, data, task, scale):
         ax.imshow(mosaic, cmap="gray_r", interpolation="none")
         ax.set_axis_off()
         right = sum(p == t for p, t in zip(samples["predicted"], samples["target"]))
-        caption = f"predicted class (probability) of {count} training images, {right} right."
+        caption = _(
+            "predicted class (probability) of {count} training images, {right} right."
+        ).format(count=count, right=right)
         yield "samples", figure, caption
     yield "confusion", _confusion(np.asarray(record["confusion"])), _confusion_caption(record)
 
@@ -322,8 +328,8 @@ def _confusion(matrix: np.ndarray):
     ax.set_xticks(range(classes))
     ax.set_yticks(range(classes))
     ax.tick_params(labelsize=7)
-    ax.set_xlabel("predicted class", fontsize=8)
-    ax.set_ylabel("true class", fontsize=8)
+    ax.set_xlabel(_("predicted class"), fontsize=8)
+    ax.set_ylabel(_("true class"), fontsize=8)
     return figure
 
 
@@ -332,7 +338,9 @@ def _confusion_caption(record) -> str:
     total = int(matrix.sum())
     right = int(np.trace(matrix))
     share = right / total if total else math.nan
-    return f"confusion matrix over {total} training samples: {right} on the diagonal ({share:.1%})."
+    return _(
+        "confusion matrix over {total} training samples: {right} on the diagonal ({share})."
+    ).format(total=total, right=right, share=f"{share:.1%}")
 
 
 DRAW = {"surface": draw_surface, "curve": draw_curve, "images": draw_images}

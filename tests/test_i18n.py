@@ -178,7 +178,8 @@ def test_report_in_chinese(walkthrough_run, tmp_path):
     set_language("zh")
     html = write_report(walkthrough_run.run_dir, tmp_path / "report.html").read_text("utf-8")
     assert '<html lang="zh">' in html
-    for heading in ("概览", "网络", "单步播放器", "训练曲线", "逐步讲解", "前向传播", "反向传播"):
+    headings = ("概览", "网络", "单步播放器", "训练曲线", "逐步讲解", "前向传播", "反向传播")
+    for heading in (*headings, "网络学到了什么"):
         assert f">{heading}" in html, heading
     assert "链式法则" in html and "梯度下降" in html
     # the step player's words travel in its data; player.js shows them
