@@ -28,6 +28,7 @@ from pydantic import Field
 
 from engine import hookimpl
 from engine.components import ComponentConfig, Data, Parameter
+from engine.i18n import _
 
 
 def one_hot(y: np.ndarray, classes: int, dtype=np.float64) -> np.ndarray:
@@ -45,8 +46,10 @@ def data_labels(data: Data) -> tuple[np.ndarray, int]:
     if data.task == "multiclass" and data.y is not None and data.classes:
         return data.y.reshape(-1).astype(np.int64), int(data.classes)
     raise ValueError(
-        "this data set gives its samples no class labels (ring, grid, gaussian give their "
-        "mode; digits and other multiclass sets their class)"
+        _(
+            "this data set gives its samples no class labels (ring, grid, gaussian give their "
+            "mode; digits and other multiclass sets their class)"
+        )
     )
 
 
@@ -306,33 +309,40 @@ def create_conditioning(scenario, data: Data | None):
         labels, classes = data_labels(data)
     except ValueError as error:
         raise BuildError(
-            f"conditional '{name}' needs class labels, but data set '{spec.data.type}' has "
-            f"none: {error}",
+            _(
+                "conditional '{name}' needs class labels, but data set '{data}' has none: {error}"
+            ).format(name=name, data=spec.data.type, error=error),
             scenario.where(("conditional",)),
-            hint="use ring, grid or digits, or remove conditional:",
+            hint=_("use ring, grid or digits, or remove conditional:"),
         ) from None
     if classes > MAX_CLASSES:
         raise BuildError(
-            f"conditional '{name}': the data set has {classes} classes; one-hot(y) would give "
-            f"every batch {classes} extra numbers per sample (at most {MAX_CLASSES})",
+            _(
+                "conditional '{name}': the data set has {classes} classes; one-hot(y) would "
+                "give every batch {classes} extra numbers per sample (at most {most})"
+            ).format(name=name, classes=classes, most=MAX_CLASSES),
             scenario.where(("conditional",)),
-            hint="use fewer modes or classes, or remove conditional:",
+            hint=_("use fewer modes or classes, or remove conditional:"),
         )
     for index, trick in enumerate(spec.tricks):
         if trick.type in UNSUPPORTED_TRICKS:
             raise BuildError(
-                f"trick '{trick.type}' cannot be combined with conditional '{name}' (it "
-                f"reshapes D's input or reads D's features without the labels)",
+                _(
+                    "trick '{trick}' cannot be combined with conditional '{name}' (it "
+                    "reshapes D's input or reads D's features without the labels)"
+                ).format(trick=trick.type, name=name),
                 scenario.where(("tricks", index)),
-                hint="remove the trick or the conditional: key",
+                hint=_("remove the trick or the conditional: key"),
             )
     layers = spec.discriminator.layers
     if conditioning.uses_features and len(layers) < 2:
         raise BuildError(
-            f"conditional '{name}' reads D's features φ(x), the output of D's second-to-last "
-            f"layer, but D has {len(layers)} layer",
+            _(
+                "conditional '{name}' reads D's features φ(x), the output of D's "
+                "second-to-last layer, but D has {count} layer"
+            ).format(name=name, count=len(layers)),
             scenario.where(("discriminator", "layers")),
-            hint="give D a hidden layer before its output layer",
+            hint=_("give D a hidden layer before its output layer"),
         )
     conditioning.classes = classes
     return conditioning, labels
