@@ -22,6 +22,7 @@ from engine.plugins import load_registry
 from engine.seeds import SeedTree
 from engine.trace.reader import read_trace
 from engine.trace.tensors import decode
+from tests.test_gan import tiny
 
 EPS = 1e-5
 
@@ -545,30 +546,8 @@ def test_the_yaml_examples_in_the_layer_docs_build_and_train():
     assert len(blocks) >= 6
     for block in blocks:
         layers = yaml.safe_load(block)
-        if isinstance(layers, dict):  # a GAN's discriminator, as in docs/gan.md
-            result = engine.run({**GAN_WITH_D, **layers}, trace=False)
+        if isinstance(layers, dict):  # a GAN's discriminator, put into the tests' tiny GAN
+            result = engine.run(tiny(**layers), trace=False)
         else:
             result = engine.run(scenario(*layers, steps=2), trace=False)
         assert result.status == "completed", block
-
-
-#: A small GAN the layer docs' discriminator examples are put into.
-GAN_WITH_D = {
-    "name": "layer-docs-gan",
-    "kind": "gan",
-    "seed": 0,
-    "data": {"type": "ring", "modes": 4, "radius": 2.0, "std": 0.02, "samples": 256},
-    "latent": {"dim": 2},
-    "generator": {
-        "layers": [
-            {"type": "dense", "units": 8, "activation": "tanh"},
-            {"type": "dense", "units": 2},
-        ]
-    },
-    "loss": {"type": "non_saturating"},
-    "optimizer": {
-        "generator": {"type": "adam", "lr": 1.0e-3},
-        "discriminator": {"type": "adam", "lr": 1.0e-3},
-    },
-    "train": {"steps": 2, "batch_size": 16},
-}
