@@ -129,3 +129,41 @@ def test_numbers_that_do_not_give_the_trace_value_are_not_written():
     record = {"loss": "mse", "value": 9.0}
     y_hat, y = np.array([[1.0]]), np.array([[0.0]])
     assert substitute.loss_lines({"type": "mse"}, record, y_hat, y, np.array([[2.0]])) is None
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "softplus", "silu", "tanh"])
+def test_the_step_player_writes_the_same_derivative_rules(activation, write_scenario, tmp_path):
+    """The player's equation for a hidden unit's f'(z) uses the walkthrough's rule with the
+    trace's numbers (activations with their default options)."""
+    from engine.report import write_report
+
+    path = write_scenario(
+        f"""
+        name: player-derivative
+        seed: 0
+        data: {{type: inline, x: [[0.5, 1.0]], y: [[0.2]]}}
+        model:
+          layers:
+            - {{type: dense, name: hidden, units: 2, activation: {activation},
+               init: {{W: [[-0.4, 0.3], [-0.2, 0.6]], b: {{type: constant, value: 0.1}}}}}}
+            - {{type: dense, name: output, units: 1}}
+        loss: {{type: mse}}
+        optimizer: {{type: sgd, lr: 0.1}}
+        train: {{steps: 1}}
+        trace: {{steps: [0]}}
+        """
+    )
+    result = engine.run(path, run_dir=tmp_path / "run")
+    html = write_report(result.run_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+    trace = read_trace(result.run_dir / "trace.jsonl")
+    backward = next(
+        r for r in trace.step_records(0) if r["type"] == "backward" and r["layer"] == "hidden"
+    )
+    z = next(r for r in trace.step_records(0) if r["type"] == "forward" and r["layer"] == "hidden")
+    fprime, zs = np.asarray(backward["values"]["f'(z)"])[0], np.asarray(z["values"]["z"])[0]
+    for j in range(2):
+        expected = substitute.derivative(
+            {"type": activation}, j, zs[j], np.asarray(z["values"]["a"])[0][j], fprime[j]
+        )
+        assert expected is not None
+        assert f"hidden: f'(z{'₁₂'[j]}) = {expected}" in html.replace("\\n", "\n"), expected

@@ -36,7 +36,6 @@ SAMPLES = 8
 ACTIVATION_DERIVATIVES = {
     "sigmoid": ("a(1 − a)", lambda z, a: a * (1 - a), lambda z, a: f"{fmt(a)} × (1 − {fmt(a)})"),
     "tanh": ("1 − a²", lambda z, a: 1 - a * a, lambda z, a: f"1 − {factor(a)}²"),
-    "relu": ("1 if z > 0 else 0", lambda z, a: float(z > 0), lambda z, a: f"z = {fmt(z)}"),
 }
 
 
@@ -387,13 +386,14 @@ class _Phases:
                 continue
             lines = []
             if da is not None and fprime is not None:
-                derivative = ACTIVATION_DERIVATIVES.get(f)
-                if derivative and z is not None and a is not None:
-                    rule, _unused, numbers = derivative
-                    lines.append(
-                        f"f'(z{sub(j)}) = {rule.replace('a', f'a{sub(j)}')}"
-                        f" = {numbers(z[n, j], a[n, j])} = {fmt(fprime[n, j])}"
-                    )
+                derived = None
+                if z is not None and a is not None:
+                    # the static walkthrough's rules (which reuse this module's squared error)
+                    from engine.report.substitute import derivative
+
+                    derived = derivative({"type": f}, j, z[n, j], a[n, j], fprime[n, j])
+                if derived:
+                    lines.append(f"f'(z{sub(j)}) = {derived}")
                 else:
                     lines.append(f"f'(z{sub(j)}) = {f}'({_z(z, j, n)}) = {fmt(fprime[n, j])}")
                 lines.append(
