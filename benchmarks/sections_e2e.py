@@ -446,12 +446,12 @@ class EndToEnd:
         budget = 0.1 if self.quick else 0.3
         steps = int(min(max(budget / seconds, 10), 4000))
         loaded = scale_workload.scenario(2, width, depth, batch, steps)
-        x, y, params = scale_workload.starting_point(loaded)
+        x, y, params = workloads.starting_point(loaded)
         few = max(steps // TORCH_SHARE, 10)
         runs = {
             "engine": (lambda: workloads.engine_seconds(loaded), steps),
             "torch": (
-                (lambda: scale_workload.torch_seconds(x, y, params, batch, few))
+                (lambda: workloads.torch_seconds(x, y, params, batch, few))
                 if self.has_torch
                 else None,
                 few,

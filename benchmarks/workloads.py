@@ -193,21 +193,19 @@ def torch_available() -> bool:
 
 
 def torch_seconds(x, y, params, batch: int, steps: int, dtype="float64") -> float:
-    """The same training in PyTorch eager mode on the CPU, timed."""
+    """The same training in PyTorch eager mode on the CPU, timed: Linear + Tanh layers of any
+    depth, from ``params`` [W1, b1, W2, b2, ...] (tanh between, none after the last)."""
     import torch
 
     torch_dtype = getattr(torch, dtype)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(params[0].shape[0], params[0].shape[1]),
-        torch.nn.Tanh(),
-        torch.nn.Linear(params[2].shape[0], params[2].shape[1]),
-        torch.nn.Tanh(),
-        torch.nn.Linear(params[4].shape[0], params[4].shape[1]),
-    ).to(torch_dtype)
-    with torch.no_grad():
-        for layer, (W, b) in zip(model[::2], zip(params[::2], params[1::2])):
-            layer.weight.copy_(torch.from_numpy(W.T.copy()))  # torch stores W as (out, in)
-            layer.bias.copy_(torch.from_numpy(b))
+    modules = []
+    for i in range(0, len(params), 2):
+        linear = torch.nn.Linear(*params[i].shape).to(torch_dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(params[i].T.copy()))  # torch stores (out, in)
+            linear.bias.copy_(torch.from_numpy(params[i + 1]))
+        modules += [linear, torch.nn.Tanh()] if i < len(params) - 2 else [linear]
+    model = torch.nn.Sequential(*modules)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=BETAS, eps=EPS)
     mse = torch.nn.MSELoss()
     x, y = torch.from_numpy(x).to(torch_dtype), torch.from_numpy(y).to(torch_dtype)
