@@ -26,6 +26,7 @@ from engine import hookimpl
 from engine.components import Layer, LayerConfig
 from engine.i18n import _
 from engine.refs import ActivationRef, InitRef
+from plugins.layers import WeightedLayer
 
 #: PyTorch's default for Conv2d: kaiming_uniform with a = √5, i.e. U(-1/√fan_in, 1/√fan_in)
 #: for W and for b (fan_in = C_in·kh·kw).
@@ -165,7 +166,7 @@ class Conv2dConfig(LayerConfig):
         return c * self.kernel_size**2, self.channels
 
 
-class Conv2d(Layer):
+class Conv2d(WeightedLayer):
     """A 2-D convolution (cross-correlation, as in every deep-learning library) with an
     optional activation.
 
@@ -187,7 +188,6 @@ class Conv2d(Layer):
     """
 
     formula = "z = W ⋆ x + b,  a = f(z)"
-    note: str | None = None
     takes_images = True
 
     def build(self, in_features, ctx, init):
@@ -247,26 +247,6 @@ class Conv2d(Layer):
         grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
-
-    def forward_values(self):
-        values = dict(self.cache)
-        if self.activation is None:
-            del values["a"]
-        return values
-
-    def backward_values(self):
-        values = {}
-        if self.activation is not None and self.note is None:
-            values["dL/da"] = self.grad_cache["dL/da"]
-            derivative = self.activation.derivative(self.cache["z"], self.cache["a"])
-            if derivative is not None:
-                values["f'(z)"] = derivative
-        values["dL/dz"] = self.grad_cache["dL/dz"]
-        values["dL/dW"] = self.W.grad
-        if self.b is not None:
-            values["dL/db"] = self.b.grad
-        values["dL/dx"] = self.grad_cache["dL/dx"]
-        return values
 
     def _centre(self):
         """The output position worked through in the trace: sample 0, channel 0, the middle."""

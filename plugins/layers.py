@@ -36,7 +36,37 @@ class DenseConfig(LayerConfig):
     )
 
 
-class Dense(Layer):
+class WeightedLayer(Layer):
+    """What a layer z = g(x; W, b), a = f(z) shows the trace, shared by dense and the
+    convolutions: forward x, z and a (a only with an activation: else a = z), backward dL/da
+    and f'(z) (unless the loss was fused with the activation), dL/dz, dL/dW, dL/db, dL/dx.
+    The layer's ``forward`` fills ``cache`` (x, z, a) and ``backward`` ``grad_cache``."""
+
+    #: Set when the build fuses this layer's activation with the loss (see Loss.fuse).
+    note: str | None = None
+
+    def forward_values(self):
+        values = dict(self.cache)
+        if self.activation is None:
+            del values["a"]  # a = z: one array, not two
+        return values
+
+    def backward_values(self):
+        values = {}
+        if self.activation is not None and self.note is None:  # fused: the loss gave dL/dz
+            values["dL/da"] = self.grad_cache["dL/da"]
+            derivative = self.activation.derivative(self.cache["z"], self.cache["a"])
+            if derivative is not None:
+                values["f'(z)"] = derivative
+        values["dL/dz"] = self.grad_cache["dL/dz"]
+        values["dL/dW"] = self.W.grad
+        if self.b is not None:
+            values["dL/db"] = self.b.grad
+        values["dL/dx"] = self.grad_cache["dL/dx"]
+        return values
+
+
+class Dense(WeightedLayer):
     """A fully connected layer with an optional activation.
 
     Forward, for x of shape (N, D), W (D, M), b (M,):
@@ -52,8 +82,6 @@ class Dense(Layer):
     """
 
     formula = "z = x·W + b,  a = f(z)"
-    #: Set when the build fuses this layer's activation with the loss (see Loss.fuse).
-    note: str | None = None
 
     def build(self, in_features, ctx, init):
         super().build(in_features, ctx, init)
@@ -90,26 +118,6 @@ class Dense(Layer):
         grad_x = grad_z @ self.W.value.T
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
-
-    def forward_values(self):
-        values = dict(self.cache)
-        if self.activation is None:
-            del values["a"]  # a = z: one array, not two
-        return values
-
-    def backward_values(self):
-        values = {}
-        if self.activation is not None and self.note is None:  # fused: the loss gave dL/dz
-            values["dL/da"] = self.grad_cache["dL/da"]
-            derivative = self.activation.derivative(self.cache["z"], self.cache["a"])
-            if derivative is not None:
-                values["f'(z)"] = derivative
-        values["dL/dz"] = self.grad_cache["dL/dz"]
-        values["dL/dW"] = self.W.grad
-        if self.b is not None:
-            values["dL/db"] = self.b.grad
-        values["dL/dx"] = self.grad_cache["dL/dx"]
-        return values
 
     def describe(self):
         activation = self.config.activation.type if self.config.activation is not None else ""
