@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.i18n import N_, _
 from engine.report.numbers import array, factor, fmt, sub
+from engine.report.substitute import derivative, squared_error
 from engine.trace.reader import Trace
 from engine.trace.tensors import Summary
 
@@ -32,11 +33,6 @@ from engine.trace.tensors import Summary
 SHOWN = 6
 #: Samples of a batch the player can follow (the first ones).
 SAMPLES = 8
-
-ACTIVATION_DERIVATIVES = {
-    "sigmoid": ("a(1 − a)", lambda z, a: a * (1 - a), lambda z, a: f"{fmt(a)} × (1 − {fmt(a)})"),
-    "tanh": ("1 − a²", lambda z, a: 1 - a * a, lambda z, a: f"1 − {factor(a)}²"),
-}
 
 
 def sample_row(value, n: int = 0) -> list[float | None] | None:
@@ -325,7 +321,7 @@ class _Phases:
         prediction, truth = _whole(record.get("prediction")), _whole(record.get("target"))
         dL = _whole(gradient)
         if dL is not None and prediction is not None and truth is not None:
-            squared = _squared_error(self.loss, record, prediction, truth, dL)
+            squared = squared_error(self.loss, record, prediction, truth, dL)
             if squared:
                 equations["loss"] = squared["loss"]
             for j in range(min(prediction.shape[-1], SHOWN)):
@@ -388,9 +384,6 @@ class _Phases:
             if da is not None and fprime is not None:
                 derived = None
                 if z is not None and a is not None:
-                    # the static walkthrough's rules (which reuse this module's squared error)
-                    from engine.report.substitute import derivative
-
                     derived = derivative({"type": f}, j, z[n, j], a[n, j], fprime[n, j])
                 if derived:
                     lines.append(f"f'(z{sub(j)}) = {derived}")
@@ -514,40 +507,6 @@ class _Phases:
             bias=bias,
             eq=equations,
         )
-
-
-def _squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | None:
-    """The mean squared error with its numbers, L = s · Σ (ŷ − y)² (÷ N for the mean), and
-    ∂L/∂ŷ = 2s(ŷ − y) (÷ N); written only when the numbers give the trace's own values."""
-    if (loss or {}).get("type") != "mse" or record.get("loss") not in (None, "mse"):
-        return None
-    scale, mean = float(loss.get("scale", 1.0)), loss.get("reduction", "mean") == "mean"
-    count = prediction.size
-    divide = count if mean else 1
-    with np.errstate(all="ignore"):  # a diverged step's NaN/inf: no equation, no warning
-        value = scale * float(np.sum((prediction - truth) ** 2)) / divide
-    slope = 2 * scale / divide
-    if not np.isclose(value, record["value"], rtol=1e-9, atol=0):
-        return None
-    if not np.allclose(slope * (prediction - truth), dL, rtol=1e-9, atol=1e-300):
-        return None
-    head = f"{fmt(scale)} · " if scale != 1 else ""
-    tail = f" / {count}" if mean else ""
-    text = f"L = {head}Σ (ŷ − y)²{tail}"
-    if count <= 8:
-        terms = " + ".join(
-            f"({fmt(p)} − {factor(t)})²" for p, t in zip(prediction.ravel(), truth.ravel())
-        )
-        text += f"\n  = {head}({terms}){tail}"
-    text += f"\n  = {fmt(record['value'])}"
-
-    def derivative(j: int, n: int = 0) -> str:
-        return (
-            f"2 · {fmt(scale)}{tail} · (ŷ{sub(j)} − y{sub(j)}) = {fmt(slope)} × "
-            f"({fmt(prediction[n, j])} − {factor(truth[n, j])}) = "
-        )
-
-    return {"loss": text, "derivative": derivative}
 
 
 def _titled(record: dict, title: str, batch: bool = True) -> str:

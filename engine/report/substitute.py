@@ -6,8 +6,8 @@
 
 A line is written only when its numbers give the trace's own value (to float precision), so
 every equation is one a reader can check by hand; otherwise the caller keeps the plain value.
-The squared error and the sigmoid and tanh rules are the step player's (``player``), shared
-so that the page's two views of a step cannot disagree.
+The step player (``player``) writes its equations with the same functions, so the page's
+two views of a step cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import math
 import numpy as np
 
 from engine.report.numbers import factor, fmt, sub
-from engine.report.player import ACTIVATION_DERIVATIVES, _squared_error
 
 
 def loss_lines(loss: dict | None, record: dict, prediction, truth, grad):
@@ -28,7 +27,7 @@ def loss_lines(loss: dict | None, record: dict, prediction, truth, grad):
         return None
     if prediction.ndim != 2 or prediction.shape != truth.shape:
         return None
-    squared = _squared_error(loss or {}, record, prediction, truth, grad)
+    squared = squared_error(loss or {}, record, prediction, truth, grad)
     if squared is None:
         return None
     gradient = [f"sample 1 of {len(prediction)}:"] if len(prediction) > 1 else []
@@ -37,12 +36,53 @@ def loss_lines(loss: dict | None, record: dict, prediction, truth, grad):
     return squared["loss"].split("\n"), gradient
 
 
+def squared_error(loss: dict, record: dict, prediction, truth, dL) -> dict | None:
+    """The mean squared error with its numbers, L = s · Σ (ŷ − y)² (÷ N for the mean), and
+    ∂L/∂ŷ = 2s(ŷ − y) (÷ N); written only when the numbers give the trace's own values."""
+    if (loss or {}).get("type") != "mse" or record.get("loss") not in (None, "mse"):
+        return None
+    scale, mean = float(loss.get("scale", 1.0)), loss.get("reduction", "mean") == "mean"
+    count = prediction.size
+    divide = count if mean else 1
+    with np.errstate(all="ignore"):  # a diverged step's NaN/inf: no equation, no warning
+        value = scale * float(np.sum((prediction - truth) ** 2)) / divide
+    slope = 2 * scale / divide
+    if not np.isclose(value, record["value"], rtol=1e-9, atol=0):
+        return None
+    if not np.allclose(slope * (prediction - truth), dL, rtol=1e-9, atol=1e-300):
+        return None
+    head = f"{fmt(scale)} · " if scale != 1 else ""
+    tail = f" / {count}" if mean else ""
+    text = f"L = {head}Σ (ŷ − y)²{tail}"
+    if count <= 8:
+        terms = " + ".join(
+            f"({fmt(p)} − {factor(t)})²" for p, t in zip(prediction.ravel(), truth.ravel())
+        )
+        text += f"\n  = {head}({terms}){tail}"
+    text += f"\n  = {fmt(record['value'])}"
+
+    def derivative(j: int, n: int = 0) -> str:
+        return (
+            f"2 · {fmt(scale)}{tail} · (ŷ{sub(j)} − y{sub(j)}) = {fmt(slope)} × "
+            f"({fmt(prediction[n, j])} − {factor(truth[n, j])}) = "
+        )
+
+    return {"loss": text, "derivative": derivative}
+
+
+#: activation -> (rule, f'(z) from z and a, the rule with numbers)
+ACTIVATION_DERIVATIVES = {
+    "sigmoid": ("a(1 − a)", lambda z, a: a * (1 - a), lambda z, a: f"{fmt(a)} × (1 − {fmt(a)})"),
+    "tanh": ("1 − a²", lambda z, a: 1 - a * a, lambda z, a: f"1 − {factor(a)}²"),
+}
+
+
 def _sigma(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-def _player_rule(name: str):
-    """The player's (rule, value, numbers) for sigmoid and tanh, subscripted for unit j."""
+def _smooth_rule(name: str):
+    """(rule, value, numbers) for sigmoid and tanh, subscripted for unit j."""
     rule, value, numbers = ACTIVATION_DERIVATIVES[name]
 
     def write(j, z, a, options):
@@ -87,8 +127,8 @@ def _which(s: str, z: float) -> str:
 
 #: activation -> write(j, z, a, options) -> (rule, its value, the rule with numbers)
 RULES = {
-    "sigmoid": _player_rule("sigmoid"),
-    "tanh": _player_rule("tanh"),
+    "sigmoid": _smooth_rule("sigmoid"),
+    "tanh": _smooth_rule("tanh"),
     "relu": _relu,
     "leaky_relu": _leaky_relu,
     "elu": _elu,
