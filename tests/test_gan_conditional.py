@@ -5,6 +5,8 @@ and the class fidelity docs/gan.md quotes for cgan_ring8."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -224,3 +226,88 @@ def test_class_fidelity_counts_only_good_samples_of_the_asked_mode():
 def test_validate_names_the_conditioning(cli, write_scenario):
     result = cli("validate", tiny(write_scenario, "{type: acgan}"))
     assert result.code == 0 and "conditional acgan (4 classes)" in result.out
+
+
+# --- a plugin's conditioning and its rule (register("conditionings", name, rule)) ---------
+
+
+def signed_rule(scale: int) -> str:
+    """The rule module of docs/plugins.md's "Verify your conditioning", with D's input
+    [x, scale·one-hot(y) − 1] (2 is the plugin's own formula)."""
+    guide = (ROOT / "docs" / "plugins.md").read_text("utf-8")
+    section = guide.split("## Verify your conditioning", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "2 * labels - 1" in code
+    return code.replace("2 * labels - 1", f"{scale} * labels - 1")
+
+
+def _signed_run(tmp_path, monkeypatch, rule_scale=None):
+    """The conditioning of examples/hooks/tracegrad_register_gan_conditionings.py run as an
+    outside module (with, when ``rule_scale`` is given, a rule module d_input = [x, s·y − 1]);
+    ``tracegrad verify`` of it in a fresh process."""
+    example = ROOT / "examples" / "hooks" / "tracegrad_register_gan_conditionings.py"
+    (tmp_path / "outside_signed.py").write_text(example.read_text("utf-8"), encoding="utf-8")
+    modules = ["outside_signed"]
+    if rule_scale is not None:
+        rule = signed_rule(rule_scale)
+        (tmp_path / "outside_signed_rules.py").write_text(rule, encoding="utf-8")
+        modules.append("outside_signed_rules")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = {
+        "kind": "gan",
+        "name": "signed-cgan",
+        "seed": 0,
+        "data": {"type": "ring", "modes": 4, "radius": 2.0, "std": 0.02, "samples": 512},
+        "latent": {"dim": 2},
+        "generator": {
+            "layers": [
+                {"type": "dense", "units": 8, "activation": "tanh"},
+                {"type": "dense", "units": 2},
+            ]
+        },
+        "discriminator": {
+            "layers": [
+                {"type": "dense", "units": 8, "activation": "tanh"},
+                {"type": "dense", "units": 1},
+            ]
+        },
+        "train": {"steps": 4, "batch_size": 16},
+        "loss": {"type": "non_saturating"},
+        "optimizer": {
+            "generator": {"type": "adam", "lr": 0.01},
+            "discriminator": {"type": "adam", "lr": 0.01},
+        },
+        "conditional": {"type": "signed_concat"},
+        "trace": {"every": 2, "max_values": 100000},
+        "plugins": modules,
+    }
+    path = tmp_path / "run" / "trace.jsonl"
+    assert engine.run(scenario, trace=path).status == "completed"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_plugin_conditioning_without_a_rule_is_unchecked_never_a_disagreement(
+    tmp_path, monkeypatch
+):
+    done = _signed_run(tmp_path, monkeypatch)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "no rule for conditioning 'signed_concat'" in done.stdout
+    assert "disagreements: 0" in done.stdout
+
+
+def test_a_plugin_conditioning_with_its_rule_is_verified(tmp_path, monkeypatch):
+    done = _signed_run(tmp_path, monkeypatch, rule_scale=2)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no rule for conditioning" not in done.stdout
+
+
+def test_a_wrong_conditioning_rule_is_a_disagreement(tmp_path, monkeypatch):
+    done = _signed_run(tmp_path, monkeypatch, rule_scale=3)  # [x, 3·y − 1]: not the plugin's
+    assert done.returncode == 1, done.stdout + done.stderr

@@ -10,6 +10,10 @@ Use it in a scenario::
     latent: {dim: 2}
     generator: {layers: [{type: dense, units: 8, activation: tanh}, {type: dense, units: 2}]}
     discriminator: {layers: [{type: dense, units: 8, activation: tanh}, {type: dense, units: 1}]}
+    loss: {type: non_saturating}
+    optimizer:
+      generator: {type: adam, lr: 0.01}
+      discriminator: {type: adam, lr: 0.01}
     train: {steps: 4, batch_size: 16}
     conditional: {type: signed_concat}
     trace: {every: 2}

@@ -18,10 +18,12 @@ def tracegrad_register_trace_checks(register):
 @engine.hookimpl
 def tracegrad_register_rules(register):
     from plugins.rules.gan import minibatch
+    from plugins.rules.gan.conditional import ConcatRule
     from plugins.rules.gan.order import RECORD_ORDER
     from plugins.rules.gan.trick_rules import BUILTIN
 
     register("record_order", "gan", RECORD_ORDER)
     for name, rule in BUILTIN.items():
         register("tricks", name, rule)
+    register("conditionings", "concat", ConcatRule())
     register("layers", "minibatch_discrimination", (minibatch.forward, minibatch.backward))

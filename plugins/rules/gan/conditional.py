@@ -18,6 +18,11 @@ With K classes, y the class of each sample (the ``condition`` record) and one-ho
 E, W_c and b_c are D's parameters ("D.embed.E", "D.classifier.W", "D.classifier.b"); their
 values are read from D's update records (before) or, in G's phase, from what D's last
 update left.
+
+A conditioning that shows D the class through D's input (as concat does) has a
+``ConditioningRule``: a plugin registers one for its own conditioning with
+``tracegrad_register_rules``: ``register("conditionings", name, rule)``. A conditioning with
+neither a rule nor a built-in check leaves its D input, G input and hand-off unchecked.
 """
 
 from __future__ import annotations
@@ -25,12 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 from engine.trace.tensors import decode
-from engine.verify import layers
+from engine.verify import layers, rule_table
 from engine.verify.report import Place
 
-#: The conditionings these rules know; another one (a plugin's) leaves its D input, G input
-#: and G's hand-off unchecked ("no rule for conditioning ..."), every other claim checked.
-KNOWN = ("concat", "projection", "acgan")
+#: The conditionings with parameters of their own in D, checked by ``check_pass`` here.
+WITH_PARAMS = ("projection", "acgan")
 
 #: The parameters each conditioning adds to D, by their short names.
 PARAMS = {"projection": {"E": "D.embed.E"}, "acgan": {"W": "D.classifier.W", "b": "D.classifier.b"}}
@@ -47,14 +51,57 @@ def _log_softmax(c: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
+class ConditioningRule:
+    """How a conditioning shows D the class through D's input, written again from its
+    definition (no component imported). G's input is always [z, one-hot(y)].
+
+    ``d_input(x, labels)`` is D's input for samples x (N, F) and their one-hot classes
+    ``labels`` (N, K); ``hand_off(grad, classes)`` is dL/dx (N, F) from dL/d(D's input), the
+    gradient G receives. The defaults say "D's input is x". A conditioning that adds
+    parameters to D (as projection and acgan do) needs more than this rule checks: its D
+    passes are then not fully checked. ``joined`` says in words how the class joins D's input
+    (verify's explanation of an expected value).
+    """
+
+    joined: str = "the class joined to D's input by the conditioning's rule"
+
+    def d_input(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return x
+
+    def hand_off(self, grad: np.ndarray, classes: int) -> np.ndarray:
+        return grad
+
+
+class ConcatRule(ConditioningRule):
+    """concat: D's input [x, one-hot(y)]; G's hand-off drops the K label columns."""
+
+    joined = "one-hot(y) appended"
+
+    def d_input(self, x, labels):
+        return np.hstack([x, labels])
+
+    def hand_off(self, grad, classes):
+        return grad[:, : grad.shape[1] - classes]
+
+
+#: name -> ConditioningRule, filled through ``tracegrad_register_rules`` (kind "conditionings").
+CONDITIONINGS = rule_table("conditionings")
+
+
 class ConditionRule:
     """The checks of one trace's conditioning (``scenario["conditional"]``)."""
 
     def __init__(self, check, config: dict, header: dict | None):
         self.check, self.config = check, config
         self.type = config.get("type")
-        self.known = self.type in KNOWN
+        self.rule = None if self.type in WITH_PARAMS else CONDITIONINGS.get(self.type)
+        self.known = self.type in WITH_PARAMS or self.rule is not None
         self.classes = int((header or {}).get("classes") or 0)
+
+    @property
+    def on_input(self) -> bool:
+        """Whether a rule says how the class joins D's input (concat, a plugin's rule)."""
+        return self.rule is not None
 
     def labels(self, group, which: str = "labels"):
         record = group.other.get("condition")
@@ -82,43 +129,52 @@ class ConditionRule:
         self.check.unchecked(f"no rule for conditioning '{self.type}': {what}")
 
     def d_input(self, group, x, which: str = "labels"):
-        """D's input for samples x: [x, one-hot(y)] with concat, x otherwise."""
+        """D's input for samples x, by the conditioning's rule ([x, one-hot(y)] with concat);
+        x itself with projection and acgan."""
         if not self.known:
             self.unknown("D's input")
             return None
-        if self.type != "concat" or x is None:
+        if self.rule is None or x is None:
             return x
         y = self.labels(group, which)
         if y is None or not isinstance(x, np.ndarray):
             return None
-        return np.hstack([x, one_hot(y, self.classes)])
+        return self.rule.d_input(x, one_hot(y, self.classes))
 
     def check_real_labels(self, group, passes) -> None:
-        """With concat, the label columns of D's real input are one-hot(the real classes)."""
-        if self.type != "concat" or not passes:
+        """D's real input is what the rule makes of the real samples and their classes (the
+        samples themselves are the data's, so only the rule's part is compared)."""
+        if self.rule is None or not passes:
             return
         y = self.labels(group, "real_labels")
         x = passes[0].forward.get("x")
         if y is None or not self.check.whole("D's input", x):
             return
+        features = x.shape[1] - self.rule_width(x, y)
         self.check.compare(
             Place(group.step, "condition", group.label("real")),
-            "one-hot(y)",
-            x[:, -self.classes :],
-            one_hot(y, self.classes),
-            "D's real input ends in one-hot(the real samples' classes)",
+            "D's input",
+            x,
+            self.rule.d_input(x[:, :features], one_hot(y, self.classes)),
+            f"D's real input, by the {self.type} rule from the real samples' classes",
         )
 
+    def rule_width(self, x: np.ndarray, y: np.ndarray) -> int:
+        """How many columns the rule adds to a sample (K for concat)."""
+        probe = np.zeros((1, 1))
+        added = self.rule.d_input(probe, one_hot(y[:1], self.classes)).shape[1] - 1
+        return max(0, min(added, x.shape[1] - 1))
+
     def x_gradient(self, grad):
-        """dL/dx of the sample, from dL/d(D's input)."""
+        """dL/dx of the sample, from dL/d(D's input), by the conditioning's rule."""
         if not self.known:
             self.unknown("G's hand-off (dL/dG(z) from D's dL/dx)")
             return None
-        if self.type != "concat":
+        if self.rule is None:
             return grad
         if not isinstance(grad, np.ndarray):
             return None  # a summary keeps no columns to take apart
-        return grad[:, : grad.shape[1] - self.classes]
+        return self.rule.hand_off(grad, self.classes)
 
     # --- a pass through D -----------------------------------------------------------------
 
@@ -128,7 +184,7 @@ class ConditionRule:
 
     @property
     def uses_features(self) -> bool:
-        return self.type in PARAMS
+        return self.type in WITH_PARAMS
 
     def check_pass(self, checker, group, which, records, passes, params: dict, labels) -> dict:
         """Loss, prediction and backward chain of one of D's passes with a projection or a

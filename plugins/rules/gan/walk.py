@@ -276,8 +276,9 @@ class GanVerifier:
             how += ", as the tricks change D's input"
         if self.cond is not None and not self.cond.known:
             return self.cond.d_input(group, changed), how
-        if self.cond is not None and self.cond.type == "concat":  # after the tricks, as the loop
-            changed, how = self.cond.d_input(group, changed), how + ", with one-hot(y) appended"
+        if self.cond is not None and self.cond.on_input:  # after the tricks, as the loop
+            changed = self.cond.d_input(group, changed)
+            how += f", with {self.cond.rule.joined}"
         return changed, how
 
     def d_gradients(self, grads: dict) -> dict:
@@ -438,7 +439,7 @@ class GanVerifier:
             self.d_forward = (group.step, d_records.forward)
             if handoff is not None and d_passes and d_passes[0].backward is not None:
                 into_g, how = d_passes[0].backward.get("dL/dx"), "D's dL/dx at G's samples"
-                if self.cond is not None and (self.cond.type == "concat" or not self.cond.known):
+                if self.cond is not None and (self.cond.on_input or not self.cond.known):
                     into_g, how = self.cond.x_gradient(into_g), how + ", without the label columns"
                 for added in group.other.get("terms", []):
                     if "dL/dG(z)" in added:
