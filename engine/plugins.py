@@ -48,6 +48,7 @@ BUILTIN_PLUGINS = (
     "plugins.gan",
     "plugins.gan.losses",
     "plugins.gan.tricks",
+    "plugins.gan.sampling",
     "plugins.gan.conditional",
     "plugins.reporters",
     "plugins.gan.reporters",

@@ -80,6 +80,18 @@ class GanBuilt:
         """G's input: z, or [z, one-hot(y)] for a conditional GAN."""
         return z if self.conditioning is None else self.conditioning.g_input(z, labels)
 
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        """n samples chosen by a trick (``tracegrad_gan_sample``), or None when no trick
+        chooses them (an unconditional GAN's samples are then G(z))."""
+        hook = "tracegrad_gan_sample"
+        if self.conditioning is not None or not self.hooks.listens(hook):
+            return None
+
+        def draw(m: int) -> np.ndarray:
+            return self.generator.forward(self.latent(int(m), rng), training=False)
+
+        return self.hooks.call(hook, n=int(n), draw=draw, discriminator=self.discriminator, rng=rng)
+
     @property
     def networks(self) -> dict[str, Network]:
         return {"G": self.generator, "D": self.discriminator}
@@ -290,7 +302,7 @@ def build_gan(
         optimizers,
         schedules,
         tricks,
-        trick_hooks(scenario, tricks) if with_data else None,
+        trick_hooks(scenario, tricks),
         conditioning,
         labels,
     )

@@ -291,7 +291,12 @@ def trace_term(writer, step: int, tag: dict, conditioning, which: str, D) -> Non
 MAX_CLASSES = 10_000
 
 #: Tricks that change D's input or read D's features in ways no conditioning passes labels to.
-UNSUPPORTED_TRICKS = {"packing", "feature_matching", "experience_replay"}
+UNSUPPORTED_TRICKS = {
+    "packing",
+    "feature_matching",
+    "experience_replay",
+    "discriminator_rejection",
+}
 
 
 def create_conditioning(scenario, data: Data | None):

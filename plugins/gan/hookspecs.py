@@ -112,6 +112,16 @@ class GanStepSpecs:
         """Called after each optimizer update of G (``name`` "G") or D (``name`` "D"); may
         change the parameters, e.g. clip D's weights."""
 
+    @hookspec(firstresult=True)
+    def tracegrad_gan_sample(self, n, draw, discriminator, rng):
+        """Called whenever G's samples are drawn outside training: for the sample measures
+        (modes, high-quality share, W1/MMD) and for ``generate``. ``draw(m)`` gives m fresh
+        samples G(z) (evaluation mode, z drawn with ``rng``), ``discriminator`` is D. Return
+        n samples (e.g. a selection of draws, as discriminator_rejection does), or None to
+        keep G(z) as it is. First answer wins. Training never calls it, so it changes no
+        claim of the trace; a conditional GAN does not call it.
+        """
+
     @hookspec
     def tracegrad_gan_scalars(self, step):
         """Called once per step after both phases: return a dict of numbers for the

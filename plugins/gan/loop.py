@@ -77,6 +77,7 @@ class GanLoop(StepLoop):
         self.metrics = SampleMetrics(built.data, spec.metrics.mmd_samples, ctx.rng("metrics"))
         # the same latent vectors at every measurement, so changes are G's, not the draw's
         self.metric_z = built.latent(spec.metrics.samples, ctx.rng("metrics"))
+        self.sampling_rng = ctx.rng("sampling")  # for a trick that draws samples itself
         if self.cond is not None:  # each class equally often, the same at every measurement
             self.metric_labels = np.arange(spec.metrics.samples) % self.cond.classes
             self.rng_labels = ctx.rng("labels")
@@ -378,7 +379,9 @@ class GanLoop(StepLoop):
     def measure(self, step: int) -> dict:
         """Sample metrics of G's current samples (modes, high-quality, W1/MMD, collapse)."""
         labels = None if self.cond is None else self.metric_labels
-        samples = self.G.forward(self.built.g_input(self.metric_z, labels), training=False)
+        samples = self.built.sample(len(self.metric_z), self.sampling_rng)
+        if samples is None:  # no trick chooses the samples: G(z) for the same z every time
+            samples = self.G.forward(self.built.g_input(self.metric_z, labels), training=False)
         values, warning = self.metrics.measure(samples, step)
         self.latest = dict(values)
         if self.metrics.has_modes:

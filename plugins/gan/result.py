@@ -54,6 +54,10 @@ class GanRunResult(RunResult):
             raise ValueError("labels= needs a conditional GAN (this scenario has no conditional:)")
         if cond is not None:
             labels = cond.labels(int(n), rng) if labels is None else self._labels(labels, n)
+        else:
+            chosen = self.built.sample(int(n), rng)  # a trick may choose them (rejection)
+            if chosen is not None:
+                return chosen
         return self.network.forward(self.built.g_input(z, labels), training=False)
 
     def _labels(self, labels, n: int) -> np.ndarray:

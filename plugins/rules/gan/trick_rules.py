@@ -171,6 +171,14 @@ class LossTermRule(TrickRule):
     hooks = frozenset({"d_gradients", "g_loss", "g_gradients", "after_update"})
 
 
+class SamplingRule(TrickRule):
+    """A trick that only chooses which of G's samples are kept after training
+    (``tracegrad_gan_sample``, e.g. discriminator_rejection): it acts in no step hook, so
+    every claim of the step is derived as without it (a note from any hook is unchecked)."""
+
+    hooks = frozenset()
+
+
 BUILTIN = {
     "label_smoothing": LabelSmoothingRule(),
     "noisy_labels": NoisyLabelsRule(),
@@ -182,4 +190,5 @@ BUILTIN = {
     "d_steps_schedule": DStepsScheduleRule(),
     "feature_matching": LossTermRule(),
     "historical_averaging": LossTermRule(),
+    "discriminator_rejection": SamplingRule(),
 }
