@@ -32,3 +32,29 @@ def test_activation_backward_is_the_chain_rule_bit_for_bit(activation, dtype):
     assert np.array_equal(
         activation.backward(z, a, wider), Activation.backward(activation, z, a, wider)
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("size", [65, 256, 1000, 4099])
+def test_trace_summary_is_numpys_mean_and_std_bit_for_bit(dtype, size):
+    """The trace's summary of a large array: min, max, mean and std exactly as numpy's."""
+    from engine.trace import tensors
+
+    rng = np.random.default_rng(size)
+    for scale in (1e-8, 1.0, 3e7):
+        array = (rng.normal(size=(size,)) * scale + scale / 3).astype(dtype)
+        summary = tensors.encode(array.reshape(1, -1), max_values=64)
+        textbook = [array.min(), array.max(), array.mean(), array.std()]
+        assert [summary[key] for key in ("min", "max", "mean", "std")] == [
+            float(value) for value in textbook
+        ]
+
+
+def test_scalar_column_repeat_only_when_every_value_is_the_same():
+    from engine.trace.writer import encode_column
+
+    assert encode_column([0.5] * 100) == {"repeat": 0.5}
+    assert encode_column([3] * 4) == {"repeat": 3}
+    assert "f64" in encode_column([0.5] * 99 + [0.25])
+    assert "f64" in encode_column([1.0, 1, 1.0])  # an int among floats is not a constant column
+    assert encode_column([0.5, float("nan")]) == [0.5, "nan"]
