@@ -368,7 +368,7 @@ class Bench(EndToEnd):
             off = workloads.load(net, steps)
             for label, trace, allowed in (
                 ("default (step 0 and the last)", None, 0.05),
-                ("every: 100", {"every": 100}, 0.15),
+                ("every: 100", {"every": 100}, 0.10),
             ):
                 log(f"tracing: {name}, {label}")
                 traced = workloads.load(net, steps, trace=trace)

@@ -7,9 +7,10 @@ An output size along one axis is
 
     H_out = ⌊(H + 2·padding - kernel_size) / stride⌋ + 1
 
-Convolution is written as one matrix product per sample (im2col): every receptive field
-becomes a column of X_col, every kernel a row of W_row, and z = W_row·X_col. No Python loop
-runs over positions; adding windows back into an image (the pools' backward passes,
+Convolution is written as one matrix product for the whole batch (im2col): every receptive
+field of every sample becomes a row of X_rows (one strided view, one reshape), every kernel a
+row of W_row, and z = X_rows·W_rowᵀ. No Python loop runs over samples or positions; adding
+windows back into an image (col2im: conv2d's dL/dx, the pools' backward passes,
 conv_transpose2d's forward) loops only over the kernel_size² offsets inside a window.
 """
 
@@ -89,17 +90,39 @@ def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     return fields.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, h_out * w_out)
 
 
-def correlate(x: np.ndarray, W: np.ndarray, stride: int = 1) -> np.ndarray:
+def receptive_rows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """The receptive fields of x (N, C, H, W) as rows, the whole batch at once:
+    X_rows (N·H_out·W_out, C·k·k), X_rows[(n, i, j), (c, u, v)] = x[n, c, i·s + u, j·s + v].
+    The same numbers as ``im2col``, laid out for one matrix product over every sample."""
+    fields = windows(x, kernel, stride)  # (N, C, H_out, W_out, k, k), a view
+    n, c, h_out, w_out = fields.shape[:4]
+    return fields.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * kernel * kernel)
+
+
+def rows_to_images(rows: np.ndarray, n: int, h_out: int, w_out: int) -> np.ndarray:
+    """(N·H_out·W_out, C) rows, one per position of every sample, as images (N, C, H_out, W_out)."""
+    images = rows.reshape(n, h_out, w_out, rows.shape[1]).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(images)
+
+
+def images_to_rows(images: np.ndarray) -> np.ndarray:
+    """The inverse of ``rows_to_images``: (N, C, H, W) -> (N·H·W, C)."""
+    return images.transpose(0, 2, 3, 1).reshape(-1, images.shape[1])
+
+
+def correlate(x: np.ndarray, W: np.ndarray, stride: int = 1, rows=None) -> np.ndarray:
     """Cross-correlation of already padded x (N, C_in, H, W) with kernels W (C_out, C_in, kh,
     kw): out[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x[n, c, i·s + u, j·s + v].
 
-    im2col: the kernels become the rows of W_row (C_out, C_in·k·k), the receptive fields the
-    columns of X_col (see ``im2col``), and out = W_row·X_col, one product for every sample.
+    im2col: the kernels become the rows of W_row (C_out, C_in·k·k), the receptive fields of
+    every sample the rows of X_rows (see ``receptive_rows``; pass them as ``rows`` if already
+    made), and out = X_rows·W_rowᵀ, one matrix product for the whole batch.
     """
     c_out, _, k, _ = W.shape
     n, h_out, w_out = len(x), (x.shape[2] - k) // stride + 1, (x.shape[3] - k) // stride + 1
-    out = W.reshape(c_out, -1) @ im2col(x, k, stride)  # (N, C_out, H_out·W_out)
-    return out.reshape(n, c_out, h_out, w_out)
+    if rows is None:
+        rows = receptive_rows(x, k, stride)
+    return rows_to_images(rows @ W.reshape(c_out, -1).T, n, h_out, w_out)
 
 
 def number(value: float) -> str:
@@ -175,7 +198,7 @@ class Conv2d(WeightedLayer):
         z[n, o, i, j] = Σ_{c,u,v} W[o, c, u, v]·x_p[n, c, i·s + u, j·s + v] + b[o]
                                                    (N, C_out, H_out, W_out)
         a = f(z)                                   (N, C_out, H_out, W_out)
-    computed as one matrix product per sample: z_n = W_row·X_col,n + b, with W_row
+    Textbook form, one product per sample: z_n = W_row·X_col,n + b, with W_row
     (C_out, C_in·k·k) and X_col,n (C_in·k·k, H_out·W_out) the receptive fields (im2col).
     Backward, given dL/da:
         dL/dz = dL/da ⊙ f'(z)
@@ -185,6 +208,14 @@ class Conv2d(WeightedLayer):
         dL/dx = the full convolution of dL/dz with the flipped kernel: dL/dz with s - 1
                 zeros between entries (stride), padded by k - 1, correlated with W rotated
                 180° with C_in and C_out swapped; then the padding p is cut off.
+    Computed for the whole batch at once (the same sums in another order): the receptive
+    fields of every sample are the rows of X_rows (N·H_out·W_out, C_in·k·k), made once in the
+    forward pass and kept for the backward one, and dL/dz as rows G (N·H_out·W_out, C_out):
+        z     = X_rows·W_rowᵀ + b                  one matrix product
+        dL/dW = Gᵀ·X_rows                          one matrix product
+        dL/dx = col2im(G·W_row)                    one product, then each window's gradient
+                                                   added back where the window lay (k² adds)
+    ``tests/test_conv_layers.py`` checks the two forms agree.
     """
 
     formula = "z = W ⋆ x + b,  a = f(z)"
@@ -213,7 +244,11 @@ class Conv2d(WeightedLayer):
         return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
 
     def forward(self, x, training):
-        z = correlate(self._pad(x), self.W.value, self.config.stride)
+        k, s = self.config.kernel_size, self.config.stride
+        x_p = self._pad(x)
+        # kept for dL/dW: the backward pass needs the same receptive fields
+        self.rows = receptive_rows(x_p, k, s)
+        z = correlate(x_p, self.W.value, s, rows=self.rows)
         if self.b is not None:
             z += self.b.value[:, None, None]
         a = self.activation.forward(z) if self.activation is not None else z
@@ -224,26 +259,18 @@ class Conv2d(WeightedLayer):
         x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
         grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
         s, p, k = self.config.stride, self.config.padding, self.config.kernel_size
-        x_p = self._pad(x)
-        # dL/dW = correlation of x_p with dL/dz: dL/dz times the receptive fields (im2col),
-        # summed over the samples: Σ_n dL/dz_n·X_col,nᵀ
-        n, c_out = grad_z.shape[:2]
-        columns = im2col(x_p, k, s)  # (N, C_in·k·k, H_out·W_out)
-        grad_rows = grad_z.reshape(n, c_out, -1)
-        self.W.grad = np.matmul(grad_rows, columns.transpose(0, 2, 1)).sum(axis=0)
-        self.W.grad = self.W.grad.reshape(self.W.value.shape)
+        n, c_out, h_out, w_out = grad_z.shape
+        c_in, h_p, w_p = x.shape[1], x.shape[2] + 2 * p, x.shape[3] + 2 * p
+        grad_rows = images_to_rows(grad_z)  # G (N·H_out·W_out, C_out)
+        W_row = self.W.value.reshape(c_out, -1)  # (C_out, C_in·k·k)
+        # dL/dW = Gᵀ·X_rows: Σ over every sample and position of dL/dz times its field
+        self.W.grad = (grad_rows.T @ self.rows).reshape(self.W.value.shape)
         if self.b is not None:
             self.b.grad = grad_z.sum(axis=(0, 2, 3))
-        # dL/dx = full convolution of the dilated dL/dz with the flipped kernel.
-        h_out, w_out = grad_z.shape[2:]
-        dilated = np.zeros((n, c_out, (h_out - 1) * s + 1, (w_out - 1) * s + 1), dtype=grad_z.dtype)
-        dilated[:, :, ::s, ::s] = grad_z
-        # rows and columns of x_p no window reached (when the stride does not divide evenly)
-        rest_h = x_p.shape[2] - (dilated.shape[2] + k - 1)
-        rest_w = x_p.shape[3] - (dilated.shape[3] + k - 1)
-        full = np.pad(dilated, ((0, 0), (0, 0), (k - 1, k - 1 + rest_h), (k - 1, k - 1 + rest_w)))
-        flipped = self.W.value[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, C_out, k, k)
-        grad_x_p = correlate(full, flipped)
+        # dL/dx: each position's gradient for its receptive field, G·W_row, added back where
+        # the field lay (col2im): the full convolution with the flipped kernel, summed by window
+        grad_fields = (grad_rows @ W_row).reshape(n, h_out, w_out, c_in, k, k)
+        grad_x_p = add_windows(grad_fields.transpose(0, 3, 1, 2, 4, 5), (n, c_in, h_p, w_p), s)
         grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
@@ -405,14 +432,10 @@ class ConvTranspose2d(Conv2d):
         grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
         s, k = self.config.stride, self.config.kernel_size
         grad_z_p = self._pad(grad_z)
-        n, c_in = x.shape[:2]
-        columns = im2col(grad_z_p, k, s)  # (N, C_out·k·k, H·W)
-        grad_x = correlate(grad_z_p, self.W.value, s)  # W (C_in, C_out, k, k) as kernels
-        self.W.grad = (
-            np.matmul(x.reshape(n, c_in, -1), columns.transpose(0, 2, 1))
-            .sum(axis=0)
-            .reshape(self.W.value.shape)
-        )
+        rows = receptive_rows(grad_z_p, k, s)  # (N·H·W, C_out·k·k), the whole batch
+        grad_x = correlate(grad_z_p, self.W.value, s, rows=rows)  # W (C_in, C_out, k, k)
+        # dL/dW[c, (o, u, v)] = Σ_{n,i,j} x[n, c, i, j]·dL/dz_p[n, o, i·s + u, j·s + v]
+        self.W.grad = (images_to_rows(x).T @ rows).reshape(self.W.value.shape)
         if self.b is not None:
             self.b.grad = grad_z.sum(axis=(0, 2, 3))
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}

@@ -489,3 +489,51 @@ def test_conv_transpose2d_default_init_uses_torchs_fan_in(registry):
     bound = 1.0 / np.sqrt(6 * 3 * 3)
     assert np.abs(W).max() <= bound and np.abs(b).max() <= bound
     assert np.abs(W).max() > 0.95 * bound  # 1080 uniform draws reach close to the bound
+
+
+def conv_per_sample(x, W, b, grad_z, stride, padding):
+    """Conv2d's textbook form, one matrix product per sample (the class docstring):
+    z_n = W_row·X_col,n + b,  dL/dW = Σ_n dL/dz_n·X_col,nᵀ,  dL/dx = the full convolution of
+    the dilated dL/dz with the flipped kernel, the padding cut off."""
+    from plugins.images import im2col
+
+    x_p = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    c_out, c_in, k, _ = W.shape
+    W_row = W.reshape(c_out, -1)
+    n, _, h_out, w_out = grad_z.shape
+    z, grad_W = np.zeros(grad_z.shape), np.zeros(W_row.shape)
+    grad_x_p = np.zeros(x_p.shape)
+    flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c_in, -1)
+    for s_ in range(n):
+        columns = im2col(x_p[s_ : s_ + 1], k, stride)[0]  # X_col,n (C_in·k·k, H_out·W_out)
+        z[s_] = (W_row @ columns).reshape(c_out, h_out, w_out) + (
+            0.0 if b is None else b[:, None, None]
+        )
+        grad_rows = grad_z[s_].reshape(c_out, -1)
+        grad_W += grad_rows @ columns.T
+        dilated = np.zeros((1, c_out, (h_out - 1) * stride + 1, (w_out - 1) * stride + 1))
+        dilated[0, :, ::stride, ::stride] = grad_z[s_]
+        rest_h = x_p.shape[2] - (dilated.shape[2] + k - 1)
+        rest_w = x_p.shape[3] - (dilated.shape[3] + k - 1)
+        full = np.pad(dilated, ((0, 0), (0, 0), (k - 1, k - 1 + rest_h), (k - 1, k - 1 + rest_w)))
+        grad_x_p[s_] = (flipped @ im2col(full, k, 1)[0]).reshape(x_p.shape[1:])
+    grad_x = grad_x_p[:, :, padding : padding + x.shape[2], padding : padding + x.shape[3]]
+    return z, grad_W.reshape(W.shape), grad_x
+
+
+@pytest.mark.parametrize("options, shape", CONVS[:4])
+def test_conv2d_batched_products_equal_the_per_sample_textbook_form(registry, options, shape):
+    layer = make_layer(registry, {"type": "conv2d", **options}, shape)
+    rng = np.random.default_rng(5)
+    x = batch(rng, shape, n=4)
+    z = layer.forward(x, training=True)
+    grad_z = rng.normal(size=z.shape)
+    grad_x = layer.backward(grad_z)
+    b = layer.params["b"].value if "b" in layer.params else None
+    stride, padding = options.get("stride", 1), options.get("padding", 0)
+    z_ref, grad_W_ref, grad_x_ref = conv_per_sample(
+        x, layer.params["W"].value, b, grad_z, stride, padding
+    )
+    np.testing.assert_allclose(z, z_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.params["W"].grad, grad_W_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad_x, grad_x_ref, rtol=1e-12, atol=1e-12)

@@ -46,16 +46,35 @@ def encode(value, max_values: int):
     if array.size <= max_values:
         return array.tolist()
     flat = array.reshape(-1)
+    low, high, mean, std = _moments(flat)
     return {
         "summary": True,
         "shape": list(array.shape),
-        "min": float(flat.min()),
-        "max": float(flat.max()),
-        "mean": float(flat.mean()),
-        "std": float(flat.std()),
+        "min": low,
+        "max": high,
+        "mean": mean,
+        "std": std,
         "l2": float(np.sqrt(np.dot(flat, flat))),
         "head": flat[:HEAD_VALUES].tolist(),
     }
+
+
+def _moments(flat: np.ndarray) -> tuple[float, float, float, float]:
+    """min, max, mean = Σx / n and std = √(Σ(x − mean)² / n) of a flat array.
+
+    For float64, the same operations that ``flat.mean()`` and ``flat.std()`` run, in the same
+    order (so the same bits), with the sum Σx computed once and without numpy's wrappers,
+    which cost more than the arithmetic on the arrays a trace summarizes; other types take
+    ``flat.mean()`` and ``flat.std()`` themselves.
+    """
+    low, high = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
+    if flat.dtype != np.float64:
+        return low, high, float(flat.mean()), float(flat.std())
+    count = flat.size
+    mean = np.add.reduce(flat) / count
+    deviations = np.subtract(flat, mean)
+    np.square(deviations, out=deviations)
+    return low, high, float(mean), float(np.sqrt(np.add.reduce(deviations) / count))
 
 
 def decode(data):

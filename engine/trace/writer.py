@@ -60,7 +60,7 @@ def encode_column(column: list):
     kinds = set(map(type, column))
     if not kinds <= {float, int} or not all(map(math.isfinite, column)):
         return [_plain(value) for value in column]
-    if all(value == column[0] for value in column) and len(kinds) == 1:
+    if len(kinds) == 1 and column.count(column[0]) == len(column):  # every value the same
         return {"repeat": column[0]}
     if kinds == {int}:
         return {"i64": base64.b64encode(np.asarray(column, dtype="<i8").tobytes()).decode()}
