@@ -144,7 +144,7 @@ def _width(value) -> int:
 
 
 def step_phases(
-    trace: Trace, step: int, activations: dict[str, str], loss: dict | None = None
+    trace: Trace, step: int, activations: dict[str, dict | str | None], loss: dict | None = None
 ) -> tuple[dict, list[dict]] | None:
     """The stage and the phases of traced step ``step``; None when the step has no layer
     the player can draw (only dense layers have edges)."""
@@ -184,7 +184,8 @@ class _Phases:
     def __init__(
         self, stage: _Stage, records: list[dict], activations: dict, loss: dict, n: int = 0
     ):
-        self.stage, self.records, self.activations = stage, records, activations
+        self.stage, self.records = stage, records
+        self.activations = {name: activation_spec(a) for name, a in activations.items()}
         self.loss, self.n = loss, n
         self.weights: dict[str, object] = {}
         for record in records:  # the weights forward passes use: before the step's update
@@ -280,7 +281,8 @@ class _Phases:
         equations = {}
         x, z, a = _whole(values["x"]), _whole(values.get("z")), _whole(values.get("a"))
         W, b = _whole(W), _whole(b)
-        f = self.activations.get(name) or "identity"
+        activation = self.activations.get(name) or {}
+        f = activation.get("type") or "identity"
         for j, shown in enumerate(self.row(values.get("z")) or []):
             lines = []
             if x is not None and W is not None and z is not None:
@@ -374,7 +376,8 @@ class _Phases:
         x = _whole(self._forward_value(name, "x"))
         z, a = _whole(self._forward_value(name, "z")), _whole(self._forward_value(name, "a"))
         W = _whole(self.weights.get(f"{name}.W"))
-        f = self.activations.get(name) or "identity"
+        activation = self.activations.get(name) or {}
+        f = activation.get("type") or "identity"
         single = dz is not None and dz.shape[0] == 1
         for j, shown in enumerate(self.row(values.get("dL/dz")) or []):
             if dz is None:
@@ -384,7 +387,7 @@ class _Phases:
             if da is not None and fprime is not None:
                 derived = None
                 if z is not None and a is not None:
-                    derived = derivative({"type": f}, j, z[n, j], a[n, j], fprime[n, j])
+                    derived = derivative(activation, j, z[n, j], a[n, j], fprime[n, j])
                 if derived:
                     lines.append(f"f'(z{sub(j)}) = {derived}")
                 else:
@@ -587,6 +590,14 @@ def _at(values, i):
     return values[i] if values is not None and i < len(values) else None
 
 
+def activation_spec(activation) -> dict:
+    """A layer's activation as the scenario gives it, a name or a mapping with its options
+    (``{type: leaky_relu, negative_slope: 0.2}``), as a mapping."""
+    if isinstance(activation, dict):
+        return activation
+    return {"type": activation} if activation else {}
+
+
 def _num(value) -> str:
     return _("not kept in the trace") if value is None else fmt(value)
 
@@ -595,7 +606,9 @@ def _z(z, j, n=0) -> str:
     return f"z{sub(j)}" if z is None else fmt(z[n, j])
 
 
-def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict | None = None):
+def player(
+    report, activations: dict[str, dict | str | None], max_steps: int = 6, loss: dict | None = None
+):
     """The ``Player`` block of a report: up to ``max_steps`` traced steps (the first, the
     last, and evenly between), or None when no traced step can be drawn."""
     from engine.report.document import Player
