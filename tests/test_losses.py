@@ -430,16 +430,40 @@ def test_doc_yaml_examples_run():
         assert result.status == "completed", block
 
 
+def _as_shown(values, shown: str) -> list[str]:
+    """``values`` written with as many decimals as each number of ``shown`` has."""
+    numbers = [n.strip() for n in shown.split(",")]
+    return [f"{v:.{len(n.split('.')[1])}f}" for v, n in zip(values, numbers, strict=True)]
+
+
 def test_doc_trace_example_numbers(tmp_path):
-    block = re.search(
-        r"```yaml\n(name: three-classes.*?)```", DOC.read_text(encoding="utf-8"), re.S
-    )
-    engine.run(yaml.safe_load(block.group(1)), trace=tmp_path / "t.jsonl")
+    """Every number the cross_entropy section quotes is what its three-classes example
+    writes, read from the doc itself: the trace excerpt's dL/dz row, the hand check's a, ỹ
+    and (a - ỹ) / 6, and the smoothed targets of K = 3, ε = 0.1."""
+    text = DOC.read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(name: three-classes.*?)```", text, re.S)
+    scenario = yaml.safe_load(block.group(1))
+    engine.run(scenario, trace=tmp_path / "t.jsonl")
     records = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     forward = next(r for r in records if r["type"] == "forward" and r["layer"] == "out")
     backward = next(r for r in records if r["type"] == "backward" and r["layer"] == "out")
-    np.testing.assert_allclose(forward["values"]["a"][0], [0.33855, 0.35857, 0.30288], atol=1e-5)
-    np.testing.assert_allclose(
-        backward["values"]["dL/dz"][0], [-0.09913, 0.05421, 0.04492], atol=1e-5
+    a, dz = forward["values"]["a"][0], backward["values"]["dL/dz"][0]
+    y, k, eps = scenario["data"]["y"][0][0], 3, scenario["loss"]["label_smoothing"]
+    smoothed = [(1 - eps) * (j == y) + eps / k for j in range(k)]
+    n = len(scenario["data"]["x"])
+    excerpt = re.search(r'"dL/dz": \[\[([^\]]+)\]', text).group(1)
+    assert _as_shown(dz, excerpt) == [v.strip() for v in excerpt.split(",")]
+    check = re.search(
+        r"a = \(([^)]+)\) and class\s+0, so ỹ = \(([^)]+)\) and \(a - ỹ\) / (\d+) = \(([^)]+)\)",
+        text,
     )
+    shown_a, shown_y, shown_n, shown_dz = check.groups()
+    assert _as_shown(a, shown_a) == [v.strip() for v in shown_a.split(",")]
+    assert _as_shown(smoothed, shown_y) == [v.strip() for v in shown_y.split(",")]
+    assert int(shown_n) == n
+    assert _as_shown(dz, shown_dz) == [v.strip() for v in shown_dz.split(",")]
+    true, other = re.search(
+        r"the true class gets (\d\.\d+)\s+and each other class (\d\.\d+)", text
+    ).groups()
+    assert _as_shown([1 - eps + eps / k, eps / k], f"{true}, {other}") == [true, other]
     assert backward["note"] in DOC.read_text(encoding="utf-8")
