@@ -99,6 +99,28 @@ def run_record(job, configuration) -> dict:
     }
 
 
+def seed_record(scenario: Path, seed: int) -> dict:
+    """Run a scenario with ``seed`` (as benchmarks/gan_table.py does: no trace, the seed as
+    the scenario's ``seed``) and return its raw record with every final metric."""
+    import engine
+
+    started = time.perf_counter()
+    result = engine.run(ROOT / scenario, trace=False, overrides={"seed": seed})
+    return {
+        "id": f"seed{seed}",
+        "config": "c1",
+        "columns": {"scenario": result.scenario.spec.name},
+        "overrides": {"seed": seed},
+        "seed": seed,
+        "run_seed": seed,
+        "steps": len(result.history),
+        "status": result.status,
+        "message": None,
+        "metrics": {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def environment() -> dict:
     import platform
 
@@ -112,19 +134,27 @@ def environment() -> dict:
     }
 
 
-def record(sweep_path: Path, out: Path) -> None:
+def record(sweep_path: Path, out: Path, seeds: list[int] | None = None) -> None:
     """Run every planned run of the sweep in turn, rewriting ``out`` after each one
-    (``complete`` says whether every run is in it). Call on the pinned paths."""
+    (``complete`` says whether every run is in it). With ``seeds``, ``sweep_path`` is a
+    scenario, run once per seed. Call on the pinned paths."""
+    command = f"python -m tests.recorded_results {sweep_path} {out}"
     head = {
-        "command": f"python -m tests.recorded_results {sweep_path} {out}",
+        "command": command + (f" {','.join(map(str, seeds))}" if seeds else ""),
         "environment": environment(),
-        "sweep": Path(sweep_path).as_posix(),
+        "sweep" if seeds is None else "scenario": Path(sweep_path).as_posix(),
     }
     with tempfile.TemporaryDirectory() as folder:
-        planned = _planned(ROOT / sweep_path, Path(folder))
+        if seeds is None:
+            planned = _planned(ROOT / sweep_path, Path(folder))
+        else:
+            planned = [(sweep_path, seed) for seed in seeds]
         runs = []
         for job, configuration in planned:
-            runs.append(run_record(job, configuration))
+            if seeds is None:
+                runs.append(run_record(job, configuration))
+            else:
+                runs.append(seed_record(job, configuration))
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
             data = {**head, "complete": len(runs) == len(planned), "runs": runs}
             (ROOT / out).parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +164,8 @@ def record(sweep_path: Path, out: Path) -> None:
 def rerun(results_file: Path, run_id: str) -> dict:
     """One recorded run, run again now (call on the pinned paths)."""
     data = json.loads((ROOT / results_file).read_text("utf-8"))
+    if "scenario" in data:
+        return seed_record(Path(data["scenario"]), int(run_id.removeprefix("seed")))
     with tempfile.TemporaryDirectory() as folder:
         for job, configuration in _planned(ROOT / data["sweep"], Path(folder)):
             if job.run_id == run_id:
@@ -161,39 +193,45 @@ def _value(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def aggregate(values: list[float], decimals: int) -> str:
-    """mean ± sample std, then (min – max) when the runs differ: "2.4 ± 3.4 (0 – 8)"."""
+def aggregate(values: list[float], decimals: int, unit: str = "") -> str:
+    """mean ± sample std, then (min – max) when the runs differ: "2.4 ± 3.4 (0 – 8)";
+    ``unit`` after each number ("93.8% ± 0.9% (92.2% – 94.7%)")."""
     import numpy as np
 
     if not values:
         return "–"
     array = np.asarray(values, dtype=np.float64)
-    text = _short(array.mean(), decimals)
+    text = _short(array.mean(), decimals) + unit
     if len(array) > 1:
-        text += f" ± {_short(array.std(ddof=1), decimals)}"
+        text += f" ± {_short(array.std(ddof=1), decimals)}{unit}"
         low, high = _short(array.min(), decimals), _short(array.max(), decimals)
         if low != high:
-            text += f" ({low} – {high})"
+            text += f" ({low}{unit} – {high}{unit})"
     return text
 
 
-def table(results_file: Path, columns: list[str]) -> list[list[str]]:
-    """The table's rows (cells as text) from a results file: one row per configuration."""
-    data = json.loads(Path(results_file).read_text("utf-8"))
-    configs: dict[str, list[dict]] = {}
-    for run in data["runs"]:
-        configs.setdefault(run["config"], []).append(run)
+def table(results_files: Path | list[Path], columns: list[str]) -> list[list[str]]:
+    """The table's rows (cells as text) from results files: one row per configuration, file
+    after file."""
+    configs: dict[tuple, list[dict]] = {}
+    files = results_files if isinstance(results_files, list) else [results_files]
+    for results_file in files:
+        data = json.loads(Path(results_file).read_text("utf-8"))
+        for run in data["runs"]:
+            configs.setdefault((str(results_file), run["config"]), []).append(run)
     rows = []
     for runs in configs.values():
         completed = [r for r in runs if r["status"] == "completed"]
         row = []
         for column in columns:
             name, _, decimals = column.partition(":")
+            decimals, _, unit = decimals.partition(":")
             if decimals:
                 values = [
                     r["metrics"][name] for r in completed if r["metrics"].get(name) is not None
                 ]
-                row.append(aggregate(values, int(decimals)))
+                scale = 100.0 if unit == "%" else 1.0
+                row.append(aggregate([scale * v for v in values], int(decimals), unit))
             elif name == "runs":
                 row.append(str(len(completed)))
             else:
@@ -210,11 +248,13 @@ def main(argv: list[str]) -> int:
     if argv[0] == "--rerun":
         print(json.dumps(rerun(Path(argv[1]), argv[2])))
     elif argv[0] == "--table":
-        print("\n".join(markdown_rows(table(ROOT / argv[1], argv[2].split(",")))))
+        files = [ROOT / name for name in argv[1].split(",")]
+        print("\n".join(markdown_rows(table(files, argv[2].split(",")))))
     elif argv[0] == "--here":
-        record(Path(argv[1]), Path(argv[2]))
+        main(argv[1:])
     elif pinned():
-        record(Path(argv[0]), Path(argv[1]))
+        seeds = [int(seed) for seed in argv[2].split(",")] if len(argv) > 2 else None
+        record(Path(argv[0]), Path(argv[1]), seeds)
     else:  # progress, one JSON line per run, on stderr
         in_pinned_subprocess("--here", *argv, capture=False)
     return 0
