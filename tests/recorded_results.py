@@ -1,32 +1,43 @@
 """Expensive tables in the docs: raw per-run results in a committed file, the table derived.
 
-A table that takes many minutes of runs (a sweep's ablation, a benchmark's seeds) cannot be
-re-measured by every test run. Instead the sweep's runs write their raw results to
+A table that takes many minutes of runs (a sweep's ablation, a benchmark over seeds) cannot
+be re-measured by every test run. Instead its runs write their raw results to
 ``benchmarks/results/<name>.json``, on the pinned CPU code paths of tests/trace_digests.py
 (``PINNED``, so a number does not depend on AVX-512 vs AVX2):
 
     python -m tests.recorded_results sweeps/ring8_tricks.yaml benchmarks/results/ring8_tricks.json
-    python -m tests.recorded_results --table benchmarks/results/ring8_tricks.json COLUMNS
+    python -m tests.recorded_results scenarios/gan/ring8.yaml \\
+        benchmarks/results/gan_ring8.json 0,1,2,3,4
+    python -m tests.recorded_results --table FILE[,FILE...] COLUMNS
 
-The first runs every planned run of the sweep, one after the other (as ``tracegrad sweep``
-runs it: the same seeds, overrides and metrics, no report), in a subprocess pinned to the
-AVX2 paths, and rewrites the file after each run (``complete`` turns true with the last);
-the second prints a marked table's rows from the file. The file holds the sweep, the pinned
-environment (with the machine, NumPy and Python versions) and for each run: its id,
-configuration, ``columns`` (its grid values and the removed trick), the overrides it ran
-with, seed and run seed, steps, status, message, every metric of the sweep and seconds.
+The first runs every planned run of a sweep, one after the other, as ``tracegrad sweep`` runs
+it (the same seeds, overrides and metrics; no report); the second runs a scenario once per
+listed seed, as benchmarks/gan_table.py does (the seed as the scenario's ``seed``, no trace,
+every final metric). Both run in a subprocess pinned to the AVX2 paths and rewrite the file
+after each run (``complete`` turns true with the last). The third prints a marked table's
+rows. A file holds the sweep (or scenario), the command, the pinned environment (with the
+machine, NumPy and Python versions) and for each run: its id, configuration, ``columns``
+(its grid values and removed trick, or the scenario's name), the overrides it ran with,
+seed and run seed, steps, status, message, its metrics and seconds.
 
 A doc table says where its numbers come from with a marker on the line before it:
 
     <!-- recorded: benchmarks/results/ring8_tricks.json columns=loss.type,removed,runs,modes:1 -->
 
-one entry per column of the table, in order: a grid key or ``removed`` (the configuration's
-value: a number written with ``:g``, "none" for nothing removed), ``runs`` (how many runs
-of the configuration completed) or ``METRIC:DECIMALS`` (over the completed runs: mean ± sample
-std, and the range (min – max) when the runs differ, each rounded to DECIMALS with trailing
-zeros dropped). ``table()`` writes those rows from the file, one per configuration in the
-sweep's order; tests/test_docs_numbers.py checks every marked table is exactly that, and
-re-runs one recorded run in the pinned subprocess to check its metrics equal the file's.
+Several files, comma-separated, give their rows one after the other. ``columns`` has one
+entry per column of the table, in order:
+
+- a grid key, ``removed`` or ``scenario``: the configuration's value (a number written with
+  ``:g``; "none" for nothing removed);
+- ``runs``: how many runs of the configuration completed;
+- ``seed``: the table has a row per run rather than per configuration, this is its seed;
+- ``METRIC:DECIMALS``: over the completed runs, mean ± sample std, then (min – max) when
+  the runs differ, each rounded to DECIMALS with trailing zeros dropped ("2.4 ± 3.3 (0 – 8)",
+  "8 ± 0"); ``METRIC:DECIMALS:%`` shows the metric times 100 with a % sign.
+
+``table()`` writes those rows (one per configuration, in the sweep's order);
+tests/test_docs_numbers.py checks every marked table is exactly that, and runs one recorded
+run of each table again in the pinned subprocess to check its metrics equal the file's.
 """
 
 from __future__ import annotations
@@ -215,10 +226,12 @@ def table(results_files: Path | list[Path], columns: list[str]) -> list[list[str
     after file."""
     configs: dict[tuple, list[dict]] = {}
     files = results_files if isinstance(results_files, list) else [results_files]
+    per_run = "seed" in columns  # a row per run instead of per configuration
     for results_file in files:
         data = json.loads(Path(results_file).read_text("utf-8"))
         for run in data["runs"]:
-            configs.setdefault((str(results_file), run["config"]), []).append(run)
+            key = (str(results_file), run["config"], run["id"] if per_run else None)
+            configs.setdefault(key, []).append(run)
     rows = []
     for runs in configs.values():
         completed = [r for r in runs if r["status"] == "completed"]
@@ -234,6 +247,8 @@ def table(results_files: Path | list[Path], columns: list[str]) -> list[list[str
                 row.append(aggregate([scale * v for v in values], int(decimals), unit))
             elif name == "runs":
                 row.append(str(len(completed)))
+            elif name == "seed":
+                row.append(str(runs[0]["seed"]))
             else:
                 row.append(_value(runs[0]["columns"][name]))
         rows.append(row)
