@@ -181,15 +181,10 @@ class StepPlayer(Reporter):
         for spec in report.trace.header.get("network") or []:
             index = spec.get("index")
             if index is not None and index < len(layers):
-                activations[spec["name"]] = _activation(layers[index])
+                activations[spec["name"]] = layers[index].get("activation")
         return player_section(
             report, activations, self.config.max_steps, report.scenario.get("loss")
         )
-
-
-def _activation(layer: dict) -> str | None:
-    activation = layer.get("activation")
-    return activation.get("type") if isinstance(activation, dict) else activation
 
 
 def player_section(

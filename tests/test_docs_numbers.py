@@ -14,6 +14,18 @@ Two markers in the Markdown say where the numbers come from:
         full run, rounded as the table rounds it; a phrase with a number it does not know
         fails, so the table cannot quote what no test checks
 
+    <!-- recorded: benchmarks/results/NAME.json columns=KEY,...,METRIC:DECIMALS -->  + a table
+        a table too expensive to re-measure in a test (a sweep's ablation, a benchmark over
+        seeds): its runs' raw results are committed in that file, recorded on the pinned CPU
+        paths of tests/trace_digests.py by the documented command
+        (``python -m tests.recorded_results SWEEP benchmarks/results/NAME.json``); the table's
+        rows must be exactly the aggregation of the file (``tests.recorded_results.table``:
+        one row per configuration, means ± std (min – max), rounding, run counts), and one
+        cheap run of each file (``RERUN``) is run again on the pinned paths and must give the
+        recorded metrics bit for bit. A new expensive table: record its sweep, put the marker
+        with its columns above the table (``python -m tests.recorded_results --table FILE
+        COLUMNS`` prints the rows), and name one run of it in ``RERUN``.
+
 Beyond the marked places, docs/reports.md quotes no number of 4 or more significant digits.
 """
 
@@ -30,11 +42,13 @@ import yaml
 import engine
 from engine.report import render_html, write_report
 from engine.trace.reader import read_trace
+from tests import recorded_results
 from tests.conftest import ROOT
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 NUMBERS = re.compile(r"<!-- numbers: (\S+)((?: \S+=\S+)*) -->(.*?)<!-- /numbers -->", re.S)
 RESULTS = re.compile(r"<!-- results: [^>]*-->\n+((?:\|.*\n)+)")
+RECORDED = re.compile(r"<!-- recorded: (\S+) columns=(\S+) -->\n((?:\|.*\n)+)")
 DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+")
 
 
@@ -229,3 +243,74 @@ def test_each_stated_result_is_measured(names, cell):
             rest = rest.replace(match.group(0), " ")
     unknown = re.findall(r"\d", rest)
     assert not unknown, f"{names}: no test measures the numbers of '{rest.strip()}'"
+
+
+# --- recorded results (expensive tables) -----------------------------------------------------
+
+#: The recorded runs run again: for each table at least one, the cheapest that still says
+#: something (a 5,000-step ring8 run that covers every mode, about 20 s on an idle core).
+RERUN = {
+    "benchmarks/results/ring8_tricks.json": "c7-seed0",
+    "benchmarks/results/gan_ring8.json": "seed0",
+}
+
+
+def recorded_tables() -> list[tuple[str, list[str], list[str], list[list[str]]]]:
+    """(doc, results files, columns, the table's body rows as cells) of every recorded marker."""
+    found = []
+    for doc in DOCS:
+        for results, columns, table in RECORDED.findall(doc.read_text(encoding="utf-8")):
+            rows = [
+                [cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in table.splitlines()[2:]
+            ]
+            name = doc.relative_to(ROOT).as_posix()
+            found.append((name, results.split(","), columns.split(","), rows))
+    return found
+
+
+def test_the_readme_ablation_is_recorded():
+    tables = recorded_tables()
+    files = {name for _, results, _, _ in tables for name in results}
+    assert "benchmarks/results/ring8_tricks.json" in files
+    for doc, results, _, _ in tables:
+        assert set(results) & set(RERUN), f"{doc}: name a run of {results} in RERUN"
+
+
+@pytest.mark.parametrize(
+    ("doc", "results", "columns", "rows"),
+    recorded_tables(),
+    ids=[f"{doc}:{','.join(results)}" for doc, results, _, _ in recorded_tables()],
+)
+def test_each_recorded_table_is_its_raw_file_aggregated(doc, results, columns, rows):
+    for name in results:
+        data = json.loads((ROOT / name).read_text(encoding="utf-8"))
+        assert data["complete"], f"{name} is missing runs; record it again"
+        assert data["environment"].items() >= recorded_results.PINNED.items()
+    assert all(len(row) == len(columns) for row in rows), f"{doc}: columns do not match"
+    assert rows == recorded_results.table([ROOT / name for name in results], columns), (
+        f"{doc}: the table is not {results} aggregated; print it with "
+        f"python -m tests.recorded_results --table {','.join(results)} {','.join(columns)}"
+    )
+
+
+def test_aggregation_rounds_and_counts_as_documented():
+    assert recorded_results.aggregate([0.0, 8.0, 2.0, 2.0, 0.0], 1) == "2.4 ± 3.3 (0 – 8)"
+    assert recorded_results.aggregate([8.0, 8.0], 1) == "8 ± 0"
+    assert recorded_results.aggregate([0.9024, 0.9052], 3) == "0.904 ± 0.002 (0.902 – 0.905)"
+    assert recorded_results.aggregate([92.24, 94.7], 1, "%") == "93.5% ± 1.7% (92.2% – 94.7%)"
+    assert recorded_results.aggregate([0.25], 2) == "0.25"
+
+
+@pytest.mark.parametrize(("results", "run_id"), sorted(RERUN.items()))
+def test_a_recorded_run_gives_its_recorded_metrics_again(results, run_id):
+    data = json.loads((ROOT / results).read_text(encoding="utf-8"))
+    (recorded,) = [run for run in data["runs"] if run["id"] == run_id]
+    again = recorded_results.rerun_pinned(results, run_id)
+    assert again["status"] == recorded["status"] == "completed"
+    assert (again["overrides"], again["run_seed"], again["steps"]) == (
+        recorded["overrides"],
+        recorded["run_seed"],
+        recorded["steps"],
+    )
+    assert again["metrics"] == recorded["metrics"]

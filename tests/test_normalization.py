@@ -551,3 +551,20 @@ def test_the_yaml_examples_in_the_layer_docs_build_and_train():
         else:
             result = engine.run(scenario(*layers, steps=2), trace=False)
         assert result.status == "completed", block
+
+
+def test_the_batch_norm_example_in_the_layer_docs_is_what_the_layer_records(registry):
+    """docs/components/layers.md quotes the forward values of batch_norm for the batch
+    [[1, 0], [3, 2]]; every number it quotes is the layer's, as the trace writes it."""
+    import json
+
+    text = (Path(__file__).parent.parent / "docs" / "components" / "layers.md").read_text()
+    excerpt = "".join(text.split('    "values":', 1)[1].split("\n\n", 1)[0].split())
+    layer = make_layer(registry, {"type": "batch_norm"}, 2)
+    layer.forward(np.array([[1.0, 0.0], [3.0, 2.0]]), training=True)
+    values = layer.forward_values()
+    names = ["x", "mean", "var", "running_mean", "running_var", "x_hat"]
+    written = {n: json.dumps(np.asarray(values[n]).tolist(), separators=(",", ":")) for n in names}
+    whole = "{" + ",".join(f'"{n}":{written[n]}' for n in names)
+    shown = excerpt.removesuffix(",...")
+    assert len(shown) > 150 and whole.startswith(shown), (shown, whole)

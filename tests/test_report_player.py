@@ -269,7 +269,9 @@ def test_gan_step_in_the_player(browser, tmp_path):
     update = _records(trace, 0, "update", param="G.dense2.b")[0]
     state = page.until("G: updates")
     state = page.click("b:G.dense2:0")
-    assert f"b₁ ← {fmt(update['after'][0])}" in state["equation"]
+    before, after = fmt(update["before"][0]), fmt(update["after"][0])
+    assert f"b₁ ← b₁ − lr·m̂/(√v̂ + ε) = {before} − " in state["equation"]  # G's Adam
+    assert state["equation"].endswith(f"b₁: {before} → {after}")
     page.shot("player-gan-g-update")
     assert browser.console_errors() == []
 
@@ -350,3 +352,62 @@ def _section_shot(page: Page, heading: str, name: str) -> None:
     assert path.stat().st_size > 5_000
     if os.environ.get("TRACEGRAD_UPDATE_README_SCREENSHOT"):
         shutil.copyfile(path, IMAGES / path.name)
+
+
+LEAKY = """
+name: player-leaky
+seed: 0
+data: {type: inline, x: [[0.5, 1.0]], y: [[0.2]]}
+model:
+  layers:
+    - {type: dense, name: hidden, units: 2, activation: {type: leaky_relu, negative_slope: 0.2},
+       init: {W: [[-0.4, 0.3], [-0.2, 0.6]], b: {type: constant, value: 0.1}}}
+    - {type: dense, name: output, units: 1}
+loss: {type: mse}
+optimizer: {type: sgd, lr: 0.1}
+train: {steps: 1}
+trace: {steps: [0]}
+"""
+
+
+def test_an_activation_with_options_in_the_player(browser, tmp_path):
+    """leaky_relu with negative_slope 0.2: hidden unit 1's z is negative, so the player's
+    f'(z₁) is the rule's other branch, the slope 0.2 itself, which is the trace's f'(z)."""
+    path = tmp_path / "leaky.yaml"
+    path.write_text(LEAKY, encoding="utf-8")
+    run = engine.run(path, run_dir=tmp_path / "run")
+    trace = read_trace(run.trace_path)
+    report = write_report(run.run_dir, tmp_path / "report.html")
+    page = Page(browser, browser.open(report.resolve().as_uri()))
+    back = _records(trace, 0, "backward", layer="hidden")[0]["values"]
+    z = _records(trace, 0, "forward", layer="hidden")[0]["values"]["z"][0][0]
+    assert z < 0 and back["f'(z)"][0][0] == 0.2
+    _focus_player(page)
+    page.until("backward through hidden")
+    state = page.click("n:1:0")
+    assert f"f'(z₁) = 1 if z₁ > 0 else α = 0.2 (z₁ = {fmt(z)} ≤ 0, α = 0.2)" in state["equation"]
+    assert state["equation"].endswith(f"= {fmt(back['dL/dz'][0][0])}")
+    assert browser.console_errors() == []
+
+
+def test_an_adam_update_in_the_player(browser, tmp_path):
+    """The update phase writes Adam's rule with the step's numbers (m̂, v̂ from the traced
+    state) and before → after, the trace's own numbers, at the second traced step."""
+    path = tmp_path / "adam.yaml"
+    text = LEAKY.replace("{type: sgd, lr: 0.1}", "{type: adam, lr: 0.1}")
+    path.write_text(text.replace("steps: 1}", "steps: 2}").replace("[0]", "[0, 1]"), "utf-8")
+    run = engine.run(path, run_dir=tmp_path / "run")
+    trace = read_trace(run.trace_path)
+    update = _records(trace, 1, "update", param="hidden.W")[0]
+    report = write_report(run.run_dir, tmp_path / "report.html")
+    page = Page(browser, browser.open(report.resolve().as_uri()))
+    browser.evaluate(page.session, "document.querySelector('.tg-player input').focus()")
+    assert page.key("ArrowRight", 39)["step"] == 1
+    _focus_player(page)
+    page.until("updates (adam")
+    state = page.click("e:hidden:0:0")
+    before, after = fmt(update["before"][0][0]), fmt(update["after"][0][0])
+    assert f"W₁₁ ← W₁₁ − lr·m̂/(√v̂ + ε) = {before} − 0.1 × (" in state["equation"]
+    assert state["equation"].endswith(f"W₁₁: {before} → {after}")
+    assert f"∂L/∂W₁₁ = {fmt(update['grad'][0][0])}" in state["equation"]
+    assert browser.console_errors() == []

@@ -167,3 +167,52 @@ def test_the_step_player_writes_the_same_derivative_rules(activation, write_scen
         )
         assert expected is not None
         assert f"hidden: f'(z{'₁₂'[j]}) = {expected}" in html.replace("\\n", "\n"), expected
+
+
+@pytest.mark.parametrize(
+    "activation, shown",
+    [
+        ("{type: leaky_relu, negative_slope: 0.2}", "α = 0.2"),
+        ("{type: elu, alpha: 0.5}", "+ 0.5"),
+        ("{type: softplus, beta: 2.0}", "σ(β·z"),
+    ],
+    ids=["leaky_relu 0.2", "elu 0.5", "softplus 2"],
+)
+def test_the_step_player_uses_the_activation_options(activation, shown, write_scenario, tmp_path):
+    """With non-default options (leaky_relu's negative_slope 0.2, elu's alpha, softplus's
+    beta) the player's f'(z) is the rule with those options, equal to the trace's value:
+    the first unit's z is negative, so leaky_relu's f'(z₁) is the slope 0.2 itself."""
+    from engine.report import write_report
+
+    path = write_scenario(
+        f"""
+        name: player-options
+        seed: 0
+        data: {{type: inline, x: [[0.5, 1.0]], y: [[0.2]]}}
+        model:
+          layers:
+            - {{type: dense, name: hidden, units: 2, activation: {activation},
+               init: {{W: [[-0.4, 0.3], [-0.2, 0.6]], b: {{type: constant, value: 0.1}}}}}}
+            - {{type: dense, name: output, units: 1}}
+        loss: {{type: mse}}
+        optimizer: {{type: sgd, lr: 0.1}}
+        train: {{steps: 1}}
+        trace: {{steps: [0]}}
+        """
+    )
+    result = engine.run(path, run_dir=tmp_path / "run")
+    html = write_report(result.run_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+    page = html.replace("\\n", "\n")
+    trace = read_trace(result.run_dir / "trace.jsonl")
+    backward = next(
+        r for r in trace.step_records(0) if r["type"] == "backward" and r["layer"] == "hidden"
+    )
+    fprime = np.asarray(backward["values"]["f'(z)"])[0]
+    lines = [line for line in page.splitlines() if "hidden: f'(z₁) = " in line]
+    assert lines, "the player shows no f'(z₁) of the hidden layer"
+    line = lines[0].split("hidden: ")[1].split('"')[0]
+    assert shown in line, line
+    value = line.split(" (")[0].rsplit(" = ", 1)[1] if "(z₁ = " in line else line.rsplit(" = ")[-1]
+    assert close(fprime[0], value), line
+    if "leaky" in activation:
+        assert value == "0.2"

@@ -369,3 +369,21 @@ def test_the_verifier_runs_without_the_components_it_checks(clean):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_output_docs_verify_md_shows_is_what_verify_prints(clean, tmp_path):
+    """docs/verify.md "Reading the output" is the report of the corpus's Adam trace with eps
+    inside the square root, number for number: its lines are the printed lines in order, the
+    first disagreement and the summary (the trace's path aside)."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "verify.md").read_text(encoding="utf-8")
+    shown = text.split("## Reading the output", 1)[1].split("```\n", 2)[1]
+    eps_inside = next(b for b in broken.CORPUS if "eps inside" in b.name)
+    printed = verify_trace(broken_copy(clean, eps_inside, tmp_path)).format()
+    printed = printed.replace(str(tmp_path / "trace.jsonl"), "/tmp/trace.jsonl")
+    lines = printed.strip().splitlines()
+    assert lines[:2] == shown.strip().splitlines()[:2]
+    rest = iter(lines[2:])
+    for line in shown.strip().splitlines()[2:]:
+        assert line in rest, f"docs/verify.md shows {line!r}, verify prints:\n{printed}"

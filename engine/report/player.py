@@ -26,6 +26,7 @@ import numpy as np
 from engine.i18n import N_, _
 from engine.report.numbers import array, factor, fmt, sub
 from engine.report.substitute import derivative, squared_error
+from engine.report.updates import worked_entry
 from engine.trace.reader import Trace
 from engine.trace.tensors import Summary
 
@@ -144,7 +145,7 @@ def _width(value) -> int:
 
 
 def step_phases(
-    trace: Trace, step: int, activations: dict[str, str], loss: dict | None = None
+    trace: Trace, step: int, activations: dict[str, dict | str | None], loss: dict | None = None
 ) -> tuple[dict, list[dict]] | None:
     """The stage and the phases of traced step ``step``; None when the step has no layer
     the player can draw (only dense layers have edges)."""
@@ -153,15 +154,26 @@ def step_phases(
         return None
     if any(r["type"] == "forward" and r.get("kind") != "dense" for r in records):
         return None
-    stage = _Stage(records)
+    stage, optimizers = _Stage(records), _optimizers(trace, records)
     followed = [
-        _Phases(stage, records, activations, loss or {}, n).build()
+        _Phases(stage, records, activations, loss or {}, n, optimizers).build()
         for n in range(sample_count(records))
     ]
     return (
         {"columns": stage.columns, "layers": list(stage.layers.values())},
         merge_samples(followed),
     )
+
+
+def _optimizers(trace: Trace, records: list[dict]) -> dict:
+    """Each update record's optimizer, rebuilt once per optimizer of the step."""
+    from engine.report.updates import update_optimizer
+
+    built = {}
+    for record in records:
+        if record["type"] == "update" and record.get("network") not in built:
+            built[record.get("network")] = update_optimizer(trace, record)
+    return built
 
 
 def merge_samples(followed: list[list[dict]]) -> list[dict]:
@@ -182,9 +194,16 @@ def merge_samples(followed: list[list[dict]]) -> list[dict]:
 
 class _Phases:
     def __init__(
-        self, stage: _Stage, records: list[dict], activations: dict, loss: dict, n: int = 0
+        self,
+        stage: _Stage,
+        records: list[dict],
+        activations: dict,
+        loss: dict,
+        n: int = 0,
+        optimizers: dict | None = None,
     ):
-        self.stage, self.records, self.activations = stage, records, activations
+        self.stage, self.records, self.optimizers = stage, records, optimizers or {}
+        self.activations = {name: activation_spec(a) for name, a in activations.items()}
         self.loss, self.n = loss, n
         self.weights: dict[str, object] = {}
         for record in records:  # the weights forward passes use: before the step's update
@@ -280,7 +299,8 @@ class _Phases:
         equations = {}
         x, z, a = _whole(values["x"]), _whole(values.get("z")), _whole(values.get("a"))
         W, b = _whole(W), _whole(b)
-        f = self.activations.get(name) or "identity"
+        activation = self.activations.get(name) or {}
+        f = activation.get("type") or "identity"
         for j, shown in enumerate(self.row(values.get("z")) or []):
             lines = []
             if x is not None and W is not None and z is not None:
@@ -374,7 +394,8 @@ class _Phases:
         x = _whole(self._forward_value(name, "x"))
         z, a = _whole(self._forward_value(name, "z")), _whole(self._forward_value(name, "a"))
         W = _whole(self.weights.get(f"{name}.W"))
-        f = self.activations.get(name) or "identity"
+        activation = self.activations.get(name) or {}
+        f = activation.get("type") or "identity"
         single = dz is not None and dz.shape[0] == 1
         for j, shown in enumerate(self.row(values.get("dL/dz")) or []):
             if dz is None:
@@ -384,7 +405,7 @@ class _Phases:
             if da is not None and fprime is not None:
                 derived = None
                 if z is not None and a is not None:
-                    derived = derivative({"type": f}, j, z[n, j], a[n, j], fprime[n, j])
+                    derived = derivative(activation, j, z[n, j], a[n, j], fprime[n, j])
                 if derived:
                     lines.append(f"f'(z{sub(j)}) = {derived}")
                 else:
@@ -481,7 +502,7 @@ class _Phases:
                 continue
             spec = self.stage.layers[layer]
             active.update((spec["source"], spec["target"]))
-            rule = _rule(record)
+            rule = _rule(record, self.optimizers.get(record.get("network")))
             before, after = grid(record["before"]), grid(record["after"])
             grads = grid(record.get("grad"))
             letter = "W" if param == "W" else "b"
@@ -493,7 +514,8 @@ class _Phases:
                     g = grads[i][j] if grads else None
                     index = sub(i, j) if param == "W" else sub(j)
                     key = f"e:{layer}:{i}:{j}" if param == "W" else f"b:{layer}:{j}"
-                    equations[key] = f"{layer}: " + rule(f"{letter}{index}", old, g, new)
+                    at = (i, j) if param == "W" else (j,)
+                    equations[key] = f"{layer}: " + rule(f"{letter}{index}", old, g, new, at)
             self.weights[record["param"]] = record["after"]
         optimizer = updates[0].get("optimizer", "")
         title = _("updates ({optimizer}, lr = {lr})").format(
@@ -556,16 +578,22 @@ def words() -> dict[str, str]:
     return {key: _(text) for key, text in WORDS.items()}
 
 
-def _rule(record: dict):
-    """How one number of an update is written: SGD's rule with numbers, else before ← after."""
+def _rule(record: dict, optimizer=None):
+    """How one number of an update is written: the optimizer's ``worked_update`` with the
+    trace's numbers (Adam's m, v and bias corrections, momentum's buffer, ...) and before →
+    after; SGD's rule with numbers; else before ← after."""
     lr = record.get("lr")
     plain_sgd = record.get("optimizer") == "sgd" and not record.get("state")
 
-    def write(name, old, g, new):
+    def write(name, old, g, new, index=()):
         if old is None or new is None:
             return _("{name}: the trace keeps only the first numbers of this parameter").format(
                 name=name
             )
+        worked = None if plain_sgd else worked_entry(optimizer, record, name, index, old, g, new)
+        if worked is not None:
+            gradient = f"∂L/∂{name} = {fmt(g)}\n"
+            return gradient + worked + "\n" + f"{name}: {fmt(old)} → {fmt(new)}"
         if plain_sgd and g is not None and lr is not None:
             return (
                 f"{name} ← {name} − lr·∂L/∂{name}\n   = {fmt(old)} − {fmt(lr)} × {factor(g)}"
@@ -587,6 +615,14 @@ def _at(values, i):
     return values[i] if values is not None and i < len(values) else None
 
 
+def activation_spec(activation) -> dict:
+    """A layer's activation as the scenario gives it, a name or a mapping with its options
+    (``{type: leaky_relu, negative_slope: 0.2}``), as a mapping."""
+    if isinstance(activation, dict):
+        return activation
+    return {"type": activation} if activation else {}
+
+
 def _num(value) -> str:
     return _("not kept in the trace") if value is None else fmt(value)
 
@@ -595,7 +631,9 @@ def _z(z, j, n=0) -> str:
     return f"z{sub(j)}" if z is None else fmt(z[n, j])
 
 
-def player(report, activations: dict[str, str], max_steps: int = 6, loss: dict | None = None):
+def player(
+    report, activations: dict[str, dict | str | None], max_steps: int = 6, loss: dict | None = None
+):
     """The ``Player`` block of a report: up to ``max_steps`` traced steps (the first, the
     last, and evenly between), or None when no traced step can be drawn."""
     from engine.report.document import Player

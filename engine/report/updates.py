@@ -122,6 +122,32 @@ def _worked_lines(optimizer, name, before, grad, after, state, lr) -> list[str] 
     return lines
 
 
+def update_optimizer(trace: Trace, record: dict):
+    """The optimizer that made update ``record``, rebuilt from the trace's header (for its
+    ``worked_update``); None when it cannot be."""
+    return _optimizer(_component(record.get("optimizer", "")), trace, record)
+
+
+def worked_entry(optimizer, record: dict, name: str, index: tuple, p, g, after) -> str | None:
+    """Entry ``index`` of update ``record`` written by the optimizer's ``worked_update``
+    (``v₁₁ ← μ·v₁₁ + g = ...``), or None unless its value is the traced ``after``."""
+    if optimizer is None or p is None or g is None or after is None or "lr" not in record:
+        return None
+    shape = np.shape(array(record["before"]))
+    state = {
+        key: _entry_of(array(value), index, shape)
+        for key, value in (record.get("state") or {}).items()
+    }
+    try:
+        entry = UpdateEntry(name, float(p), float(g), float(record["lr"]), state)
+        worked = optimizer.worked_update(entry)
+    except Exception:  # noqa: BLE001 - a plugin's worked form that fails: no worked line
+        return None
+    if worked is None or not _close(worked.value, after):
+        return None
+    return worked.text
+
+
 def _entry_of(value, index: tuple, shape: tuple):
     """A state value cut to one entry: an array of the parameter's shape gives its number,
     a 0-d array a float; anything else as it is."""

@@ -48,9 +48,7 @@ class GanPlayer(Reporter):
         activations = {}
         for network, key in (("G", "generator"), ("D", "discriminator")):
             for index, layer in enumerate((report.scenario.get(key) or {}).get("layers") or []):
-                activation = layer.get("activation")
-                kind = activation.get("type") if isinstance(activation, dict) else activation
-                activations[f"{network}.{layer.get('type')}{index}"] = kind
+                activations[f"{network}.{layer.get('type')}{index}"] = layer.get("activation")
         return player_section(report, activations, self.config.max_steps)
 
 
