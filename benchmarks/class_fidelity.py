@@ -13,12 +13,16 @@ fraction of them that
   classifies as digit k.
 
 Prints a Markdown table, one row per seed (each class in %, the mean, the worst class, the
-seconds of training), and the mean over seeds of every column.
+seconds of training), and the mean over seeds of every column. ``--json FILE`` also writes
+every seed's fractions, which tests/test_class_fidelity_tables.py checks docs/gan.md against.
+Runs on the pinned AVX2 code paths of tests/trace_digests.py, so every x86-64 machine gives
+the same numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,6 +30,12 @@ from pathlib import Path
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")  # before numpy is imported
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+os.environ.setdefault(
+    "NPY_DISABLE_CPU_FEATURES",
+    "X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL "
+    "AVX512_SPR",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, default=DEFAULT, help="a conditional GAN")
     parser.add_argument("--seeds", default="0-4", help="e.g. 0-4 or 0,3")
     parser.add_argument("--steps", type=int, help="train.steps instead of the scenario's")
+    parser.add_argument("--json", type=Path, help="also write every seed's fractions here")
     args = parser.parse_args(argv)
     overrides = {} if args.steps is None else {"train.steps": args.steps}
     classifier = None
@@ -89,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     mean = np.mean(np.array(rows), axis=0)
     cells = [f"**{100 * v:.1f}**" for v in mean[:-1]] + [f"{mean[-1]:.1f}"]
     print("| **mean** | " + " | ".join(cells) + " |")
+    if args.json:
+        runs = [
+            {"scenario": args.scenario.stem, "seed": seed, "fidelity": row[:-3], "seconds": row[-1]}
+            for seed, row in zip(seeds_from(args.seeds), rows, strict=True)
+        ]
+        args.json.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
