@@ -662,7 +662,8 @@ class AvgPool2d(Pool2d):
     def backward(self, grad_out):
         k, s = self.config.kernel_size, self.config.step
         share = np.broadcast_to((grad_out / (k * k))[..., None, None], (*grad_out.shape, k, k))
-        grad_x = add_windows(share, self.cache["x"].shape, s)
+        shape = self.cache["x"].shape
+        grad_x = tile_windows(share, shape) if k == s else add_windows(share, shape, s)
         self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x
 
