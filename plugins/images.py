@@ -82,6 +82,18 @@ def add_windows(grad_windows: np.ndarray, shape: tuple, stride: int) -> np.ndarr
     return grad
 
 
+def tile_windows(grad_windows: np.ndarray, shape: tuple) -> np.ndarray:
+    """``add_windows`` for windows side by side (stride = kernel): no two windows overlap, so
+    each window's k×k gradient is copied to where it lay, in one pass instead of k² adds;
+    the rows and columns no window reached stay 0. The result is ``add_windows``'s, bit for
+    bit: adding 0 to each value, as adding into zeros does, turns -0 into +0."""
+    n, c, h_out, w_out, kh, kw = grad_windows.shape
+    grad = np.zeros(shape, dtype=grad_windows.dtype)
+    tiled = grad_windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h_out * kh, w_out * kw)
+    np.add(tiled, 0.0, out=grad[:, :, : h_out * kh, : w_out * kw])
+    return grad
+
+
 def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     """The receptive fields of x (N, C, H, W) as columns: X_col (N, C·k·k, H_out·W_out),
     X_col[n, (c, u, v), (i, j)] = x[n, c, i·s + u, j·s + v]."""
@@ -584,9 +596,12 @@ class MaxPool2d(Pool2d):
 
     def backward(self, grad_out):
         one_hot = self._one_hot()
-        grad_x = add_windows(
-            one_hot * grad_out[..., None, None], self.cache["x"].shape, self.config.step
-        )
+        grad_windows = one_hot * grad_out[..., None, None]
+        shape, k, s = self.cache["x"].shape, self.config.kernel_size, self.config.step
+        if k == s:  # windows side by side: each input is in one window at most
+            grad_x = tile_windows(grad_windows, shape)
+        else:
+            grad_x = add_windows(grad_windows, shape, s)
         self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x
 
@@ -647,7 +662,8 @@ class AvgPool2d(Pool2d):
     def backward(self, grad_out):
         k, s = self.config.kernel_size, self.config.step
         share = np.broadcast_to((grad_out / (k * k))[..., None, None], (*grad_out.shape, k, k))
-        grad_x = add_windows(share, self.cache["x"].shape, s)
+        shape = self.cache["x"].shape
+        grad_x = tile_windows(share, shape) if k == s else add_windows(share, shape, s)
         self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x
 

@@ -80,3 +80,32 @@ def test_leaky_relu_forward_is_max_of_z_and_slope_z_bit_for_bit(slope, dtype):
     textbook = np.where(z > 0, z, slope * z)
     assert a.dtype == textbook.dtype
     assert np.array_equal(a.view(np.uint8), textbook.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("shape", "k"), [((3, 2, 8, 8), 2), ((2, 3, 7, 9), 2), ((2, 1, 9, 9), 3)])
+def test_side_by_side_windows_add_back_as_add_windows_bit_for_bit(dtype, shape, k):
+    """The pools' backward passes with stride = kernel: one copy equals the k² adds."""
+    from plugins.images import add_windows, tile_windows, windows
+
+    rng = np.random.default_rng(7)
+    n, c, h, w = shape
+    h_out, w_out = (h - k) // k + 1, (w - k) // k + 1
+    grad = rng.normal(size=(n, c, h_out, w_out, k, k)).astype(dtype)
+    grad[0, 0, 0, 0] = [[-0.0] * k] * k  # 0 · (negative dL/dout), as the one-hot product gives
+    grad[0, 0, 0, 1, 0, 0] = np.nan
+    expected = add_windows(grad, shape, k)
+    fast = tile_windows(grad, shape)
+    assert fast.dtype == expected.dtype
+    assert np.array_equal(fast.view(np.uint8), expected.view(np.uint8))
+    assert windows(fast, k, k).shape == grad.shape
+
+
+def test_side_by_side_windows_of_a_broadcast_share_as_add_windows():
+    """avg_pool2d hands each window dL/dout / k² as a broadcast (read-only) view."""
+    from plugins.images import add_windows, tile_windows
+
+    grad_out = np.random.default_rng(8).normal(size=(2, 3, 3, 4))
+    share = np.broadcast_to((grad_out / 4)[..., None, None], (*grad_out.shape, 2, 2))
+    expected = add_windows(share, (2, 3, 7, 8), 2)
+    assert np.array_equal(tile_windows(share, (2, 3, 7, 8)).view(np.uint8), expected.view(np.uint8))
