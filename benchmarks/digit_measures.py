@@ -1,6 +1,13 @@
 """How much a GAN's samples look like digits, measured by the CNN of scenarios/cnn_digits.yaml.
 
     python benchmarks/digit_measures.py RUN_FOLDER [RUN_FOLDER ...]
+    python benchmarks/digit_measures.py scenarios/gan/digits_gan.yaml \
+        scenarios/gan/dcgan_digits.yaml --json benchmarks/results/digit_measures.json
+
+(a scenario file is trained first, seed 0, without a trace; ``--json`` also writes every row's
+numbers, which tests/test_digit_measures_table.py checks docs/gan.md against). Runs on the
+pinned AVX2 code paths of tests/trace_digests.py, so every x86-64 machine gives the same
+numbers.
 
 trains the CNN (seed 0, its full 1500 steps, about 20 s), then for each finished GAN run on
 the digits (``scale: symmetric``) draws 1000 samples of G and reports, beside the same
@@ -15,11 +22,22 @@ numbers for the CNN's 359 held-out real digits (the ceiling):
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
-import numpy as np
-from scipy import linalg
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+os.environ.setdefault(
+    "NPY_DISABLE_CPU_FEATURES",
+    "X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL "
+    "AVX512_SPR",
+)
+
+import numpy as np  # noqa: E402
+from scipy import linalg  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,18 +84,38 @@ def row(name: str, confident: float, counts: list[int], distance: float) -> str:
     )
 
 
-def main(folders: list[str]) -> None:
+def main(arguments: list[str]) -> None:
+    json_path = None
+    if "--json" in arguments:
+        at = arguments.index("--json")
+        json_path, arguments = Path(arguments[at + 1]), arguments[:at] + arguments[at + 2 :]
     cnn = engine.run(ROOT / "scenarios" / "cnn_digits.yaml", trace=False)
     held_out, train = cnn.built.data.x_val, cnn.built.data.x
     print(f"CNN: {100 * cnn.metrics['val_accuracy']:.1f}% on {len(held_out)} held-out digits\n")
     print("| samples | confident (p ≥ 0.9) | digits among the confident | Fréchet distance |")
     print("|---|---:|---|---:|")
-    for folder in folders:
-        gan = engine.load_run(folder)
+    rows = []
+    for argument in arguments:
+        started, seconds = time.perf_counter(), None
+        if argument.endswith(".yaml"):
+            gan = engine.run(argument, trace=False)
+            seconds, name = time.perf_counter() - started, Path(argument).name
+        else:
+            gan, name = engine.load_run(argument), Path(argument).name
         samples = gan.generate(SAMPLES, seed=0)
         images = ((samples + 1.0) / 2.0).reshape(-1, 1, 8, 8)  # [-1, 1] -> the CNN's [0, 1]
-        print(row(Path(folder).name, *measure(cnn, images, train)))
-    print(row("held-out real digits", *measure(cnn, held_out, train)))
+        measured = measure(cnn, images, train)
+        rows.append({"samples": name, "seconds": seconds, **_numbers(*measured)})
+        print(row(name, *measured))
+    measured = measure(cnn, held_out, train)
+    rows.append({"samples": "held-out real digits", "seconds": None, **_numbers(*measured)})
+    print(row("held-out real digits", *measured))
+    if json_path is not None:
+        json_path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+
+
+def _numbers(confident: float, counts: list[int], distance: float) -> dict:
+    return {"confident": confident, "counts": counts, "frechet": distance}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,79 @@
+"""The digit GANs' table of docs/gan.md, and the README's sentence quoting it, are what
+benchmarks/digit_measures.py measured (``--json``, benchmarks/results/digit_measures.json):
+
+    <!-- digit-measures: benchmarks/results/digit_measures.json -->   then the table
+
+Each row's confident share, digits covered (fewest to most each), Fréchet distance and
+seconds are the recorded ones. The real digits' row needs only the CNN, so it is measured
+again here on the pinned code paths; the GAN rows are written again by the command in the
+script's docstring.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+DOC = ROOT / "docs" / "gan.md"
+MARKER = re.compile(r"<!-- digit-measures: (\S+) -->\n+((?:\|[^\n]*\n)+)")
+
+
+def recorded() -> tuple[list[dict], list[list[str]]]:
+    path, table = MARKER.search(DOC.read_text(encoding="utf-8")).groups()
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.strip().splitlines()[2:]
+    ]
+    return json.loads((ROOT / path).read_text(encoding="utf-8")), rows
+
+
+def cells(run: dict) -> list[str]:
+    counts = run["counts"]
+    covered = sum(1 for count in counts if count)
+    return [
+        f"{100 * run['confident']:.1f}%",
+        f"{covered}/10 ({min(counts)} to {max(counts)} each)",
+        f"{run['frechet']:.2f}",
+        "" if run["seconds"] is None else f"{run['seconds']:.1f}",
+    ]
+
+
+def test_the_table_is_what_was_measured():
+    runs, rows = recorded()
+    assert len(rows) == len(runs) == 3
+    for run, row in zip(runs, rows, strict=True):
+        assert row[1:] == cells(run), row[0]
+    assert [run["samples"] for run in runs[:2]] == ["digits_gan.yaml", "dcgan_digits.yaml"]
+    assert all(run["samples"] in row[0] for run, row in zip(runs[:2], rows[:2], strict=True))
+
+
+def test_the_readme_quotes_the_table():
+    runs, _ = recorded()
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = re.search(
+        r"(\d+\.\d)% of its samples recognised with confidence ≥ 0\.9 by the CNN of "
+        r"`cnn_digits\.yaml`, against (\d+\.\d)% for the dense G and (\d+\.\d)% for real",
+        readme,
+    )
+    assert said, "README.md no longer quotes the digit measures"
+    dense, conv, real = (f"{100 * run['confident']:.1f}" for run in runs)
+    assert said.groups() == (conv, dense, real)
+
+
+def test_the_real_digits_row_is_measured_again():
+    runs, _ = recorded()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "digit_measures.py")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = next(line for line in done.stdout.splitlines() if "held-out real digits" in line)
+    printed = [cell.strip() for cell in line.strip().strip("|").split("|")][1:]
+    assert printed == cells(runs[-1])[:3]
