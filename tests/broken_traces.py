@@ -13,6 +13,7 @@ have written them (the state, the change applied and the value after).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +34,13 @@ XOR_NETWORK = {
 
 
 def supervised(optimizer: dict, steps: int = 4) -> dict:
+    """A fresh scenario dict (its network a copy: a test may change it without changing the
+    others' scenarios)."""
     return {
         "name": "broken",
         "seed": 5,
         "data": {"type": "xor"},
-        "model": XOR_NETWORK,
+        "model": copy.deepcopy(XOR_NETWORK),
         "loss": {"type": "bce"},
         "optimizer": optimizer,
         "train": {"steps": steps},
