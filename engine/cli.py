@@ -488,6 +488,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _in_language(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the language is chosen or restored
+        _to_stderr(_("interrupted"))
+        return 130
+
+
+def _in_language(argv: list[str] | None) -> int:
     from engine.cli_language import choose_language, restore_language
 
     try:

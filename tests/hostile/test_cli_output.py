@@ -139,3 +139,23 @@ def test_closed_or_full_standard_streams(args, redirect, tmp_path):
     done = subprocess.run(["bash", "-c", command], capture_output=True, cwd=ROOT, timeout=60)
     assert status.read_text().strip() == "2", done
     assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("where", ["choose_language", "restore_language"])
+def test_ctrl_c_while_the_language_is_chosen_or_restored(monkeypatch, capsys, where):
+    """The signal can come while the command picks its language (before any other
+    handler is in place) or puts it back: exit 130 and one word, never a traceback."""
+    import engine.cli_language
+    from engine.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.cli_language, where, interrupted)
+    try:
+        code = main(["plugins"])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the command as a KeyboardInterrupt")
+    assert code == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
