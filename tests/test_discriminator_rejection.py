@@ -122,6 +122,11 @@ def test_a_loaded_run_samples_the_same_way(runs):
     assert np.array_equal(loaded.generate(300, seed=7), with_it.generate(300, seed=7))
 
 
+def test_no_samples_asked_none_given(runs):
+    with_it, _ = runs
+    assert with_it.generate(0, seed=1).shape == (0, 2)
+
+
 def test_its_trace_verifies(runs):
     from engine.verify import verify_trace
 

@@ -75,6 +75,8 @@ class DiscriminatorRejection(GanTrick):
 
     @hookimpl
     def tracegrad_gan_sample(self, n, draw, discriminator, rng):
+        if n <= 0:
+            return draw(0)  # nothing to choose from
         config, kept, pool, pool_logits = self.config, [], [], []
         drawn, accepted, most = 0, 0, -np.inf
         size = max(int(n), config.burn_in)
