@@ -6,7 +6,7 @@
 
 (a scenario file is trained first, seed 0, without a trace; ``--json`` also writes every row's
 numbers, which tests/test_digit_measures_table.py checks docs/gan.md against). Runs on the
-pinned AVX2 code paths of tests/trace_digests.py, so every x86-64 machine gives the same
+pinned AVX2 code paths of benchmarks/pinned.py, so every x86-64 machine gives the same
 numbers.
 
 trains the CNN (seed 0, its full 1500 steps, about 20 s), then for each finished GAN run on
@@ -23,18 +23,13 @@ numbers for the CNN's 359 held-out real digits (the ceiling):
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
-os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
-os.environ.setdefault(
-    "NPY_DISABLE_CPU_FEATURES",
-    "X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL "
-    "AVX512_SPR",
-)
+from pinned import pin  # benchmarks/pinned.py, beside this script
+
+pin()  # the pinned AVX2 paths (benchmarks/pinned.py): the same runs on every x86-64
 
 import numpy as np  # noqa: E402
 from scipy import linalg  # noqa: E402

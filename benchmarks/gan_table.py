@@ -24,15 +24,11 @@ import sys
 import time
 from pathlib import Path
 
+from pinned import pin  # benchmarks/pinned.py, beside this script
+
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")  # before numpy is imported
-# the AVX2 code paths of tests/trace_digests.py, so every x86-64 machine gives the same runs
-os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
-os.environ.setdefault(
-    "NPY_DISABLE_CPU_FEATURES",
-    "X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL "
-    "AVX512_SPR",
-)
+pin()  # the pinned AVX2 paths (benchmarks/pinned.py): the same runs on every x86-64
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -2,7 +2,7 @@
 
 A table that takes many minutes of runs (a sweep's ablation, a benchmark over seeds) cannot
 be re-measured by every test run. Instead its runs write their raw results to
-``benchmarks/results/<name>.json``, on the pinned CPU code paths of tests/trace_digests.py
+``benchmarks/results/<name>.json``, on the pinned CPU code paths of benchmarks/pinned.py
 (``PINNED``, so a number does not depend on AVX-512 vs AVX2):
 
     python -m tests.recorded_results sweeps/ring8_tricks.yaml benchmarks/results/ring8_tricks.json
@@ -50,7 +50,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.trace_digests import PINNED, ROOT
+from benchmarks.pinned import PINNED
+from tests.trace_digests import ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
 

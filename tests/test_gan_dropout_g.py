@@ -50,8 +50,8 @@ def test_the_numbers_docs_gan_md_quotes_are_the_full_runs():
     import subprocess
     import sys
 
+    from benchmarks.pinned import PINNED
     from tests.conftest import ROOT
-    from tests.trace_digests import PINNED
 
     line = next(
         line

@@ -7,7 +7,7 @@ benchmarks measured, and the benchmarks measure what they recorded.
 Each marker names the runs the benchmark wrote with ``--json`` (every run's seed, modes and
 high-quality share). The tables must be exactly what those runs give (per seed, the means,
 the worst), so the doc cannot quote a number no run produced; and one recorded run, seed 0
-of the first table, is run again here on the same pinned code paths (tests/trace_digests.py)
+of the first table, is run again here on the same pinned code paths (benchmarks/pinned.py)
 and must give the recorded modes and high-quality share. The runs take 20 to 45 s each, so
 the rest are not repeated: `python benchmarks/gan_table.py --scenario … --json …` and
 `python benchmarks/gan_ablation.py --json …` write them again.

@@ -24,22 +24,13 @@ import tempfile
 from pathlib import Path
 
 import engine
+from benchmarks.pinned import PINNED
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 RECORDED = Path(__file__).with_name("trace_digests.json")
 STEPS, EVERY = 24, 8
 VERSION_FIELDS = ("tracegrad_version", "numpy_version", "python_version", "providers")
-# NumPy 2.4 names its AVX-512 dispatch targets X86_V4, AVX512_ICL and AVX512_SPR, earlier
-# releases AVX512F, AVX512_SKX, ...; names a release does not know are ignored.
-PINNED = {
-    "OPENBLAS_CORETYPE": "Haswell",
-    "OPENBLAS_NUM_THREADS": "1",
-    "NPY_DISABLE_CPU_FEATURES": " ".join(
-        ["X86_V4", "AVX512F", "AVX512CD", "AVX512_KNL", "AVX512_KNM", "AVX512_SKX"]
-        + ["AVX512_CLX", "AVX512_CNL", "AVX512_ICL", "AVX512_SPR"]
-    ),
-}
 
 
 def bundled() -> list[Path]:
