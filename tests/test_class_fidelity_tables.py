@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 from tests.conftest import ROOT
+from tests.doc_tables import body, rerun, unquoted_percents
 
 DOC = ROOT / "docs" / "gan.md"
 MARKER = re.compile(
@@ -29,10 +28,7 @@ def tables():
     found = []
     for path, table, prose in MARKER.findall(DOC.read_text(encoding="utf-8")):
         runs = json.loads((ROOT / path).read_text(encoding="utf-8"))
-        rows = [
-            [cell.strip().strip("*") for cell in line.strip().strip("|").split("|")]
-            for line in table.strip().splitlines()[2:]
-        ]
+        rows = [[cell.strip("*") for cell in row] for row in body(table)]
         found.append((runs, rows, prose.split("\n## ", 1)[0]))
     return found
 
@@ -61,22 +57,10 @@ def test_each_table_is_what_the_runs_gave():
 
 def test_the_prose_quotes_only_numbers_of_its_table():
     for _, rows, prose in tables():
-        cells = {cell for row in rows for cell in row}
-        for number in re.findall(r"(\d+\.\d)%", prose):
-            assert number in cells, f"docs/gan.md quotes {number}% that its table does not hold"
+        assert not unquoted_percents(prose, rows), "docs/gan.md quotes numbers its table lacks"
 
 
 def test_a_recorded_run_gives_the_recorded_fidelities(tmp_path):
     runs = next(runs for runs, _, _ in tables() if runs[0]["scenario"] == "cgan_ring8")
-    out = tmp_path / "again.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "class_fidelity.py"), "--seeds", "0"]
-        + ["--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    again = json.loads(out.read_text(encoding="utf-8"))[0]
+    again = rerun("class_fidelity.py", tmp_path, "--seeds", "0")[0]
     assert percent(again["fidelity"]) == percent(runs[0]["fidelity"])

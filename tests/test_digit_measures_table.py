@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 from tests.conftest import ROOT
+from tests.doc_tables import body, cells, run_benchmark
 
 DOC = ROOT / "docs" / "gan.md"
 MARKER = re.compile(r"<!-- digit-measures: (\S+) -->\n+((?:\|[^\n]*\n)+)")
@@ -24,14 +23,10 @@ MARKER = re.compile(r"<!-- digit-measures: (\S+) -->\n+((?:\|[^\n]*\n)+)")
 
 def recorded() -> tuple[list[dict], list[list[str]]]:
     path, table = MARKER.search(DOC.read_text(encoding="utf-8")).groups()
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")]
-        for line in table.strip().splitlines()[2:]
-    ]
-    return json.loads((ROOT / path).read_text(encoding="utf-8")), rows
+    return json.loads((ROOT / path).read_text(encoding="utf-8")), body(table)
 
 
-def cells(run: dict) -> list[str]:
+def row_cells(run: dict) -> list[str]:
     counts = run["counts"]
     covered = sum(1 for count in counts if count)
     return [
@@ -46,7 +41,7 @@ def test_the_table_is_what_was_measured():
     runs, rows = recorded()
     assert len(rows) == len(runs) == 3
     for run, row in zip(runs, rows, strict=True):
-        assert row[1:] == cells(run), row[0]
+        assert row[1:] == row_cells(run), row[0]
     assert [run["samples"] for run in runs[:2]] == ["digits_gan.yaml", "dcgan_digits.yaml"]
     assert all(run["samples"] in row[0] for run, row in zip(runs[:2], rows[:2], strict=True))
 
@@ -66,14 +61,6 @@ def test_the_readme_quotes_the_table():
 
 def test_the_real_digits_row_is_measured_again():
     runs, _ = recorded()
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "digit_measures.py")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    line = next(line for line in done.stdout.splitlines() if "held-out real digits" in line)
-    printed = [cell.strip() for cell in line.strip().strip("|").split("|")][1:]
-    assert printed == cells(runs[-1])[:3]
+    printed = run_benchmark("digit_measures.py")
+    line = next(line for line in printed.splitlines() if "held-out real digits" in line)
+    assert cells(line)[1:] == row_cells(runs[-1])[:3]

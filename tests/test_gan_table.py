@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 from tests.conftest import ROOT
+from tests.doc_tables import body, cells, rerun, unquoted_percents
 
 DOC = ROOT / "docs" / "gan.md"
 MARKER = re.compile(r"<!-- gan-(runs|ablation): (\S+) -->\n+((?:\|.*\n)+)")
@@ -31,11 +30,7 @@ def tables() -> list[tuple[str, list[dict], list[list[str]]]]:
     found = []
     for kind, path, table in MARKER.findall(DOC.read_text(encoding="utf-8")):
         runs = json.loads((ROOT / path).read_text(encoding="utf-8"))
-        rows = [
-            [cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in table.strip().splitlines()[2:]
-        ]
-        found.append((kind, runs, rows))
+        found.append((kind, runs, body(table)))
     return found
 
 
@@ -100,29 +95,15 @@ def test_the_readme_sentence_is_the_mean_of_the_runs():
 def test_a_recorded_run_gives_the_recorded_numbers(tmp_path):
     runs = next(runs for kind, runs, _ in tables() if kind == "runs")
     recorded = next(r for r in runs if r["seed"] == 0)
-    out = tmp_path / "again.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gan_table.py"), "--seeds", "0"]
-        + ["--scenario", str(ROOT / recorded["path"]), "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    again = json.loads(out.read_text(encoding="utf-8"))[0]
+    path = str(ROOT / recorded["path"])
+    again = rerun("gan_table.py", tmp_path, "--seeds", "0", "--scenario", path)[0]
     assert (again["modes"], round(again["hq"], 1)) == (recorded["modes"], round(recorded["hq"], 1))
 
 
 def test_the_sections_prose_quotes_only_numbers_of_its_tables():
     text = DOC.read_text(encoding="utf-8")
     section = text.split("## Past the published numbers", 1)[1].split("\n## ", 1)[0]
-    prose = "\n".join(line for line in section.splitlines() if not line.startswith("|"))
-    cells = {
-        cell.strip("* ")
-        for line in section.splitlines()
-        if line.startswith("|")
-        for cell in line.split("|")
-    }
-    for number in re.findall(r"(\d+\.\d)%", prose):
-        assert number in cells, f"docs/gan.md quotes {number}% that neither table holds"
+    lines = section.splitlines()
+    prose = "\n".join(line for line in lines if not line.startswith("|"))
+    rows = [cells(line) for line in lines if line.startswith("|")]
+    assert not unquoted_percents(prose, rows), "docs/gan.md quotes numbers neither table holds"
