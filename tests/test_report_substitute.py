@@ -131,10 +131,10 @@ def test_numbers_that_do_not_give_the_trace_value_are_not_written():
     assert substitute.loss_lines({"type": "mse"}, record, y_hat, y, np.array([[2.0]])) is None
 
 
-@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "softplus", "silu", "tanh"])
-def test_the_step_player_writes_the_same_derivative_rules(activation, write_scenario, tmp_path):
-    """The player's equation for a hidden unit's f'(z) uses the walkthrough's rule with the
-    trace's numbers (activations with their default options)."""
+def player_step(activation: str, write_scenario, tmp_path):
+    """One traced step of a 2-2-1 net whose hidden layer uses ``activation`` (YAML): the
+    report's page, with its escaped newlines undone, and the hidden layer's forward and
+    backward records."""
     from engine.report import write_report
 
     path = write_scenario(
@@ -155,18 +155,22 @@ def test_the_step_player_writes_the_same_derivative_rules(activation, write_scen
     )
     result = engine.run(path, run_dir=tmp_path / "run")
     html = write_report(result.run_dir, tmp_path / "report.html").read_text(encoding="utf-8")
-    trace = read_trace(result.run_dir / "trace.jsonl")
-    backward = next(
-        r for r in trace.step_records(0) if r["type"] == "backward" and r["layer"] == "hidden"
-    )
-    z = next(r for r in trace.step_records(0) if r["type"] == "forward" and r["layer"] == "hidden")
-    fprime, zs = np.asarray(backward["values"]["f'(z)"])[0], np.asarray(z["values"]["z"])[0]
+    records = read_trace(result.run_dir / "trace.jsonl").step_records(0)
+    hidden = {r["type"]: r for r in records if r.get("layer") == "hidden"}
+    return html.replace("\\n", "\n"), hidden["forward"], hidden["backward"]
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "softplus", "silu", "tanh"])
+def test_the_step_player_writes_the_same_derivative_rules(activation, write_scenario, tmp_path):
+    """The player's equation for a hidden unit's f'(z) uses the walkthrough's rule with the
+    trace's numbers (activations with their default options)."""
+    page, forward, backward = player_step(activation, write_scenario, tmp_path)
+    fprime = np.asarray(backward["values"]["f'(z)"])[0]
+    zs, a = np.asarray(forward["values"]["z"])[0], np.asarray(forward["values"]["a"])[0]
     for j in range(2):
-        expected = substitute.derivative(
-            {"type": activation}, j, zs[j], np.asarray(z["values"]["a"])[0][j], fprime[j]
-        )
+        expected = substitute.derivative({"type": activation}, j, zs[j], a[j], fprime[j])
         assert expected is not None
-        assert f"hidden: f'(z{'₁₂'[j]}) = {expected}" in html.replace("\\n", "\n"), expected
+        assert f"hidden: f'(z{'₁₂'[j]}) = {expected}" in page, expected
 
 
 @pytest.mark.parametrize(
@@ -182,31 +186,7 @@ def test_the_step_player_uses_the_activation_options(activation, shown, write_sc
     """With non-default options (leaky_relu's negative_slope 0.2, elu's alpha, softplus's
     beta) the player's f'(z) is the rule with those options, equal to the trace's value:
     the first unit's z is negative, so leaky_relu's f'(z₁) is the slope 0.2 itself."""
-    from engine.report import write_report
-
-    path = write_scenario(
-        f"""
-        name: player-options
-        seed: 0
-        data: {{type: inline, x: [[0.5, 1.0]], y: [[0.2]]}}
-        model:
-          layers:
-            - {{type: dense, name: hidden, units: 2, activation: {activation},
-               init: {{W: [[-0.4, 0.3], [-0.2, 0.6]], b: {{type: constant, value: 0.1}}}}}}
-            - {{type: dense, name: output, units: 1}}
-        loss: {{type: mse}}
-        optimizer: {{type: sgd, lr: 0.1}}
-        train: {{steps: 1}}
-        trace: {{steps: [0]}}
-        """
-    )
-    result = engine.run(path, run_dir=tmp_path / "run")
-    html = write_report(result.run_dir, tmp_path / "report.html").read_text(encoding="utf-8")
-    page = html.replace("\\n", "\n")
-    trace = read_trace(result.run_dir / "trace.jsonl")
-    backward = next(
-        r for r in trace.step_records(0) if r["type"] == "backward" and r["layer"] == "hidden"
-    )
+    page, _, backward = player_step(activation, write_scenario, tmp_path)
     fprime = np.asarray(backward["values"]["f'(z)"])[0]
     lines = [line for line in page.splitlines() if "hidden: f'(z₁) = " in line]
     assert lines, "the player shows no f'(z₁) of the hidden layer"
