@@ -56,7 +56,8 @@ def acceptance(logits: np.ndarray, most: float, gamma: float) -> np.ndarray:
 
 
 class DiscriminatorRejection(GanTrick):
-    """Keep each of G's samples with probability min(1, exp(l − M + γ)), l being D's logit."""
+    """Keep each of G's samples with probability min(1, exp(l − M + γ)), l being D's logit;
+    the measures and generate use the kept samples, the pictures show G(z) itself."""
 
     def setup(self, run):
         super().setup(run)
