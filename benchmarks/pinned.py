@@ -3,12 +3,16 @@ is computed on: OpenBLAS's Haswell (AVX2) kernels on one thread, and NumPy's SIM
 without its AVX-512 targets, so an AVX2 machine and an AVX-512 one give the same bits.
 
 ``pin()`` sets them as defaults of the environment; call it before numpy is imported (a
-benchmark script's first lines). A variable already set wins.
+benchmark script's first lines). A variable already set wins. To run a command on them,
+e.g. a sweep whose runs a benchmark measures::
+
+    python benchmarks/pinned.py tracegrad sweep sweeps/pooling_and_relu.yaml -o FOLDER
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 # NumPy 2.4 names its AVX-512 dispatch targets X86_V4, AVX512_ICL and AVX512_SPR, earlier
 # releases AVX512F, AVX512_SKX, ...; names a release does not know are ignored.
@@ -25,3 +29,11 @@ PINNED = {
 def pin() -> None:
     for variable, value in PINNED.items():
         os.environ.setdefault(variable, value)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print("usage: python benchmarks/pinned.py COMMAND [ARGUMENT ...]", file=sys.stderr)
+        sys.exit(2)
+    pin()
+    os.execvp(sys.argv[1], sys.argv[1:])

@@ -1,7 +1,8 @@
 """The table of sweeps/pooling_and_relu.yaml: does max-pooling or relu in D starve G?
 
-    tracegrad sweep sweeps/pooling_and_relu.yaml --executor processes:2
-    python benchmarks/pooling_table.py runs/sweep-pooling_and_relu
+    tracegrad sweep sweeps/pooling_and_relu.yaml --executor processes:2 -o FOLDER
+    python benchmarks/pooling_table.py FOLDER [--json benchmarks/results/pooling_sweep.json]
+    python benchmarks/pooling_table.py --again c1-seed0 --json AGAIN.json
 
 For each configuration of the sweep (D's down-sampling × D's activation), mean ± std over
 its seeds of:
@@ -14,20 +15,32 @@ its seeds of:
 - the digit measures of benchmarks/digit_measures.py: confident (p ≥ 0.9 under the CNN of
   scenarios/cnn_digits.yaml), digits covered among the confident samples (of 10), and the
   Fréchet distance of the CNN's penultimate features to its training digits.
+
+``--json`` also writes every run's numbers, which tests/test_pooling_table.py checks
+docs/gan.md against; ``--again RUN_ID`` trains that one run of the sweep again (in a
+temporary folder) and measures it, so a test can compare it with the recorded run. The
+sweep must run with the pinned code paths of benchmarks/pinned.py in its environment for
+its runs to be the ones ``--again`` gives (this script pins its own).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from pinned import pin  # noqa: E402
+
+pin()
+
+import numpy as np  # noqa: E402
 from digit_measures import SAMPLES, measure  # noqa: E402
 
 import engine  # noqa: E402
@@ -62,18 +75,29 @@ def inner_zeros(run) -> float:
     return float(np.mean(D.layers[1].grad_cache["dL/dz"] == 0.0))
 
 
-def cell(values: list[float], scale: float = 1.0, digits: int = 1, unit: str = "") -> str:
-    values = np.asarray(values) * scale
-    spread = f" ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else ""
-    return f"{values.mean():.{digits}f}{unit}{spread}"
+def record(run, cnn) -> dict:
+    """One run's numbers: its configuration and seed, the zeros, the digit measures."""
+    down, activation = configuration(run)
+    handoff = [step["handoff_zeros"] for step in run.history]
+    images = ((run.generate(SAMPLES, seed=0) + 1.0) / 2.0).reshape(-1, 1, 8, 8)
+    confident, counts, distance = measure(cnn, images, cnn.built.data.x)
+    return {
+        "down": down,
+        "activation": activation,
+        "seed": run.scenario.spec.seed,
+        "steps": len(handoff),
+        "handoff": float(np.mean(handoff)),
+        "handoff_max": float(np.max(handoff)),
+        "inner": inner_zeros(run),
+        "confident": confident,
+        "covered": sum(1 for count in counts if count),
+        "frechet": distance,
+    }
 
 
-def main(out_dir: str) -> None:
-    cnn = engine.run(ROOT / "scenarios" / "cnn_digits.yaml", trace=False)
-    reference = cnn.built.data.x
-    rows: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    folders = sorted(p for p in (Path(out_dir) / "runs").iterdir() if p.is_dir())
-    for folder in folders:
+def finished_runs(out_dir: Path):
+    """The sweep's completed runs, loaded, in folder order; others are named and left out."""
+    for folder in sorted(p for p in (out_dir / "runs").iterdir() if p.is_dir()):
         try:
             run = engine.load_run(folder)
         except TracegradError as error:  # a run still going, or cut off
@@ -82,29 +106,71 @@ def main(out_dir: str) -> None:
         if run.status != "completed":
             print(f"{folder.name}: {run.status}, left out", file=sys.stderr)
             continue
-        row = rows[configuration(run)]
-        row["handoff"].append(np.mean([step["handoff_zeros"] for step in run.history]))
-        row["inner"].append(inner_zeros(run))
-        images = ((run.generate(SAMPLES, seed=0) + 1.0) / 2.0).reshape(-1, 1, 8, 8)
-        confident, counts, distance = measure(cnn, images, reference)
-        row["confident"].append(confident)
-        row["covered"].append(sum(1 for count in counts if count))
-        row["frechet"].append(distance)
-    print(f"CNN: {100 * cnn.metrics['val_accuracy']:.1f}% on {len(cnn.built.data.x_val)} held-out")
-    print()
+        yield run
+
+
+def run_again(run_id: str, folder: Path):
+    """Run ``run_id`` of sweeps/pooling_and_relu.yaml again into ``folder``; the run."""
+    from engine.sweep import jobs
+    from engine.sweep.runs import run_one
+    from engine.sweep.spec import load_sweep
+
+    sweep = load_sweep(ROOT / "sweeps" / "pooling_and_relu.yaml")
+    job = next(job for job in jobs(sweep, folder) if job.run_id == run_id)
+    outcome = run_one(dataclasses.replace(job, run_dir=str(folder / run_id)))
+    assert outcome.status == "completed", outcome.message
+    return engine.load_run(folder / run_id)
+
+
+def cell(values: list[float], scale: float = 1.0, digits: int = 1, unit: str = "") -> str:
+    values = np.asarray(values) * scale
+    spread = f" ± {values.std(ddof=1):.{digits}f}" if len(values) > 1 else ""
+    return f"{values.mean():.{digits}f}{unit}{spread}"
+
+
+def print_table(records: list[dict]) -> None:
+    rows: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for numbers in records:
+        row = rows[numbers["down"], numbers["activation"]]
+        for name in ("handoff", "inner", "confident", "covered", "frechet"):
+            row[name].append(numbers[name])
     print(
-        "| D's down-sampling | D's activation | runs | zeros in dL/dG(z) | zeros in D's dL/dz "
+        "| D's down-sampling | D's activation | zeros in dL/dG(z) | zeros in D's dL/dz "
         "| confident (p ≥ 0.9) | digits covered | Fréchet distance |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for (down, activation), row in rows.items():
         print(
-            f"| {down} | {activation} | {len(row['frechet'])} "
+            f"| {down} | {activation} "
             f"| {cell(row['handoff'], 100, 2, '%')} | {cell(row['inner'], 100, 1, '%')} "
             f"| {cell(row['confident'], 100, 1, '%')} | {cell(row['covered'], 1, 1)} "
             f"| {cell(row['frechet'], 1, 2)} |"
         )
+    steps = sum(numbers["steps"] for numbers in records)
+    largest = max(numbers["handoff_max"] for numbers in records)
+    print(f"\n{len(records)} runs, {steps} steps, largest handoff_zeros {largest:.6g}")
+
+
+def main(arguments: list[str]) -> None:
+    json_path = None
+    if "--json" in arguments:
+        at = arguments.index("--json")
+        json_path, arguments = Path(arguments[at + 1]), arguments[:at] + arguments[at + 2 :]
+    cnn = engine.run(ROOT / "scenarios" / "cnn_digits.yaml", trace=False)
+    print(f"CNN: {100 * cnn.metrics['val_accuracy']:.1f}% on {len(cnn.built.data.x_val)} held-out")
+    if arguments[0] == "--again":
+        with tempfile.TemporaryDirectory() as folder:
+            records = [{"run": arguments[1], **record(run_again(arguments[1], Path(folder)), cnn)}]
+    else:
+        records = [
+            {"run": run.run_dir.name, **record(run, cnn)}
+            for run in finished_runs(Path(arguments[0]))
+        ]
+    print()
+    print_table(records)
+    if json_path is not None:
+        json_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])
