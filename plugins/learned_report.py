@@ -8,7 +8,8 @@
     images    sample images with their predicted class, and the confusion matrix
 
 One colour scale for every step, so colours compare across steps. Each figure is tagged with
-its step: under the step player's slider the page shows the selected step's pictures.
+its step: under the step player's slider (where the player can draw the network) the page
+shows the selected step's pictures.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pydantic import Field
 from engine import hookimpl
 from engine.components import ComponentConfig, Reporter
 from engine.i18n import N_, _
-from engine.report import plots
+from engine.report import player, plots
 from engine.report.document import Figure, Section, Text
 from engine.report.sections import sample_steps
 
@@ -62,7 +63,10 @@ class Learned(Reporter):
         records = [r for r in records if r["step"] in shown]
         task = (report.trace.header.get("data") or {}).get("task", "regression")
         section = Section(_("What the network learned"), id="learned")
-        section.add(Text(_(INTRO[records[0]["picture"]])))
+        intro = _(INTRO[records[0]["picture"]])
+        if player.undrawable_layer(report.trace) is None:  # the player's slider picks the step
+            intro += " " + _("Under the step player's slider the page shows the selected step.")
+        section.add(Text(intro))
         scale = _scale(records, data, task)
         for record in records:
             step, kind = record["step"], record["picture"]
@@ -79,18 +83,16 @@ class Learned(Reporter):
 INTRO = {
     "surface": N_(
         "The network's output over the plane of the two inputs, evaluated on a grid after each "
-        "traced step's update (evaluation mode), with the training points on top. Under the "
-        "step player's slider the page shows the selected step."
+        "traced step's update (evaluation mode), with the training points on top."
     ),
     "curve": N_(
         "The fitted curve ŷ(x) after each traced step's update (evaluation mode) over the "
-        "training points. Under the step player's slider the page shows the selected step."
+        "training points."
     ),
     "images": N_(
         "Sample images with the class the network predicts after each traced step's update "
         "(green: right, red: wrong), and the confusion matrix over the training data: row = "
-        "true class, column = predicted class. Under the step player's slider the page shows "
-        "the selected step."
+        "true class, column = predicted class."
     ),
 }
 

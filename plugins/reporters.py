@@ -193,7 +193,7 @@ def player_section(
     """The step player's section, shared by the scenario kinds."""
     block = player.player(report, activations, max_steps, loss)
     if block is None:
-        return []
+        return _no_player(report)
     steps = ", ".join(str(s["step"]) for s in block.data["steps"])
     text = _(
         "Step through traced steps {steps} phase by phase: Next / Previous (or ← / → on the "
@@ -206,6 +206,19 @@ def player_section(
     if any(record.get("type") == "learned" for record in report.trace.records):
         text += " " + _("The pictures of what the network learned below follow the selected step.")
     return [Section(_("Step player"), [Text(text), block], id="player")]
+
+
+def _no_player(report: Report) -> list[Section]:
+    """Where the player cannot draw the network, a section that says so (instead of none)."""
+    layer = player.undrawable_layer(report.trace)
+    if layer is None:
+        return []
+    text = _(
+        "The step player draws networks of dense layers only, and this one has {name}, a "
+        "{kind} layer, so its traced steps are not shown on the diagram. The walkthrough "
+        "below goes through them record by record, with the same numbers."
+    ).format(name=layer.get("layer", "?"), kind=layer.get("kind", "?"))
+    return [Section(_("Step player"), [Text(text)], id="player")]
 
 
 # --- curves ----------------------------------------------------------------------------------

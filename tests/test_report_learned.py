@@ -3,6 +3,7 @@ verifier makes of it, and the report's pictures drawn from it (trace alone)."""
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 
@@ -246,3 +247,16 @@ def test_images_of_a_convolutional_network_too(tmp_path):
     assert first["picture"] == "images" and first["data"]["shape"] == [8, 8]
     assert np.asarray(first["confusion"]).sum() == trace.header["data"]["samples"]
     assert 'id="figure-learned-confusion-step-1"' in render_html(trace)
+
+
+def test_a_page_without_the_player_says_why_and_promises_no_slider(tmp_path):
+    """moons has dropout layers, which the player cannot draw: the page used to leave the
+    player out without a word while the pictures' text sent the reader to its slider."""
+    slider = "Under the step player's slider the page shows the selected step."
+    moons = html_module.unescape(render_html(run(tmp_path, "moons", **{"train.steps": 5})))
+    assert "tg-player-data" not in moons
+    assert "this one has drop1, a dropout layer, so its traced steps are not shown" in moons
+    assert slider not in moons
+    xor = html_module.unescape(render_html(run(tmp_path, "xor", **{"train.steps": 5})))
+    assert "tg-player-data" in xor and slider in xor
+    assert "The step player draws networks of dense layers only" not in xor

@@ -631,6 +631,20 @@ def _z(z, j, n=0) -> str:
     return f"z{sub(j)}" if z is None else fmt(z[n, j])
 
 
+def undrawable_layer(trace: Trace) -> dict | None:
+    """The first forward record of a traced step that the player cannot draw (a layer other
+    than dense: dropout, batch_norm, conv2d, ...), when no traced step can be drawn; else
+    None (a step it can draw, or no traced step with a forward pass at all)."""
+    first = None
+    for step in trace.traced_steps:
+        forwards = [r for r in trace.step_records(step) if r["type"] == "forward"]
+        other = next((r for r in forwards if r.get("kind") != "dense"), None)
+        if forwards and other is None:
+            return None
+        first = first or other
+    return first
+
+
 def player(
     report, activations: dict[str, dict | str | None], max_steps: int = 6, loss: dict | None = None
 ):
