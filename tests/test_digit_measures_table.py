@@ -64,3 +64,17 @@ def test_the_real_digits_row_is_measured_again():
     printed = run_benchmark("digit_measures.py")
     line = next(line for line in printed.splitlines() if "held-out real digits" in line)
     assert cells(line)[1:] == row_cells(runs[-1])[:3]
+
+
+def test_the_scenario_comment_quotes_the_table():
+    runs, _ = recorded()
+    comment = " ".join((ROOT / "scenarios" / "gan" / "dcgan_digits.yaml").read_text().split())
+    said = re.search(
+        r"(\d+\.\d)% of 1000 # samples are classified by the CNN of cnn_digits\.yaml with "
+        r"confidence >= 0\.9 \(digits_gan: # (\d+\.\d)%, real held-out digits: (\d+\.\d)%\), "
+        r"all 10 digits among them; (\d+\.\d) s a run",
+        comment,
+    )
+    assert said, "dcgan_digits.yaml no longer quotes the digit measures"
+    dense, conv, real = (f"{100 * run['confident']:.1f}" for run in runs)
+    assert said.groups() == (conv, dense, real, f"{runs[1]['seconds']:.1f}")
