@@ -58,6 +58,12 @@ def seeds_from(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
 
+def shown(path: Path) -> str:
+    """The scenario's path as the JSON records it: from the repository's root when inside it."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else str(resolved)
+
+
 def measure(path: Path, seed: int, overrides: dict) -> dict:
     started = time.perf_counter()
     result = engine.run(path, trace=False, overrides={**overrides, "seed": seed})
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         everything += [
             {
                 **row,
-                "path": Path(path).resolve().relative_to(ROOT).as_posix(),
+                "path": shown(path),
                 "overrides": overrides,
             }
             for row in rows
