@@ -64,6 +64,11 @@ def test_the_real_digits_row_is_measured_again():
     printed = run_benchmark("digit_measures.py")
     line = next(line for line in printed.splitlines() if "held-out real digits" in line)
     assert cells(line)[1:] == row_cells(runs[-1])[:3]
+    accuracy = re.search(r"CNN: (\d+\.\d)% on (\d+) held-out digits", printed).groups()
+    quoted = re.findall(r"(\d+\.\d)% on its(?: (\d+))? held-out digits", DOC.read_text())
+    assert len(quoted) >= 2, "docs/gan.md no longer says how good the CNN is"
+    for percent, count in quoted:
+        assert percent == accuracy[0] and count in ("", accuracy[1])
 
 
 def test_the_scenario_comment_quotes_the_table():
