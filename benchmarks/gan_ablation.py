@@ -37,8 +37,8 @@ SMOOTHING, REJECTION = {"type": "label_smoothing", "real": 0.9}, {"type": "discr
 VARIANTS = {}
 VARIANTS["ring8_hq"] = [
     ("nothing: ring8_hq as it is", {}),
-    ("discriminator_rejection removed", {"tricks": [{"type": "label_smoothing", "real": 0.9}]}),
-    ("label_smoothing removed", {"tricks": [{"type": "discriminator_rejection"}]}),
+    ("discriminator_rejection removed", {"tricks": [SMOOTHING]}),
+    ("label_smoothing removed", {"tricks": [REJECTION]}),
     (
         "ring8's networks and length (128 units, 5,000 steps)",
         {

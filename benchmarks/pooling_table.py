@@ -25,6 +25,7 @@ its runs to be the ones ``--again`` gives (this script pins its own).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -151,26 +152,27 @@ def print_table(records: list[dict]) -> None:
     print(f"\n{len(records)} runs, {steps} steps, largest handoff_zeros {largest:.6g}")
 
 
-def main(arguments: list[str]) -> None:
-    json_path = None
-    if "--json" in arguments:
-        at = arguments.index("--json")
-        json_path, arguments = Path(arguments[at + 1]), arguments[:at] + arguments[at + 2 :]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("folder", nargs="?", type=Path, help="the sweep's output folder")
+    which.add_argument("--again", metavar="RUN_ID", help="train this run of the sweep again")
+    parser.add_argument("--json", type=Path, help="also write every run's numbers here")
+    args = parser.parse_args(argv)
     cnn = engine.run(ROOT / "scenarios" / "cnn_digits.yaml", trace=False)
     print(f"CNN: {100 * cnn.metrics['val_accuracy']:.1f}% on {len(cnn.built.data.x_val)} held-out")
-    if arguments[0] == "--again":
+    if args.again:
         with tempfile.TemporaryDirectory() as folder:
-            records = [{"run": arguments[1], **record(run_again(arguments[1], Path(folder)), cnn)}]
+            records = [{"run": args.again, **record(run_again(args.again, Path(folder)), cnn)}]
     else:
         records = [
-            {"run": run.run_dir.name, **record(run, cnn)}
-            for run in finished_runs(Path(arguments[0]))
+            {"run": run.run_dir.name, **record(run, cnn)} for run in finished_runs(args.folder)
         ]
     print()
     print_table(records)
-    if json_path is not None:
-        json_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    if args.json is not None:
+        args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

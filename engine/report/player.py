@@ -150,9 +150,7 @@ def step_phases(
     """The stage and the phases of traced step ``step``; None when the step has no layer
     the player can draw (only dense layers have edges)."""
     records = trace.step_records(step)
-    if not any(r["type"] == "forward" for r in records):
-        return None
-    if any(r["type"] == "forward" and r.get("kind") != "dense" for r in records):
+    if not any(r["type"] == "forward" for r in records) or _undrawable(records):
         return None
     stage, optimizers = _Stage(records), _optimizers(trace, records)
     followed = [
@@ -631,15 +629,20 @@ def _z(z, j, n=0) -> str:
     return f"z{sub(j)}" if z is None else fmt(z[n, j])
 
 
+def _undrawable(records: list[dict]) -> dict | None:
+    """The first forward record of a layer the player cannot draw: only dense layers have
+    edges (not dropout, batch_norm, conv2d, ...)."""
+    return next((r for r in records if r["type"] == "forward" and r.get("kind") != "dense"), None)
+
+
 def undrawable_layer(trace: Trace) -> dict | None:
-    """The first forward record of a traced step that the player cannot draw (a layer other
-    than dense: dropout, batch_norm, conv2d, ...), when no traced step can be drawn; else
-    None (a step it can draw, or no traced step with a forward pass at all)."""
+    """The first layer record ``step_phases`` cannot draw, when it can draw no traced step;
+    else None (a step it can draw, or no traced step with a forward pass at all)."""
     first = None
     for step in trace.traced_steps:
-        forwards = [r for r in trace.step_records(step) if r["type"] == "forward"]
-        other = next((r for r in forwards if r.get("kind") != "dense"), None)
-        if forwards and other is None:
+        records = trace.step_records(step)
+        other = _undrawable(records)
+        if other is None and any(r["type"] == "forward" for r in records):
             return None
         first = first or other
     return first
