@@ -82,6 +82,23 @@ def add_windows(grad_windows: np.ndarray, shape: tuple, stride: int) -> np.ndarr
     return grad
 
 
+def add_field_rows(grad_fields: np.ndarray, shape: tuple, stride: int) -> np.ndarray:
+    """``add_windows`` for the gradients of receptive fields laid out as conv2d's rows,
+    (N, H_out, W_out, C, k, k): the same adds in the same order (so the same bits), made
+    into a channels-last array, whose slices are contiguous runs of C numbers where the
+    channels-first ones are not, then copied channels first (N, C, H, W): the layers before
+    sum over it, and numpy's sums follow the memory order."""
+    n, c, h, w = shape
+    _, h_out, w_out, _, kh, kw = grad_fields.shape
+    grad = np.zeros((n, h, w, c), dtype=grad_fields.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            grad[:, u : u + stride * h_out : stride, v : v + stride * w_out : stride] += (
+                grad_fields[..., u, v]
+            )
+    return np.ascontiguousarray(grad.transpose(0, 3, 1, 2))
+
+
 def tile_windows(grad_windows: np.ndarray, shape: tuple) -> np.ndarray:
     """``add_windows`` for windows side by side (stride = kernel): no two windows overlap, so
     each window's k×k gradient is copied to where it lay, in one pass instead of k² adds;
@@ -91,6 +108,43 @@ def tile_windows(grad_windows: np.ndarray, shape: tuple) -> np.ndarray:
     grad = np.zeros(shape, dtype=grad_windows.dtype)
     tiled = grad_windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h_out * kh, w_out * kw)
     np.add(tiled, 0.0, out=grad[:, :, : h_out * kh, : w_out * kw])
+    return grad
+
+
+def tiled_max(x: np.ndarray, kernel: int) -> tuple[np.ndarray, np.ndarray]:
+    """max_pool2d's forward pass for windows side by side (stride = kernel) of a finite x:
+    (out, argmax), argmax the index u·k + v of the first maximum of each window, as
+    ``argmax`` over the window's numbers gives it. Each offset (u, v) of every window at
+    once is one strided slice of x, compared with the best so far in k² - 1 passes over
+    the output, instead of a copy of every window; the maxima are copied, so the same bits.
+    (NaN would need argmax's rule that NaN is the largest: the caller keeps x finite.)"""
+    n, c, h, w = x.shape
+    h_out, w_out = h // kernel, w // kernel
+    out = x[:, :, : kernel * h_out : kernel, : kernel * w_out : kernel].copy()
+    argmax = np.zeros(out.shape, dtype=np.intp)  # np.where keeps intp: an index, as argmax
+    for index in range(1, kernel * kernel):
+        u, v = divmod(index, kernel)
+        offset = x[:, :, u : u + kernel * h_out : kernel, v : v + kernel * w_out : kernel]
+        larger = np.greater(offset, out)  # strictly: on ties the first maximum stays
+        out = np.where(larger, offset, out)
+        argmax = np.where(larger, index, argmax)
+    return out, argmax
+
+
+def tiled_max_backward(argmax: np.ndarray, grad_out: np.ndarray, shape, kernel: int):
+    """max_pool2d's dL/dx for windows side by side: offset (u, v) of each window gets
+    [argmax = u·k + v]·dL/dout, plus 0, as ``tile_windows`` of the one-hot windows gives it
+    (0·dL/dout is -0 or NaN where dL/dout is negative or not finite; + 0 makes -0 +0)."""
+    h_out, w_out = argmax.shape[2:]
+    grad = np.zeros(shape, dtype=grad_out.dtype)
+    for index in range(kernel * kernel):
+        u, v = divmod(index, kernel)
+        chosen = np.multiply(argmax == index, grad_out)
+        np.add(
+            chosen,
+            0.0,
+            out=grad[:, :, u : u + kernel * h_out : kernel, v : v + kernel * w_out : kernel],
+        )
     return grad
 
 
@@ -106,9 +160,16 @@ def receptive_rows(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     """The receptive fields of x (N, C, H, W) as rows, the whole batch at once:
     X_rows (N·H_out·W_out, C·k·k), X_rows[(n, i, j), (c, u, v)] = x[n, c, i·s + u, j·s + v].
     The same numbers as ``im2col``, laid out for one matrix product over every sample."""
-    fields = windows(x, kernel, stride)  # (N, C, H_out, W_out, k, k), a view
-    n, c, h_out, w_out = fields.shape[:4]
-    return fields.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * kernel * kernel)
+    n, c = x.shape[:2]
+    h_out, w_out = (x.shape[2] - kernel) // stride + 1, (x.shape[3] - kernel) // stride + 1
+    rows = np.empty((n, h_out, w_out, c, kernel, kernel), dtype=x.dtype)
+    channels_last = x.transpose(0, 2, 3, 1)  # a view (N, H, W, C)
+    for u in range(kernel):  # k² copies of whole slices: faster than copying the window
+        for v in range(kernel):  # view, whose innermost runs are k numbers long
+            rows[..., u, v] = channels_last[
+                :, u : u + stride * h_out : stride, v : v + stride * w_out : stride
+            ]
+    return rows.reshape(n * h_out * w_out, c * kernel * kernel)
 
 
 def rows_to_images(rows: np.ndarray, n: int, h_out: int, w_out: int) -> np.ndarray:
@@ -253,7 +314,12 @@ class Conv2d(WeightedLayer):
 
     def _pad(self, x):
         p = self.config.padding
-        return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        if not p:
+            return x
+        n, c, h, w = x.shape
+        padded = np.zeros((n, c, h + 2 * p, w + 2 * p), dtype=x.dtype)  # np.pad's result,
+        padded[:, :, p : p + h, p : p + w] = x  # without its general machinery
+        return padded
 
     def forward(self, x, training):
         k, s = self.config.kernel_size, self.config.stride
@@ -282,7 +348,7 @@ class Conv2d(WeightedLayer):
         # dL/dx: each position's gradient for its receptive field, G·W_row, added back where
         # the field lay (col2im): the full convolution with the flipped kernel, summed by window
         grad_fields = (grad_rows @ W_row).reshape(n, h_out, w_out, c_in, k, k)
-        grad_x_p = add_windows(grad_fields.transpose(0, 3, 1, 2, 4, 5), (n, c_in, h_p, w_p), s)
+        grad_x_p = add_field_rows(grad_fields, (n, c_in, h_p, w_p), s)
         grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
@@ -580,10 +646,13 @@ class MaxPool2d(Pool2d):
 
     def forward(self, x, training):
         k, s = self.config.kernel_size, self.config.step
-        fields = windows(x, k, s)
-        flat = fields.reshape(*fields.shape[:4], k * k)
-        argmax = flat.argmax(axis=-1)
-        out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+        if k == s and np.isfinite(np.add.reduce(x, axis=None)):
+            out, argmax = tiled_max(x, k)
+        else:
+            fields = windows(x, k, s)
+            flat = fields.reshape(*fields.shape[:4], k * k)
+            argmax = flat.argmax(axis=-1)
+            out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
         self.cache = {"x": x, "out": out}
         self.argmax = argmax
         return out
@@ -595,12 +664,11 @@ class MaxPool2d(Pool2d):
         return one_hot.reshape(*self.argmax.shape, k, k)
 
     def backward(self, grad_out):
-        one_hot = self._one_hot()
-        grad_windows = one_hot * grad_out[..., None, None]
         shape, k, s = self.cache["x"].shape, self.config.kernel_size, self.config.step
         if k == s:  # windows side by side: each input is in one window at most
-            grad_x = tile_windows(grad_windows, shape)
+            grad_x = tiled_max_backward(self.argmax, grad_out, shape, k)
         else:
+            grad_windows = self._one_hot() * grad_out[..., None, None]
             grad_x = add_windows(grad_windows, shape, s)
         self.grad_cache = {"dL/dout": grad_out, "dL/dx": grad_x}
         return grad_x

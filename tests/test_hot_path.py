@@ -109,3 +109,87 @@ def test_side_by_side_windows_of_a_broadcast_share_as_add_windows():
     share = np.broadcast_to((grad_out / 4)[..., None, None], (*grad_out.shape, 2, 2))
     expected = add_windows(share, (2, 3, 7, 8), 2)
     assert np.array_equal(tile_windows(share, (2, 3, 7, 8)).view(np.uint8), expected.view(np.uint8))
+
+
+def _bits_equal(fast, expected) -> bool:
+    return fast.dtype == expected.dtype and np.array_equal(
+        np.ascontiguousarray(fast).view(np.uint8), np.ascontiguousarray(expected).view(np.uint8)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("shape", "k"), [((3, 2, 8, 8), 2), ((2, 3, 7, 9), 2), ((2, 1, 9, 9), 3)])
+def test_side_by_side_max_as_argmax_over_each_window(dtype, shape, k):
+    """max_pool2d with stride = kernel: k² - 1 comparisons give argmax's first maximum and
+    the same maxima, ties (relu's zeros, +0 against -0) included."""
+    from plugins.images import tiled_max, windows
+
+    rng = np.random.default_rng(9)
+    x = np.maximum(rng.normal(size=shape), 0.0).astype(dtype)  # many ties at 0
+    x[0, 0, :k, :k] = -0.0
+    x[0, 0, 0, 1] = 0.0  # +0 after -0 in one window: equal, so the first (-0) is kept
+    x[-1, -1, :k, :k] = 1.5  # every entry of a window the same
+    fields = windows(x, k, k)
+    flat = fields.reshape(*fields.shape[:4], k * k)
+    argmax = flat.argmax(axis=-1)
+    expected = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    out, fast_argmax = tiled_max(x, k)
+    assert _bits_equal(out, expected)
+    assert np.array_equal(fast_argmax, argmax) and fast_argmax.dtype == argmax.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_side_by_side_max_backward_as_the_one_hot_windows(dtype):
+    """dL/dx of max_pool2d with stride = kernel: [argmax = u·k + v]·dL/dout + 0 per offset
+    equals tile_windows of the one-hot windows times dL/dout, -0, inf and NaN included."""
+    from plugins.images import tile_windows, tiled_max_backward
+
+    rng = np.random.default_rng(10)
+    k, shape = 2, (2, 3, 7, 8)
+    argmax = rng.integers(0, k * k, size=(2, 3, 3, 4))
+    grad_out = rng.normal(size=argmax.shape).astype(dtype)
+    grad_out[0, 0, 0, :3] = [-0.0, np.inf, np.nan]
+    one_hot = (np.arange(k * k) == argmax[..., None]).reshape(*argmax.shape, k, k)
+    expected = tile_windows(one_hot * grad_out[..., None, None], shape)
+    assert _bits_equal(tiled_max_backward(argmax, grad_out, shape, k), expected)
+
+
+def test_max_pool_takes_argmax_when_x_is_not_finite():
+    """NaN is the largest number for argmax; the comparisons would skip it, so a
+    non-finite input takes the window copy and argmax."""
+    from plugins.images import MaxPool2d, MaxPool2dConfig
+
+    pool = MaxPool2d(MaxPool2dConfig(kernel_size=2))
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 0] = np.nan
+    out = pool.forward(x, training=True)
+    assert np.isnan(out[0, 0, 0, 0]) and pool.argmax[0, 0, 0, 0] == 0
+    assert pool.argmax[0, 0, 1, 1] == 3 and out[0, 0, 1, 1] == 15.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("shape", "k", "s"), [((3, 2, 8, 8), 3, 1), ((2, 3, 9, 7), 3, 2)])
+def test_receptive_rows_and_their_adds_back_as_the_window_view(dtype, shape, k, s):
+    """conv2d's rows made by k² slice copies equal the copy of the window view, and their
+    gradients added back channels last equal ``add_windows`` of the channels-first view."""
+    from plugins.images import add_field_rows, add_windows, receptive_rows, windows
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=shape).astype(dtype)
+    fields = windows(x, k, s)
+    n, c, h_out, w_out = fields.shape[:4]
+    expected = fields.transpose(0, 2, 3, 1, 4, 5).reshape(n * h_out * w_out, c * k * k)
+    rows = receptive_rows(x, k, s)
+    assert _bits_equal(rows, expected)
+    grad_fields = rng.normal(size=(n, h_out, w_out, c, k, k)).astype(dtype)
+    added = add_field_rows(grad_fields, shape, s)
+    assert added.flags.c_contiguous  # the layers before sum over it in memory order
+    assert _bits_equal(added, add_windows(grad_fields.transpose(0, 3, 1, 2, 4, 5), shape, s))
+
+
+def test_conv_padding_as_np_pad():
+    from plugins.images import Conv2d, Conv2dConfig
+
+    conv = Conv2d(Conv2dConfig(channels=2, kernel_size=3, padding=2))
+    x = np.random.default_rng(12).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    assert _bits_equal(conv._pad(x), np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2))))
