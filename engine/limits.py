@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.errors import TracegradError
 from engine.i18n import _
 
-#: Bytes a traced number takes in the JSON text (repr of a float64 plus separators).
+#: Bytes a traced number takes in the JSON text (its shortest exact text plus separators).
 BYTES_PER_NUMBER = 21
 #: Bytes of a summary of a large array.
 BYTES_PER_SUMMARY = 400

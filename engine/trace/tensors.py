@@ -1,7 +1,8 @@
 """Arrays in the trace: small ones whole, large ones summarized.
 
-A small array is written as nested lists at full float64 precision (Python's ``repr`` of a
-float round-trips exactly), so a student can recompute every number. An array with more than
+A small array is written as nested lists at full float64 precision (each number as the
+shortest decimal text that reads back exactly, see ``writer.encode_record``), so a student
+can recompute every number. An array with more than
 ``max_values`` numbers becomes a summary::
 
     {"summary": true, "shape": [256, 64], "min": ..., "max": ..., "mean": ..., "std": ...,
