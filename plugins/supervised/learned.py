@@ -101,6 +101,15 @@ class LearnedPictures:
         self.built = built
         self.kind = picture_kind(built.data, built.network)
         self.first = True
+        self._grids: dict[int, tuple[list, np.ndarray]] = {}  # the data do not move: made once
+
+    def _grid(self, count: int) -> tuple[list[list[float]], np.ndarray]:
+        """(axes as lists, the grid's points in the network's dtype) of a count × count grid."""
+        if count not in self._grids:
+            grid_axes = axes(self.built.data.x, count)
+            points = grid_points(grid_axes).astype(self.built.ctx.dtype, copy=False)
+            self._grids[count] = ([a.tolist() for a in grid_axes], points)
+        return self._grids[count]
 
     def write(self, writer, step: int) -> None:
         if self.kind is None:
@@ -128,17 +137,16 @@ class LearnedPictures:
         return {"grid": {"axes": [line.tolist()], "output": output.tolist()}, **self._data()}
 
     def _surface(self) -> dict:
-        x = self.built.data.x
-        grid_axes = axes(x, GRID)
-        output = self._evaluate(grid_points(grid_axes))
-        record = {"grid": {"axes": [a.tolist() for a in grid_axes], "output": output.tolist()}}
+        grid_axes, points = self._grid(GRID)
+        output = self._evaluate(points)
+        record = {"grid": {"axes": grid_axes, "output": output.tolist()}}
         hidden = small_hidden(self.built.network)
         if hidden:
-            unit_axes = axes(x, UNIT_GRID)
-            self._evaluate(grid_points(unit_axes))
+            unit_axes, points = self._grid(UNIT_GRID)
+            self._evaluate(points)
             layers = {layer.name: layer for layer in self.built.network.layers}
             record["units"] = {
-                "axes": [a.tolist() for a in unit_axes],
+                "axes": unit_axes,
                 "layers": [
                     {"layer": name, "a": _output(layers[name]).tolist()} for name, _ in hidden
                 ],
