@@ -170,6 +170,13 @@ class Layer:
     formula: ClassVar[str] = ""
     #: True when the layer accepts image inputs (N, C, H, W) (elementwise layers, conv2d).
     takes_images: ClassVar[bool] = False
+    #: Set by ``Network.backward`` for the pass it runs: False when no one reads the dL/dx
+    #: this layer's ``backward`` returns (the network's first layer, on an untraced step);
+    #: the layer may then return None. A layer that ignores it is always correct.
+    input_grad_needed: bool = True
+    #: Set by ``Network.backward``: False when no one reads this pass's parameter gradients
+    #: (D's in a GAN's G phase, on an untraced step); the layer may leave ``grad`` as it was.
+    param_grads_needed: bool = True
 
     def __init__(self, config: ComponentConfig):
         self.config = config

@@ -197,11 +197,32 @@ class Network:
                 outputs[layer.name] = x
         return x
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
+    def backward(
+        self, grad: np.ndarray, input_grad: bool = True, param_grads: bool = True
+    ) -> np.ndarray | None:
+        """dL/dx of the network for dL/d(output) ``grad``, filling every parameter's grad.
+
+        ``input_grad=False``: dL/dx will not be read (the data's gradient), so the first
+        layer may skip it and the result may be None; ``param_grads=False``: the parameters'
+        gradients will not be read either (``Layer.input_grad_needed``, ``param_grads_needed``).
+        """
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        layers = self.layers
+        if input_grad and param_grads:
+            for layer in reversed(layers):
+                grad = layer.backward(grad)
+            return grad
+        layers[0].input_grad_needed = input_grad
+        for layer in layers:
+            layer.param_grads_needed = param_grads
+        try:
+            for layer in reversed(layers):
+                grad = layer.backward(grad)
+        finally:
+            layers[0].input_grad_needed = True
+            for layer in layers:
+                layer.param_grads_needed = True
         return grad
 
     def backward_from(self, name: str, grad: np.ndarray) -> np.ndarray:

@@ -341,10 +341,14 @@ class Conv2d(WeightedLayer):
         c_in, h_p, w_p = x.shape[1], x.shape[2] + 2 * p, x.shape[3] + 2 * p
         grad_rows = images_to_rows(grad_z)  # G (N·H_out·W_out, C_out)
         W_row = self.W.value.reshape(c_out, -1)  # (C_out, C_in·k·k)
-        # dL/dW = Gᵀ·X_rows: Σ over every sample and position of dL/dz times its field
-        self.W.grad = (grad_rows.T @ self.rows).reshape(self.W.value.shape)
-        if self.b is not None:
-            self.b.grad = grad_z.sum(axis=(0, 2, 3))
+        if self.param_grads_needed:
+            # dL/dW = Gᵀ·X_rows: Σ over every sample and position of dL/dz times its field
+            self.W.grad = (grad_rows.T @ self.rows).reshape(self.W.value.shape)
+            if self.b is not None:
+                self.b.grad = grad_z.sum(axis=(0, 2, 3))
+        if not self.input_grad_needed:  # the data's gradient: no one reads it
+            self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": None}
+            return None
         # dL/dx: each position's gradient for its receptive field, G·W_row, added back where
         # the field lay (col2im): the full convolution with the flipped kernel, summed by window
         grad_fields = (grad_rows @ W_row).reshape(n, h_out, w_out, c_in, k, k)

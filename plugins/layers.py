@@ -112,10 +112,11 @@ class Dense(WeightedLayer):
     def backward(self, grad_a):
         x, z, a = self.cache["x"], self.cache["z"], self.cache["a"]
         grad_z = self.activation.backward(z, a, grad_a) if self.activation is not None else grad_a
-        self.W.grad = x.T @ grad_z
-        if self.b is not None:
-            self.b.grad = np.add.reduce(grad_z, axis=0)  # Σ_n, as grad_z.sum(axis=0) does
-        grad_x = grad_z @ self.W.value.T
+        if self.param_grads_needed:
+            self.W.grad = x.T @ grad_z
+            if self.b is not None:
+                self.b.grad = np.add.reduce(grad_z, axis=0)  # Σ_n, as grad_z.sum(axis=0) does
+        grad_x = grad_z @ self.W.value.T if self.input_grad_needed else None
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
 

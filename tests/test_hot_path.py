@@ -193,3 +193,32 @@ def test_conv_padding_as_np_pad():
     conv = Conv2d(Conv2dConfig(channels=2, kernel_size=3, padding=2))
     x = np.random.default_rng(12).normal(size=(2, 3, 4, 5)).astype(np.float32)
     assert _bits_equal(conv._pad(x), np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2))))
+
+
+@pytest.mark.parametrize("scenario", ["cnn_digits.yaml", "moons.yaml"])
+def test_a_backward_pass_that_skips_what_no_one_reads_computes_the_rest_alike(scenario):
+    """``Network.backward(input_grad=False)`` leaves out the data's gradient (the first
+    layer's dL/dx), ``param_grads=False`` the parameters' gradients; what is computed is the
+    full pass's, bit for bit, and the layers' flags are back to True afterwards."""
+    from pathlib import Path
+
+    import engine
+    from plugins.supervised.build import build
+
+    path = Path(__file__).parent.parent / "scenarios" / scenario
+    built = build(engine.load_scenario(path, {"train.validation_split": 0.0}))
+    network, x = built.network, built.data.x[:16]
+    out = network.forward(x, training=True)
+    grad = np.random.default_rng(13).normal(size=out.shape)
+    full_x = network.backward(grad)
+    full = {p.key: p.grad.copy() for p in network.parameters}
+    for p in network.parameters:
+        p.grad = None
+    assert network.backward(grad, input_grad=False) is None
+    assert all(_bits_equal(p.grad, full[p.key]) for p in network.parameters)
+    for p in network.parameters:
+        p.grad = None
+    assert _bits_equal(network.backward(grad, param_grads=False), full_x)
+    assert all(p.grad is None for p in network.parameters)
+    layers = network.layers
+    assert all(layer.input_grad_needed and layer.param_grads_needed for layer in layers)

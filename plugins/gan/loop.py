@@ -191,10 +191,11 @@ class GanLoop(StepLoop):
             return self.D.forward(x, training=True, outputs=outputs)
         return self.cond.forward(self.D, self.cond.d_input(x, labels), labels, outputs=outputs)
 
-    def d_backward(self, grad_logits):
-        """D's backward pass from dL/dl; returns dL/d(D's input)."""
+    def d_backward(self, grad_logits, input_grad: bool = True, param_grads: bool = True):
+        """D's backward pass from dL/dl; returns dL/d(D's input). ``input_grad``,
+        ``param_grads``: False when no one reads them (see ``Network.backward``)."""
         if self.cond is None:
-            return self.D.backward(grad_logits)
+            return self.D.backward(grad_logits, input_grad, param_grads)
         return self.cond.backward(self.D, grad_logits)
 
     def d_update(self, step: int, update: int, lr: float, traced: bool) -> dict:
@@ -222,7 +223,7 @@ class GanLoop(StepLoop):
 
         logits_real = self.d_forward(batch.real, batch.real_labels)
         real_value, real_grad = loss.d_real(logits_real, batch.real_target)
-        self.d_backward(real_grad)
+        self.d_backward(real_grad, input_grad=traced)  # dL/dx of data: read only by the trace
         class_real = self.cond and self.cond.term
         if traced:
             self.trace_pass(
@@ -240,7 +241,7 @@ class GanLoop(StepLoop):
 
         logits_fake = self.d_forward(batch.fake, batch.labels)
         fake_value, fake_grad = loss.d_fake(logits_fake, batch.fake_target)
-        self.d_backward(fake_grad)
+        self.d_backward(fake_grad, input_grad=traced)  # x̃ is a constant in this phase
         class_fake = self.cond and self.cond.term
         if traced:
             self.trace_pass(
@@ -325,7 +326,9 @@ class GanLoop(StepLoop):
         features = batch.features_fake if shaping else None
         logits = self.d_forward(batch.fake, batch.labels, outputs=features)
         value, grad_logits = loss.generator(logits, batch.target)
-        grad_x = self.d_backward(grad_logits)  # D's dL/dθ is computed but never applied
+        # D's dL/dθ is never applied in this phase: only the trace (and a trick on D's
+        # features, given D) would read it
+        grad_x = self.d_backward(grad_logits, param_grads=traced or shaping)
         if traced:
             self.trace_g_through_d(step, logits, batch.target, value, grad_logits, tag)
             conditional.trace_term(self.writer, step, tag, self.cond, "fake", D)
@@ -341,7 +344,7 @@ class GanLoop(StepLoop):
                     grad_x = grad_x + term.fake_grad
         for backward in reversed(batch.fake_backward):  # undo reshaping tricks (packing)
             grad_x = backward(grad_x)
-        G.backward(grad_x)  # dL/dG(z) = dL/dx̃: G's only view of the data
+        G.backward(grad_x, input_grad=traced)  # dL/dG(z) = dL/dx̃: G's only view of the data
         if traced:  # G's backward pass as the chain rule gave it, before any added term
             self.trace_g_backward(step, grad_x, tag)
         if self.hooks.listens("tracegrad_gan_g_gradients"):

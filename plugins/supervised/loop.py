@@ -177,7 +177,7 @@ class SupervisedLoop(StepLoop):
             batch.value, batch.grad = value, grad
             notes += self._call("loss", traced, "loss", batch=batch, step=step)
             value, grad = batch.value, batch.grad
-        network.backward(grad)
+        network.backward(grad, input_grad=traced or self.listening)
         norms = grad_norms(network)
         total_norm = math.sqrt(sum(n * n for n in norms.values()))
         if not (math.isfinite(value) and math.isfinite(total_norm)):
