@@ -27,6 +27,12 @@ PINNED = {
 
 
 def pin() -> None:
+    """Pin this process, and the processes it starts, unless numpy is imported already: it
+    then runs on the paths it picked, and pinning would reach only the children (a test
+    that imports a benchmark would pin every sweep worker it starts after, and those would
+    no longer compute what the test process computes)."""
+    if "numpy" in sys.modules:
+        return
     for variable, value in PINNED.items():
         os.environ.setdefault(variable, value)
 
