@@ -147,18 +147,24 @@ class _Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
+    """SIGTERM raises _Terminated and Ctrl-C KeyboardInterrupt while a sweep runs, even in a
+    process started with SIGINT ignored (a script's background job, where Python installs
+    no Ctrl-C handler): a run stops on either one (engine.interrupt), so a sweep does too."""
+
     def handler(signum, frame):
         raise _Terminated()
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread
-        previous = None
+        previous = previous_int = None
     try:
         yield
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 # --- validate, schema, plugins -----------------------------------------------------------------

@@ -3,6 +3,8 @@ can be resumed and stopped again; a sweep's name cannot move its folder out of r
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -26,7 +28,9 @@ train: {steps: 5000000, batch_size: 4}
 """
 
 
-def _start(sweep, out):
+def _start(sweep, out, sigint=signal.SIG_DFL, **options):
+    """The sweep command; ``sigint``: its SIGINT disposition at start (SIG_IGN: as a
+    script's background job starts, where Python then installs no Ctrl-C handler)."""
     return subprocess.Popen(
         [sys.executable, "-m", "engine", "sweep", str(sweep), "--executor", "processes:2"]
         + ["-o", str(out), "-q"],
@@ -34,6 +38,8 @@ def _start(sweep, out):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
+        **options,
     )
 
 
@@ -73,6 +79,27 @@ def test_sigint_then_resume_then_sigterm_stop_promptly(tmp_path):
     time.sleep(0.5)
     leftover = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", "worker processes were left running"
+
+
+def test_a_sweep_started_with_ctrl_c_ignored_still_stops_on_sigint(tmp_path):
+    """As `tracegrad run` does (engine.interrupt installs its own handler), whatever the
+    disposition the sweep inherited."""
+    (tmp_path / "long.yaml").write_text(LONG)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("scenario: long.yaml\nseeds: [0, 1]\nmetrics: [final_loss]\n")
+    out = tmp_path / "out"
+    since = time.time()
+    # its own process group, so that the workers of a sweep that ignored the signal go too
+    process = _start(sweep, out, sigint=signal.SIG_IGN, start_new_session=True)
+    try:
+        _wait_for_traces(out, 2, since)
+        code, stdout, stderr, seconds = _stop(process, signal.SIGINT)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a sweep that ignored it would run for hours
+    assert code == 130, (code, stderr)
+    assert "interrupted" in stdout, (stdout, stderr)
+    assert seconds < 8, seconds
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/elsewhere", "a\nb"])
