@@ -10,6 +10,9 @@ The public API::
     engine.ComponentConfig, engine.LayerConfig, engine.OptimizerConfig   # config bases
 """
 
+# Before pydantic: pydantic-core imports datetime's C API from Rust the first time it needs
+# it, and a Ctrl-C landing inside that import is a panic there, not a KeyboardInterrupt.
+import datetime  # noqa: F401
 import os
 
 # The networks students train are small: a multi-threaded BLAS spends more time waking threads
