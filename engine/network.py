@@ -208,21 +208,19 @@ class Network:
         """
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
-        layers = self.layers
-        if input_grad and param_grads:
-            for layer in reversed(layers):
-                grad = layer.backward(grad)
-            return grad
-        layers[0].input_grad_needed = input_grad
-        for layer in layers:
-            layer.param_grads_needed = param_grads
+        first = self.layers[0]
+        first.input_grad_needed = input_grad
+        if not param_grads:
+            for layer in self.layers:
+                layer.param_grads_needed = False
         try:
-            for layer in reversed(layers):
+            for layer in reversed(self.layers):
                 grad = layer.backward(grad)
         finally:
-            layers[0].input_grad_needed = True
-            for layer in layers:
-                layer.param_grads_needed = True
+            first.input_grad_needed = True
+            if not param_grads:
+                for layer in self.layers:
+                    layer.param_grads_needed = True
         return grad
 
     def backward_from(self, name: str, grad: np.ndarray) -> np.ndarray:

@@ -118,8 +118,7 @@ def tiled_max(x: np.ndarray, kernel: int) -> tuple[np.ndarray, np.ndarray]:
     once is one strided slice of x, compared with the best so far in k² - 1 passes over
     the output, instead of a copy of every window; the maxima are copied, so the same bits.
     (NaN would need argmax's rule that NaN is the largest: the caller keeps x finite.)"""
-    n, c, h, w = x.shape
-    h_out, w_out = h // kernel, w // kernel
+    h_out, w_out = x.shape[2] // kernel, x.shape[3] // kernel
     out = x[:, :, : kernel * h_out : kernel, : kernel * w_out : kernel].copy()
     argmax = np.zeros(out.shape, dtype=np.intp)  # np.where keeps intp: an index, as argmax
     for index in range(1, kernel * kernel):
@@ -346,14 +345,13 @@ class Conv2d(WeightedLayer):
             self.W.grad = (grad_rows.T @ self.rows).reshape(self.W.value.shape)
             if self.b is not None:
                 self.b.grad = grad_z.sum(axis=(0, 2, 3))
-        if not self.input_grad_needed:  # the data's gradient: no one reads it
-            self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": None}
-            return None
-        # dL/dx: each position's gradient for its receptive field, G·W_row, added back where
-        # the field lay (col2im): the full convolution with the flipped kernel, summed by window
-        grad_fields = (grad_rows @ W_row).reshape(n, h_out, w_out, c_in, k, k)
-        grad_x_p = add_field_rows(grad_fields, (n, c_in, h_p, w_p), s)
-        grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
+        grad_x = None  # the data's gradient, when no one reads it
+        if self.input_grad_needed:
+            # dL/dx: each position's gradient for its receptive field, G·W_row, added back
+            # where the field lay (col2im): the full convolution with the flipped kernel
+            grad_fields = (grad_rows @ W_row).reshape(n, h_out, w_out, c_in, k, k)
+            grad_x_p = add_field_rows(grad_fields, (n, c_in, h_p, w_p), s)
+            grad_x = grad_x_p[:, :, p : p + x.shape[2], p : p + x.shape[3]]
         self.grad_cache = {"dL/da": grad_a, "dL/dz": grad_z, "dL/dx": grad_x}
         return grad_x
 

@@ -44,6 +44,8 @@ def test_divergence_fails_with_a_useful_message_and_a_traced_step(tmp_path):
     assert failing_step in trace.traced_steps  # traced in full though not a traced step
     kinds = {r["type"] for r in trace.step_records(failing_step)}
     assert {"forward", "loss", "backward"} <= kinds
+    backward = [r for r in trace.step_records(failing_step) if r["type"] == "backward"]
+    assert all(r["values"]["dL/dx"] is not None for r in backward)  # the first layer's too
     assert (tmp_path / "params.npz").exists()
 
 

@@ -104,7 +104,8 @@ class LearnedPictures:
         self._grids: dict[int, tuple[list, np.ndarray]] = {}  # the data do not move: made once
 
     def _grid(self, count: int) -> tuple[list[list[float]], np.ndarray]:
-        """(axes as lists, the grid's points in the network's dtype) of a count × count grid."""
+        """(axes as lists, the grid's points in the network's dtype) of a grid of ``count``
+        values per input (a curve's line for one input, a count × count surface for two)."""
         if count not in self._grids:
             grid_axes = axes(self.built.data.x, count)
             points = grid_points(grid_axes).astype(self.built.ctx.dtype, copy=False)
@@ -132,9 +133,9 @@ class LearnedPictures:
         return {"data": {"x": data.x[points].tolist(), "y": y}}
 
     def _curve(self) -> dict:
-        (line,) = axes(self.built.data.x, CURVE)
-        output = self._evaluate(line[:, None])
-        return {"grid": {"axes": [line.tolist()], "output": output.tolist()}, **self._data()}
+        line, points = self._grid(CURVE)  # points: the line as one column
+        output = self._evaluate(points)
+        return {"grid": {"axes": line, "output": output.tolist()}, **self._data()}
 
     def _surface(self) -> dict:
         grid_axes, points = self._grid(GRID)

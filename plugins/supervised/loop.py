@@ -271,6 +271,9 @@ class SupervisedLoop(StepLoop):
         """Trace the failing step in full and say where the first NaN/inf appeared."""
         x, y, prediction, grad, indices, lr, value, norms = self.failure
         writer, network = self.writer, self.network
+        # again in full: an untraced step skips the data's dL/dx, which the trace shows (the
+        # same cached forward pass and dL/dŷ, so the same gradients)
+        network.backward(grad)
         writer.write(
             {
                 "type": "step",
